@@ -1,0 +1,104 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { PgBoss } from 'pg-boss';
+import { Authenticator } from './auth/authenticate.ts';
+import type { Config } from './config.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { applyPrismaMigrations } from './db/migrate.ts';
+import { createPrisma, type PrismaClient } from './db/prisma.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { startBoss } from './queue/boss.ts';
+import { TenantQueues } from './queue/tenant-queues.ts';
+import type { Services } from './services.ts';
+import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
+import { createGatewayYoga } from './server/yoga.ts';
+
+export interface StartedApp {
+  url: string;
+  port: number;
+  databaseUrl: string;
+  services: Services;
+}
+
+export interface App {
+  start(): Promise<StartedApp>;
+  /** Stops accepting, closes sockets with 1001, stops pg-boss gracefully. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export function buildApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
+  let embedded: EmbeddedDatabase | undefined;
+  let prisma: PrismaClient | undefined;
+  let boss: PgBoss | undefined;
+  let httpServer: Server | undefined;
+  let sockets: GatewayWebSockets | undefined;
+  let stopping: Promise<void> | undefined;
+
+  async function isReady(): Promise<boolean> {
+    if (!prisma || !boss || stopping) return false;
+    try {
+      await Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1')]);
+      return true;
+    } catch (error) {
+      logger.warn({ err: error }, 'readiness check failed');
+      return false;
+    }
+  }
+
+  async function start(): Promise<StartedApp> {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres(config.dataDir, logger);
+      databaseUrl = embedded.url;
+    }
+    if (config.migrateOnStart) {
+      await applyPrismaMigrations(databaseUrl);
+      logger.info('database migrations applied');
+    }
+    prisma = createPrisma(databaseUrl);
+    boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger });
+    const startedBoss = boss;
+    const services: Services = {
+      config,
+      logger,
+      prisma,
+      boss: startedBoss,
+      authenticator: new Authenticator(prisma, logger),
+      tenantQueues: (tenantId) => new TenantQueues(startedBoss, tenantId),
+    };
+    const yoga = createGatewayYoga(services, isReady);
+    httpServer = createServer(yoga);
+    sockets = attachGraphqlWs(httpServer, yoga, services);
+    const server = httpServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url: `${url}/graphql` }, 'jobgate listening');
+    return { url, port, databaseUrl, services };
+  }
+
+  async function shutdown(): Promise<void> {
+    const server = httpServer;
+    if (server) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await sockets?.close();
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
+      await closed;
+      clearTimeout(grace);
+    }
+    await boss?.stop({ graceful: true, timeout: config.shutdownGraceSeconds * 1000 });
+    await prisma?.$disconnect();
+    await embedded?.stop();
+    logger.info('jobgate stopped');
+  }
+
+  return {
+    start,
+    stop: () => (stopping ??= shutdown()),
+  };
+}

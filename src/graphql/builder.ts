@@ -1,0 +1,38 @@
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
+import type { Context } from './context.ts';
+
+export interface AuthScopes {
+  publish: boolean;
+  read: boolean;
+  work: boolean;
+  admin: boolean;
+}
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: AuthScopes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date | string | number };
+    JSON: { Input: unknown; Output: unknown };
+  };
+}>({
+  plugins: [ScopeAuthPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (context) => ({
+      publish: context.viewer.scopes.has('PUBLISH'),
+      read: context.viewer.scopes.has('READ'),
+      work: context.viewer.scopes.has('WORK'),
+      admin: context.viewer.scopes.has('ADMIN'),
+    }),
+    unauthorizedError: (_parent, _context, info) =>
+      new GraphQLError(`The token's scopes do not allow ${info.parentType.name}.${info.fieldName}`, {
+        extensions: { code: 'FORBIDDEN' },
+      }),
+  },
+});
+
+builder.queryType({});

@@ -1,0 +1,26 @@
+import { PgBoss } from 'pg-boss';
+import type { Logger } from '../logger.ts';
+
+export interface BossOptions {
+  databaseUrl: string;
+  schema: string;
+  logger: Logger;
+  /** Maintenance and cron scheduling; off for one-shot commands. */
+  supervise?: boolean;
+}
+
+/** Starts pg-boss, creating or migrating its schema when needed. */
+export async function startBoss({ databaseUrl, schema, logger, supervise = true }: BossOptions): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: databaseUrl,
+    schema,
+    application_name: 'jobgate',
+    supervise,
+    schedule: supervise,
+    max: 10,
+  });
+  boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
+  boss.on('warning', (warning) => logger.warn({ warning }, 'pg-boss warning'));
+  await boss.start();
+  return boss;
+}

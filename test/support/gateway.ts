@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { buildApp, type StartedApp } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { ScopeName } from '../../src/auth/scopes.ts';
+import { createTenant, type TenantRecord } from '../../src/auth/tenants.ts';
+import { issueToken } from '../../src/auth/tokens.ts';
+
+export interface TestGateway extends StartedApp {
+  graphqlUrl: string;
+  wsUrl: string;
+  stop(): Promise<void>;
+}
+
+export function testDatabaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set: run the tests through npm test');
+  return url;
+}
+
+/** A real gateway on a free port against the run's database. */
+export async function startGateway(overrides: Partial<Config> = {}): Promise<TestGateway> {
+  const config: Config = {
+    ...loadConfig({}),
+    databaseUrl: testDatabaseUrl(),
+    host: '127.0.0.1',
+    port: 0,
+    migrateOnStart: false,
+    shutdownGraceSeconds: 2,
+    ...overrides,
+  };
+  const app = buildApp(config, createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent'));
+  const started = await app.start();
+  return {
+    ...started,
+    graphqlUrl: `${started.url}/graphql`,
+    wsUrl: `${started.url.replace(/^http/, 'ws')}/graphql`,
+    stop: () => app.stop(),
+  };
+}
+
+export interface TestTenant {
+  tenant: TenantRecord;
+  token: string;
+  tokenId: string;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function createTestTenant(
+  gateway: StartedApp,
+  scopes: readonly ScopeName[] = ['PUBLISH', 'READ', 'WORK'],
+  name = uniqueName('tenant'),
+): Promise<TestTenant> {
+  const { prisma } = gateway.services;
+  const tenant = await createTenant(prisma, name);
+  const issued = await issueToken(prisma, { tenantId: tenant.id, scopes });
+  return { tenant, token: issued.token, tokenId: issued.id };
+}
+
+export async function issueExtraToken(gateway: StartedApp, tenantId: string, scopes: readonly ScopeName[]) {
+  return issueToken(gateway.services.prisma, { tenantId, scopes });
+}
