@@ -1,4 +1,4 @@
-import { createClient, type Client, type ExecutionResult } from 'graphql-ws';
+import { createClient, type Client, type ExecutionResult, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 
 export interface HttpGraphqlResponse<T = Record<string, unknown>> {
@@ -51,9 +51,9 @@ export function wsExecute<T = Record<string, any>>(
   client: Client,
   query: string,
   variables?: Record<string, unknown>,
-): Promise<ExecutionResult<T>> {
+): Promise<FormattedExecutionResult<T, unknown>> {
   return new Promise((resolve, reject) => {
-    let result: ExecutionResult<T> | undefined;
+    let result: FormattedExecutionResult<T, unknown> | undefined;
     client.subscribe<T>(
       { query, variables },
       {
