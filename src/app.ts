@@ -64,7 +64,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       prisma,
       boss: startedBoss,
       authenticator: new Authenticator(prisma, logger),
-      tenantQueues: (tenantId) => new TenantQueues(startedBoss, tenantId),
+      tenantQueues: (tenantId) => new TenantQueues(startedBoss, config.bossSchema, tenantId, config),
     };
     const yoga = createGatewayYoga(services, isReady);
     httpServer = createServer(yoga);

@@ -1,4 +1,4 @@
-import SchemaBuilder from '@pothos/core';
+import SchemaBuilder, { type InputFieldBuilder } from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import type { Context } from './context.ts';
@@ -10,7 +10,7 @@ export interface AuthScopes {
   admin: boolean;
 }
 
-export const builder = new SchemaBuilder<{
+export interface SchemaTypes {
   Context: Context;
   AuthScopes: AuthScopes;
   DefaultFieldNullability: false;
@@ -18,7 +18,11 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string | number };
     JSON: { Input: unknown; Output: unknown };
   };
-}>({
+}
+
+export type InputFields = InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, 'InputObject'>;
+
+export const builder = new SchemaBuilder<SchemaTypes>({
   plugins: [ScopeAuthPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
@@ -36,3 +40,4 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({});
+builder.mutationType({});

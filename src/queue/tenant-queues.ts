@@ -1,18 +1,402 @@
-import type { PgBoss } from 'pg-boss';
+import type { PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
+import { badInput, conflict, notFound } from '../errors.ts';
+import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
+import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import { QueueNamespace } from './names.ts';
+import {
+  COUNT_COLUMNS,
+  QUEUE_COLUMNS,
+  toQueueRecord,
+  type QueueRecord,
+  type QueueRow,
+  type QueueSettings,
+} from './queue-record.ts';
+
+export interface QueueLimits {
+  maxJobDataBytes: number;
+  maxBatchSize: number;
+}
+
+export interface JobInput {
+  data: unknown;
+  options?: JobSendOptions | undefined;
+}
+
+export interface JobPage {
+  nodes: JobRecord[];
+  endCursor: string | null;
+  hasNextPage: boolean;
+}
+
+export interface CommandResult {
+  requested: number;
+  affected: number;
+}
+
+export interface ScheduleRecord {
+  queue: string;
+  key: string;
+  cron: string;
+  timezone: string;
+  data: unknown;
+  options: Record<string, unknown>;
+  createdOn: Date;
+  updatedOn: Date;
+  lastJobId: string | null;
+}
+
+export type JobCommand = 'cancel' | 'resume' | 'retry' | 'delete' | 'complete' | 'fail' | 'touch';
+
+const MAX_PAGE_SIZE = 500;
+const MAX_SCHEDULE_KEY_LENGTH = 255;
+
+function isQueueNotFound(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'PGBOSS_QUEUE_NOT_FOUND';
+}
+
+/** pg-boss validates its arguments with node:assert: those are the caller's mistakes. */
+function asInputError(error: unknown): unknown {
+  const failure = error as { code?: string; message?: string } | null;
+  return failure?.code === 'ERR_ASSERTION' ? badInput(failure.message ?? 'invalid options') : error;
+}
+
+function encodeCursor(row: { cursor: string; id: string }): string {
+  return Buffer.from(JSON.stringify([row.cursor, row.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && isUuid(value[1])) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // falls through to the input error
+  }
+  throw badInput('"after" is not a cursor returned by this API', { argument: 'after' });
+}
+
+function toBossQueueOptions(names: QueueNamespace, settings: QueueSettings): Omit<Queue, 'name'> {
+  const options: Omit<Queue, 'name'> = {};
+  for (const [key, value] of Object.entries(settings)) {
+    if (value === undefined || key === 'deadLetter') continue;
+    Object.assign(options, { [key]: value });
+  }
+  if (settings.deadLetter) options.deadLetter = names.qualify(settings.deadLetter, 'deadLetter');
+  return options;
+}
 
 /**
  * The tenant-scoped face of pg-boss, constructed for one tenant. It is the
- * only code that calls pg-boss on a tenant's behalf.
+ * only code that touches pg-boss on a tenant's behalf: every name a tenant
+ * passes is validated and qualified with the tenant's prefix, and nothing
+ * outside that prefix is ever returned. Something of another tenant looks
+ * exactly like something that does not exist.
  */
 export class TenantQueues {
   readonly tenantId: string;
+  readonly names: QueueNamespace;
   readonly #boss: PgBoss;
-  readonly #names: QueueNamespace;
+  readonly #schema: string;
+  readonly #limits: QueueLimits;
 
-  constructor(boss: PgBoss, tenantId: string) {
+  constructor(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits) {
     this.tenantId = tenantId;
+    this.names = new QueueNamespace(tenantId);
     this.#boss = boss;
-    this.#names = new QueueNamespace(tenantId);
+    this.#schema = `"${schema.replaceAll('"', '""')}"`;
+    this.#limits = limits;
+  }
+
+  async #sql<T>(text: string, values: unknown[]): Promise<T[]> {
+    const { rows } = await this.#boss.getDb().executeSql(text, values);
+    return rows as T[];
+  }
+
+  // ---- queues ----
+
+  async listQueues(): Promise<QueueRecord[]> {
+    return this.#queueRows('starts_with(q.name, $1)', [this.names.prefix]);
+  }
+
+  async getQueue(name: string): Promise<QueueRecord | null> {
+    const [queue] = await this.#queueRows('q.name = $1', [this.names.qualify(name)]);
+    return queue ?? null;
+  }
+
+  async #queueRows(where: string, values: unknown[]): Promise<QueueRecord[]> {
+    const rows = await this.#sql<QueueRow>(
+      `SELECT ${QUEUE_COLUMNS}, ${COUNT_COLUMNS}
+         FROM ${this.#schema}.queue q
+         LEFT JOIN ${this.#schema}.job j ON j.name = q.name
+        WHERE ${where}
+        GROUP BY q.name
+        ORDER BY q.name`,
+      values,
+    );
+    return rows.flatMap((row) => toQueueRecord(this.names, row) ?? []);
+  }
+
+  async #queueExists(qualified: string): Promise<boolean> {
+    const rows = await this.#sql(`SELECT 1 FROM ${this.#schema}.queue WHERE name = $1`, [qualified]);
+    return rows.length > 0;
+  }
+
+  /** Creates a queue with default options unless it exists. */
+  async #ensureQueue(qualified: string): Promise<void> {
+    await this.#boss.createQueue(qualified);
+  }
+
+  async createQueue(name: string, settings: QueueSettings = {}): Promise<QueueRecord> {
+    const qualified = this.names.qualify(name);
+    if (await this.#queueExists(qualified)) throw conflict(`queue "${name}" already exists`);
+    const options = toBossQueueOptions(this.names, settings);
+    if (options.deadLetter) {
+      if (options.deadLetter === qualified) throw badInput('a queue cannot be its own dead letter queue', { argument: 'deadLetter' });
+      await this.#ensureQueue(options.deadLetter);
+    }
+    await this.#boss.createQueue(qualified, options).catch((error: unknown) => {
+      throw asInputError(error);
+    });
+    return (await this.getQueue(name))!;
+  }
+
+  async updateQueue(name: string, settings: QueueSettings): Promise<QueueRecord> {
+    const qualified = this.names.qualify(name);
+    if (!(await this.#queueExists(qualified))) throw notFound(`no queue "${name}"`);
+    if (settings.policy !== undefined || settings.partition !== undefined) {
+      throw badInput('"policy" and "partition" are fixed when a queue is created', { argument: 'options' });
+    }
+    const { deadLetter, policy: _policy, partition: _partition, ...rest } = settings;
+    const options: UpdateQueueOptions = toBossQueueOptions(this.names, rest);
+    if (deadLetter === null) options.deadLetter = null;
+    else if (deadLetter !== undefined) {
+      options.deadLetter = this.names.qualify(deadLetter, 'deadLetter');
+      if (options.deadLetter === qualified) throw badInput('a queue cannot be its own dead letter queue', { argument: 'deadLetter' });
+      await this.#ensureQueue(options.deadLetter);
+    }
+    await this.#boss.updateQueue(qualified, options).catch((error: unknown) => {
+      throw asInputError(error);
+    });
+    return (await this.getQueue(name))!;
+  }
+
+  async deleteQueue(name: string): Promise<boolean> {
+    const qualified = this.names.qualify(name);
+    if (!(await this.#queueExists(qualified))) throw notFound(`no queue "${name}"`);
+    await this.#boss.deleteQueue(qualified);
+    return true;
+  }
+
+  // ---- sending ----
+
+  /** Runs `send` against a queue, creating the queue with defaults on first use. */
+  async #withQueue<T>(qualified: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      if (!isQueueNotFound(error)) throw asInputError(error);
+    }
+    await this.#ensureQueue(qualified);
+    return action().catch((error: unknown) => {
+      throw asInputError(error);
+    });
+  }
+
+  async #prepareDeadLetter(options: SendOptions): Promise<void> {
+    if (options.deadLetter) await this.#ensureQueue(options.deadLetter);
+  }
+
+  /** The created job, or null when a singleton, throttle or debounce rule suppressed it. */
+  async sendJob(queue: string, data: unknown, options?: JobSendOptions): Promise<JobRecord | null> {
+    const qualified = this.names.qualify(queue);
+    const payload = assertJobPayload(data, this.#limits.maxJobDataBytes);
+    const sendOptions = toBossSendOptions(this.names, options);
+    await this.#prepareDeadLetter(sendOptions);
+    const id = await this.#withQueue(qualified, () => this.#boss.send(qualified, payload, sendOptions));
+    return id ? this.getJob(queue, id) : null;
+  }
+
+  /**
+   * Inserts a batch in one pg-boss call. Ids are assigned here so they come
+   * back in input order; jobs a singleton rule suppressed are left out.
+   */
+  async sendJobs(queue: string, jobs: readonly JobInput[]): Promise<string[]> {
+    const qualified = this.names.qualify(queue);
+    if (jobs.length > this.#limits.maxBatchSize) {
+      throw badInput(`a batch holds at most ${this.#limits.maxBatchSize} jobs; got ${jobs.length}`, {
+        argument: 'jobs',
+        limit: this.#limits.maxBatchSize,
+      });
+    }
+    if (jobs.length === 0) return [];
+    const inserts = jobs.map((job, index) => {
+      const data = assertJobPayload(job.data, this.#limits.maxJobDataBytes, `jobs[${index}].data`);
+      const { startAfter, group, singletonNextSlot: _slot, ...options } = toBossSendOptions(this.names, job.options);
+      return { ...options, ...(startAfter === undefined ? {} : { startAfter }), ...(group ? { group } : {}), data, id: options.id ?? crypto.randomUUID() };
+    });
+    for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#ensureQueue(deadLetter);
+    const inserted = new Set(await this.#withQueue(qualified, async () => (await this.#boss.insert(qualified, inserts, { returnId: true })) ?? []));
+    return inserts.map((job) => job.id).filter((id) => inserted.has(id));
+  }
+
+  // ---- reading ----
+
+  async getJob(queue: string, id: string): Promise<JobRecord | null> {
+    const qualified = this.names.qualify(queue);
+    if (!isUuid(id)) return null;
+    const [row] = await this.#sql<JobRow>(`SELECT ${JOB_COLUMNS} FROM ${this.#schema}.job WHERE name = $1 AND id = $2`, [qualified, id]);
+    return row ? toJobRecord(this.names, row) : null;
+  }
+
+  /** A page of jobs, newest first. */
+  async listJobs(queue: string, options: { states?: readonly JobState[] | undefined; first?: number | undefined; after?: string | undefined }): Promise<JobPage> {
+    const qualified = this.names.qualify(queue);
+    const first = options.first ?? 50;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
+      throw badInput(`"first" must be 1-${MAX_PAGE_SIZE}`, { argument: 'first' });
+    }
+    const [afterCreated, afterId] = options.after ? decodeCursor(options.after) : [null, null];
+    const rows = await this.#sql<JobRow & { cursor: string }>(
+      `SELECT ${JOB_COLUMNS}, created_on::text AS cursor
+         FROM ${this.#schema}.job
+        WHERE name = $1
+          AND ($2::text[] IS NULL OR state::text = ANY($2))
+          AND ($3::timestamptz IS NULL OR (created_on, id) < ($3::timestamptz, $4::uuid))
+        ORDER BY created_on DESC, id DESC
+        LIMIT $5`,
+      [qualified, options.states?.length ? options.states : null, afterCreated, afterId, first + 1],
+    );
+    const page = rows.slice(0, first);
+    const last = page.at(-1);
+    return {
+      nodes: page.flatMap((row) => toJobRecord(this.names, row) ?? []),
+      endCursor: last ? encodeCursor(last) : null,
+      hasNextPage: rows.length > first,
+    };
+  }
+
+  // ---- job commands ----
+
+  #validIds(ids: readonly string[]): string[] {
+    if (ids.length > this.#limits.maxBatchSize) {
+      throw badInput(`at most ${this.#limits.maxBatchSize} ids per call; got ${ids.length}`, { argument: 'ids', limit: this.#limits.maxBatchSize });
+    }
+    // Malformed ids cannot name a job: they are simply not found.
+    return [...new Set(ids.filter(isUuid))];
+  }
+
+  #output(value: unknown, argument: string): object | null {
+    if (value === undefined || value === null) return null;
+    if (typeof value === 'string') return { message: value };
+    return assertJobPayload(value, this.#limits.maxJobDataBytes, argument);
+  }
+
+  /** Applies a command to jobs of one of the tenant's queues; a missing queue is NOT_FOUND. */
+  async command(kind: JobCommand, queue: string, ids: readonly string[], payload?: unknown): Promise<CommandResult> {
+    const qualified = this.names.qualify(queue);
+    const valid = this.#validIds(ids);
+    const output = kind === 'complete' ? this.#output(payload, 'output') : kind === 'fail' ? this.#output(payload, 'error') : null;
+    if (valid.length === 0) {
+      if (!(await this.#queueExists(qualified))) throw notFound(`no queue "${queue}"`);
+      return { requested: ids.length, affected: 0 };
+    }
+    const boss = this.#boss;
+    const run = () => {
+      switch (kind) {
+        case 'cancel': return boss.cancel(qualified, valid);
+        case 'resume': return boss.resume(qualified, valid);
+        case 'retry': return boss.retry(qualified, valid);
+        case 'delete': return boss.deleteJob(qualified, valid);
+        case 'complete': return boss.complete(qualified, valid, output);
+        case 'fail': return boss.fail(qualified, valid, output);
+        case 'touch': return boss.touch(qualified, valid);
+      }
+    };
+    try {
+      const result = (await run()) as { affected?: number };
+      return { requested: ids.length, affected: result.affected ?? 0 };
+    } catch (error) {
+      if (isQueueNotFound(error)) throw notFound(`no queue "${queue}"`);
+      throw asInputError(error);
+    }
+  }
+
+  /** One job: NOT_FOUND when it does not exist, CONFLICT when its state does not allow the command. */
+  async commandOne(kind: Exclude<JobCommand, 'delete'>, queue: string, id: string, payload?: unknown): Promise<JobRecord> {
+    const { affected } = await this.command(kind, queue, [id], payload);
+    const job = await this.getJob(queue, id);
+    if (!job) throw notFound(`no job ${id} in queue "${queue}"`);
+    if (affected === 0) throw conflict(`job ${id} is ${job.state}; ${kind} does not apply`);
+    return job;
+  }
+
+  async deleteOne(queue: string, id: string): Promise<boolean> {
+    const { affected } = await this.command('delete', queue, [id]);
+    if (affected === 0) throw notFound(`no job ${id} in queue "${queue}"`);
+    return true;
+  }
+
+  // ---- schedules ----
+
+  async schedule(queue: string, cron: string, data: unknown, options: JobSendOptions & { tz?: string | undefined; key?: string | undefined } = {}): Promise<ScheduleRecord> {
+    const qualified = this.names.qualify(queue);
+    const { tz, key, ...sendInput } = options;
+    const payload = data === undefined || data === null ? undefined : assertJobPayload(data, this.#limits.maxJobDataBytes);
+    if (key !== undefined && (key.length === 0 || key.length > MAX_SCHEDULE_KEY_LENGTH)) {
+      throw badInput(`"key" must be 1-${MAX_SCHEDULE_KEY_LENGTH} characters`, { argument: 'key' });
+    }
+    try {
+      // Validates the expression and time zone without touching the database.
+      this.#boss.previewSchedule(cron, { tz: tz ?? 'UTC', count: 1 });
+    } catch (error) {
+      throw badInput(`invalid schedule: ${(error as Error).message}`, { argument: tz && !/cron|char|expression/i.test((error as Error).message) ? 'tz' : 'cron' });
+    }
+    const sendOptions: ScheduleOptions = toBossSendOptions(this.names, sendInput);
+    if (tz !== undefined) sendOptions.tz = tz;
+    if (key !== undefined) sendOptions.key = key;
+    await this.#prepareDeadLetter(sendOptions);
+    await this.#withQueue(qualified, () => this.#boss.schedule(qualified, cron, payload, sendOptions));
+    const stored = await this.#boss.getSchedule(qualified, key);
+    return this.#toSchedule(stored!);
+  }
+
+  async unschedule(queue: string, key?: string): Promise<boolean> {
+    const qualified = this.names.qualify(queue);
+    const existing = await this.#boss.getSchedule(qualified, key);
+    if (!existing) throw notFound(`no schedule${key ? ` "${key}"` : ''} on queue "${queue}"`);
+    await this.#boss.unschedule(qualified, key);
+    return true;
+  }
+
+  async listSchedules(queue?: string): Promise<ScheduleRecord[]> {
+    if (queue !== undefined) {
+      return (await this.#boss.getSchedules(this.names.qualify(queue))).flatMap((s) => this.#toScheduleOrSkip(s));
+    }
+    const rows = await this.#sql<{ name: string }>(
+      `SELECT DISTINCT name FROM ${this.#schema}.schedule WHERE starts_with(name, $1) ORDER BY name`,
+      [this.names.prefix],
+    );
+    const perQueue = await Promise.all(rows.map((row) => this.#boss.getSchedules(row.name)));
+    return perQueue.flat().flatMap((s) => this.#toScheduleOrSkip(s));
+  }
+
+  #toScheduleOrSkip(schedule: Schedule): ScheduleRecord[] {
+    return this.names.owns(schedule.name) ? [this.#toSchedule(schedule)] : [];
+  }
+
+  #toSchedule(schedule: Schedule): ScheduleRecord {
+    const { tz: _tz, key: _key, ...options } = schedule.options ?? {};
+    return {
+      queue: this.names.unqualify(schedule.name)!,
+      key: schedule.key,
+      cron: schedule.cron,
+      timezone: schedule.timezone,
+      data: schedule.data ?? null,
+      options: fromBossSendOptions(this.names, options),
+      createdOn: schedule.createdOn,
+      updatedOn: schedule.updatedOn,
+      lastJobId: schedule.lastJobId,
+    };
   }
 }

@@ -1,2 +1,6 @@
 import './scalars.ts';
 import './viewer.ts';
+import './queues.ts';
+import './jobs.ts';
+import './schedules.ts';
+import './admin.ts';

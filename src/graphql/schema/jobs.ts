@@ -1,0 +1,180 @@
+import { JOB_STATES, type JobRecord, type JobState } from '../../queue/job-record.ts';
+import type { JobPage } from '../../queue/tenant-queues.ts';
+import { builder, type InputFields } from '../builder.ts';
+import { withoutNulls } from '../inputs.ts';
+
+export const JobStateEnum = builder.enumType('JobState', {
+  values: Object.fromEntries(JOB_STATES.map((state) => [state.toUpperCase(), { value: state }])) as Record<string, { value: JobState }>,
+});
+
+export const JobRef = builder.objectRef<JobRecord>('Job').implement({
+  description: 'A job in one of the tenant\'s queues.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    queue: t.exposeString('queue'),
+    state: t.field({ type: JobStateEnum, resolve: (job) => job.state }),
+    data: t.expose('data', { type: 'JSON', nullable: true }),
+    output: t.expose('output', { type: 'JSON', nullable: true, description: 'What the job completed with, or its failure.' }),
+    priority: t.exposeInt('priority'),
+    retryCount: t.exposeInt('retryCount'),
+    retryLimit: t.exposeInt('retryLimit'),
+    retryDelay: t.exposeInt('retryDelay'),
+    retryBackoff: t.exposeBoolean('retryBackoff'),
+    retryDelayMax: t.exposeInt('retryDelayMax', { nullable: true }),
+    expireInSeconds: t.exposeInt('expireInSeconds'),
+    deleteAfterSeconds: t.exposeInt('deleteAfterSeconds'),
+    heartbeatSeconds: t.exposeInt('heartbeatSeconds', { nullable: true }),
+    singletonKey: t.exposeString('singletonKey', { nullable: true }),
+    groupId: t.exposeString('groupId', { nullable: true }),
+    groupTier: t.exposeString('groupTier', { nullable: true }),
+    deadLetter: t.exposeString('deadLetter', { nullable: true }),
+    policy: t.exposeString('policy', { nullable: true }),
+    startAfter: t.expose('startAfter', { type: 'DateTime' }),
+    createdOn: t.expose('createdOn', { type: 'DateTime' }),
+    startedOn: t.expose('startedOn', { type: 'DateTime', nullable: true }),
+    completedOn: t.expose('completedOn', { type: 'DateTime', nullable: true }),
+    keepUntil: t.expose('keepUntil', { type: 'DateTime' }),
+    heartbeatOn: t.expose('heartbeatOn', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const PageInfoRef = builder.objectRef<{ endCursor: string | null; hasNextPage: boolean }>('PageInfo').implement({
+  fields: (t) => ({
+    endCursor: t.exposeString('endCursor', { nullable: true, description: 'Pass as `after` for the next page.' }),
+    hasNextPage: t.exposeBoolean('hasNextPage'),
+  }),
+});
+
+const JobPageRef = builder.objectRef<JobPage>('JobPage').implement({
+  fields: (t) => ({
+    nodes: t.field({ type: [JobRef], resolve: (page) => page.nodes }),
+    pageInfo: t.field({ type: PageInfoRef, resolve: (page) => page }),
+  }),
+});
+
+/** Send options, shared by JobOptionsInput and ScheduleOptionsInput. */
+export const jobOptionFields = (t: InputFields) => ({
+    id: t.id({ description: 'A UUID chosen by the client (idempotent sends).' }),
+    priority: t.int({ description: 'Higher runs first.' }),
+    startAfter: t.field({ type: 'DateTime', description: 'Not before this time.' }),
+    delaySeconds: t.int({ description: 'Not before this many seconds from now.' }),
+    retryLimit: t.int(),
+    retryDelay: t.int({ description: 'Seconds between retries.' }),
+    retryBackoff: t.boolean({ description: 'Exponential back-off between retries.' }),
+    retryDelayMax: t.int({ description: 'Upper bound of the back-off, in seconds.' }),
+    expireInSeconds: t.int({ description: 'How long the job may stay active.' }),
+    heartbeatSeconds: t.int({ description: 'Fail the job when no heartbeat arrives for this long (≥ 10).' }),
+    singletonKey: t.string({ description: 'At most one queued job per key (with the queue policy or a time window).' }),
+    singletonSeconds: t.int({ description: 'At most one job per key in each window of this many seconds.' }),
+    singletonNextSlot: t.boolean({ description: 'When the window is taken, queue for the next one instead of dropping.' }),
+    throttleSeconds: t.int({ description: 'Throttle: at most one job per window; extra sends return null.' }),
+    debounceSeconds: t.int({ description: 'Debounce: extra sends in a window move to the next window.' }),
+    deadLetter: t.string({ description: 'Queue that receives the job once its retries are exhausted.' }),
+    retentionSeconds: t.int({ description: 'How long the job may wait in the queue before it is deleted.' }),
+    deleteAfterSeconds: t.int({ description: 'How long the job is kept after it completes.' }),
+    groupId: t.string({ description: 'Fairness group.' }),
+    groupTier: t.string(),
+});
+
+export const JobOptionsInput = builder.inputType('JobOptionsInput', {
+  description: 'Per-job options; omitted ones come from the queue.',
+  fields: jobOptionFields,
+});
+
+export const JobInputRef = builder.inputType('JobInput', {
+  fields: (t) => ({
+    data: t.field({ type: 'JSON', required: true, description: 'A JSON object or array.' }),
+    options: t.field({ type: JobOptionsInput }),
+  }),
+});
+
+const JobCommandResultRef = builder.objectRef<{ requested: number; affected: number }>('JobCommandResult').implement({
+  description: 'Outcome of a batch command: ids that do not name a job of the queue in a fitting state are not affected.',
+  fields: (t) => ({ requested: t.exposeInt('requested'), affected: t.exposeInt('affected') }),
+});
+
+builder.queryFields((t) => ({
+  job: t.field({
+    type: JobRef,
+    nullable: true,
+    authScopes: { read: true },
+    description: 'One job, or null when the queue holds no such job.',
+    args: { queue: t.arg.string({ required: true }), id: t.arg.id({ required: true }) },
+    resolve: (_root, args, { queues }) => queues.getJob(args.queue, String(args.id)),
+  }),
+  jobs: t.field({
+    type: JobPageRef,
+    authScopes: { read: true },
+    description: 'A page of jobs, newest first.',
+    args: {
+      queue: t.arg.string({ required: true }),
+      states: t.arg({ type: [JobStateEnum] }),
+      first: t.arg.int({ description: '1-500, default 50.' }),
+      after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
+    },
+    resolve: (_root, args, { queues }) =>
+      queues.listJobs(args.queue, { states: args.states ?? undefined, first: args.first ?? undefined, after: args.after ?? undefined }),
+  }),
+}));
+
+const queueAndId = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) => ({
+  queue: t.arg.string({ required: true }),
+  id: t.arg.id({ required: true }),
+});
+const queueAndIds = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) => ({
+  queue: t.arg.string({ required: true }),
+  ids: t.arg.idList({ required: true }),
+});
+
+builder.mutationFields((t) => ({
+  sendJob: t.field({
+    type: JobRef,
+    nullable: true,
+    authScopes: { publish: true },
+    description: 'Creates a job (and the queue, with defaults, on first use). Null when a singleton, throttle or debounce rule suppressed it.',
+    args: { queue: t.arg.string({ required: true }), data: t.arg({ type: 'JSON', required: true }), options: t.arg({ type: JobOptionsInput }) },
+    resolve: (_root, args, { queues }) => queues.sendJob(args.queue, args.data, withoutNulls(args.options)),
+  }),
+  sendJobs: t.field({
+    type: ['ID'],
+    authScopes: { publish: true },
+    description: 'Inserts a batch into one queue in one round trip; returns the ids in input order (jobs suppressed by a singleton rule are left out).',
+    args: { queue: t.arg.string({ required: true }), jobs: t.arg({ type: [JobInputRef], required: true }) },
+    resolve: (_root, args, { queues }) =>
+      queues.sendJobs(args.queue, args.jobs.map((job) => ({ data: job.data, options: withoutNulls(job.options) }))),
+  }),
+  cancelJob: t.field({ type: JobRef, authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('cancel', a.queue, String(a.id)) }),
+  resumeJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Puts a cancelled job back in the queue.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('resume', a.queue, String(a.id)) }),
+  retryJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Queues a failed job again.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('retry', a.queue, String(a.id)) }),
+  deleteJob: t.boolean({ authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { queues }) => queues.deleteOne(a.queue, String(a.id)) }),
+  cancelJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('cancel', a.queue, a.ids.map(String)) }),
+  resumeJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('resume', a.queue, a.ids.map(String)) }),
+  retryJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('retry', a.queue, a.ids.map(String)) }),
+  deleteJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('delete', a.queue, a.ids.map(String)) }),
+  completeJob: t.field({
+    type: JobRef,
+    authScopes: { work: true },
+    args: { ...queueAndId(t), output: t.arg({ type: 'JSON' }) },
+    resolve: (_r, a, { queues }) => queues.commandOne('complete', a.queue, String(a.id), a.output),
+  }),
+  completeJobs: t.field({
+    type: JobCommandResultRef,
+    authScopes: { work: true },
+    args: { ...queueAndIds(t), output: t.arg({ type: 'JSON' }) },
+    resolve: (_r, a, { queues }) => queues.command('complete', a.queue, a.ids.map(String), a.output),
+  }),
+  failJob: t.field({
+    type: JobRef,
+    authScopes: { work: true },
+    description: 'Fails an active job; it is retried while its retry limit allows.',
+    args: { ...queueAndId(t), error: t.arg({ type: 'JSON', description: 'A JSON object or array, or a message string.' }) },
+    resolve: (_r, a, { queues }) => queues.commandOne('fail', a.queue, String(a.id), a.error),
+  }),
+  touchJob: t.field({
+    type: JobRef,
+    authScopes: { work: true },
+    description: 'Heartbeat: extends an active job\'s hold.',
+    args: queueAndId(t),
+    resolve: (_r, a, { queues }) => queues.commandOne('touch', a.queue, String(a.id)),
+  }),
+}));

@@ -1,0 +1,55 @@
+import type { QueueNamespace } from './names.ts';
+
+export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** A job as a tenant sees it: queue names without the tenant prefix. */
+export interface JobRecord {
+  id: string;
+  queue: string;
+  state: JobState;
+  data: unknown;
+  output: unknown;
+  priority: number;
+  retryCount: number;
+  retryLimit: number;
+  retryDelay: number;
+  retryBackoff: boolean;
+  retryDelayMax: number | null;
+  expireInSeconds: number;
+  deleteAfterSeconds: number;
+  singletonKey: string | null;
+  singletonOn: Date | null;
+  groupId: string | null;
+  groupTier: string | null;
+  deadLetter: string | null;
+  policy: string | null;
+  startAfter: Date;
+  createdOn: Date;
+  startedOn: Date | null;
+  completedOn: Date | null;
+  keepUntil: Date;
+  heartbeatOn: Date | null;
+  heartbeatSeconds: number | null;
+}
+
+/** Columns of pg-boss's job table, aliased to JobRow's keys. */
+export const JOB_COLUMNS = `id, name, state, data, output, priority,
+  retry_count AS "retryCount", retry_limit AS "retryLimit", retry_delay AS "retryDelay",
+  retry_backoff AS "retryBackoff", retry_delay_max AS "retryDelayMax",
+  expire_seconds AS "expireInSeconds", deletion_seconds AS "deleteAfterSeconds",
+  singleton_key AS "singletonKey", singleton_on AS "singletonOn",
+  group_id AS "groupId", group_tier AS "groupTier", dead_letter AS "deadLetter", policy,
+  start_after AS "startAfter", created_on AS "createdOn", started_on AS "startedOn",
+  completed_on AS "completedOn", keep_until AS "keepUntil",
+  heartbeat_on AS "heartbeatOn", heartbeat_seconds AS "heartbeatSeconds"`;
+
+export type JobRow = Omit<JobRecord, 'queue'> & { name: string };
+
+/** Null when the row is outside the tenant: rows never leave the namespace. */
+export function toJobRecord(names: QueueNamespace, row: JobRow): JobRecord | null {
+  const queue = names.unqualify(row.name);
+  if (queue === null) return null;
+  const { name: _name, deadLetter, ...rest } = row;
+  return { ...rest, queue, deadLetter: names.unqualify(deadLetter) };
+}
