@@ -1,13 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { PgBoss } from 'pg-boss';
 import { Authenticator } from './auth/authenticate.ts';
 import type { Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
+import { installGatewaySchema } from './db/gateway-schema.ts';
 import { applyPrismaMigrations } from './db/migrate.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
+import { Dispatcher } from './queue/dispatcher.ts';
+import { JobEventBus } from './queue/job-event-bus.ts';
+import { Leases } from './queue/leases.ts';
 import { TenantQueues } from './queue/tenant-queues.ts';
 import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
@@ -30,14 +36,18 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let embedded: EmbeddedDatabase | undefined;
   let prisma: PrismaClient | undefined;
   let boss: PgBoss | undefined;
+  let pool: pg.Pool | undefined;
+  let events: JobEventBus | undefined;
+  let dispatcher: Dispatcher | undefined;
+  let leaseSweeper: NodeJS.Timeout | undefined;
   let httpServer: Server | undefined;
   let sockets: GatewayWebSockets | undefined;
   let stopping: Promise<void> | undefined;
 
   async function isReady(): Promise<boolean> {
-    if (!prisma || !boss || stopping) return false;
+    if (!prisma || !boss || !pool || !events?.connected || stopping) return false;
     try {
-      await Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1')]);
+      await Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1'), pool.query('SELECT 1')]);
       return true;
     } catch (error) {
       logger.warn({ err: error }, 'readiness check failed');
@@ -57,14 +67,34 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     }
     prisma = createPrisma(databaseUrl);
     boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger });
+    pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: 'jobgate' });
+    pool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
+    await installGatewaySchema(pool, config.bossSchema);
+    events = new JobEventBus(databaseUrl, pool, logger);
+    await events.start();
+    const leases = new Leases(pool);
+    dispatcher = new Dispatcher(events, leases, logger);
+    dispatcher.start();
+    const sweep = () => leases.purgeStale(config.bossSchema).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
+    leaseSweeper = setInterval(sweep, 60_000).unref();
     const startedBoss = boss;
+    const startedDispatcher = dispatcher;
     const services: Services = {
       config,
       logger,
       prisma,
       boss: startedBoss,
+      pool,
+      events,
+      dispatcher,
+      instanceId: randomBytes(6).toString('hex'),
       authenticator: new Authenticator(prisma, logger),
-      tenantQueues: (tenantId) => new TenantQueues(startedBoss, config.bossSchema, tenantId, config),
+      tenantQueues: (tenantId, holder) =>
+        new TenantQueues(startedBoss, config.bossSchema, tenantId, config, {
+          leases,
+          holder,
+          onSettled: (queue, ids) => startedDispatcher.settled(queue, ids),
+        }),
     };
     const yoga = createGatewayYoga(services, isReady);
     httpServer = createServer(yoga);
@@ -91,7 +121,11 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       await closed;
       clearTimeout(grace);
     }
+    clearInterval(leaseSweeper);
+    dispatcher?.stop();
+    await events?.stop();
     await boss?.stop({ graceful: true, timeout: config.shutdownGraceSeconds * 1000 });
+    await pool?.end();
     await prisma?.$disconnect();
     await embedded?.stop();
     logger.info('jobgate stopped');

@@ -1,8 +1,11 @@
+import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Authenticator } from './auth/authenticate.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import type { Logger } from './logger.ts';
+import type { Dispatcher } from './queue/dispatcher.ts';
+import type { JobEventBus } from './queue/job-event-bus.ts';
 import type { TenantQueues } from './queue/tenant-queues.ts';
 
 /** Long-lived dependencies shared by both transports. */
@@ -11,6 +14,13 @@ export interface Services {
   logger: Logger;
   prisma: PrismaClient;
   boss: PgBoss;
+  /** The gateway's own pool (leases, event sync), apart from pg-boss's and Prisma's. */
+  pool: pg.Pool;
+  events: JobEventBus;
+  dispatcher: Dispatcher;
+  /** Random per process: worker holds are `<instanceId>:<connectionId>`. */
+  instanceId: string;
   authenticator: Authenticator;
-  tenantQueues(tenantId: string): TenantQueues;
+  /** The tenant-scoped queue layer; `holder` identifies a worker connection (null over HTTP). */
+  tenantQueues(tenantId: string, holder: string | null): TenantQueues;
 }

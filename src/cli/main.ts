@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
+import pg from 'pg';
+import { installGatewaySchema } from '../db/gateway-schema.ts';
 import { applyPrismaMigrations } from '../db/migrate.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { createLogger } from '../logger.ts';
@@ -42,6 +44,8 @@ async function migrate(databaseUrl: string): Promise<CommandOutput> {
   const config = loadConfig();
   const boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger: createLogger('warn'), supervise: false });
   await boss.stop({ graceful: false });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  await installGatewaySchema(pool, config.bossSchema).finally(() => pool.end());
   return { json: { migrated: true }, text: 'migrations applied' };
 }
 

@@ -26,6 +26,7 @@ export const builder = new SchemaBuilder<SchemaTypes>({
   plugins: [ScopeAuthPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
+    authorizeOnSubscribe: true,
     authScopes: (context) => ({
       publish: context.viewer.scopes.has('PUBLISH'),
       read: context.viewer.scopes.has('READ'),
@@ -41,3 +42,4 @@ export const builder = new SchemaBuilder<SchemaTypes>({
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

@@ -1,7 +1,9 @@
 import type { Viewer } from '../auth/authenticate.ts';
 import type { Logger } from '../logger.ts';
 import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/global-stats.ts';
+import { TenantEvents } from '../queue/tenant-events.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
+import { TenantWork } from '../queue/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
 import type { Services } from '../services.ts';
 
@@ -15,14 +17,21 @@ export interface Context {
   viewer: Viewer;
   /** The only way a resolver reaches pg-boss: scoped to the viewer's tenant. */
   queues: TenantQueues;
+  /** Live job events of the viewer's tenant. */
+  events: TenantEvents;
   admin: AdminView;
+  /** Push dispatch to this connection (workAssigned). */
+  work: TenantWork;
   logger: Logger;
 }
 
-export function createContext(services: Services, viewer: Viewer, transport: 'http' | 'ws'): Context {
+export function createContext(services: Services, viewer: Viewer, connectionId: string | null): Context {
+  const holder = connectionId === null ? null : `${services.instanceId}:${connectionId}`;
+  const queues = services.tenantQueues(viewer.tenant.id, holder);
   return {
     viewer,
-    queues: services.tenantQueues(viewer.tenant.id),
+    queues,
+    events: new TenantEvents(services.events, queues),
     admin: {
       async globalStats() {
         const stats = await loadGlobalStats(services.boss, services.config.bossSchema);
@@ -31,6 +40,7 @@ export function createContext(services: Services, viewer: Viewer, transport: 'ht
         return { ...stats, tenants: stats.tenants.map((t) => ({ ...t, tenant: byId.get(t.tenantId) ?? null })) };
       },
     },
-    logger: services.logger.child({ tenant: viewer.tenant.id, transport }),
+    work: new TenantWork(services.dispatcher, queues, holder),
+    logger: services.logger.child({ tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
   };
 }

@@ -1,7 +1,8 @@
-import type { PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
+import type { Db, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
+import type { Leases } from './leases.ts';
 import { QueueNamespace } from './names.ts';
 import {
   COUNT_COLUMNS,
@@ -31,6 +32,23 @@ export interface JobPage {
 export interface CommandResult {
   requested: number;
   affected: number;
+  /** Ids held by another worker connection (complete, fail, touch). */
+  conflicts?: number;
+}
+
+/** What pg-boss's commands report at run time (its typings leave it empty). */
+interface SettleResponse {
+  affected?: number;
+  settled?: string[];
+}
+
+/** Who is calling, for jobs pushed by workAssigned. */
+export interface WorkIdentity {
+  leases: Leases;
+  /** The worker connection making the call; null over HTTP. */
+  holder: string | null;
+  /** Told which jobs this holder just finished, to free its slots at once. */
+  onSettled?: ((queue: string, ids: readonly string[]) => void) | undefined;
 }
 
 export interface ScheduleRecord {
@@ -51,7 +69,9 @@ const MAX_PAGE_SIZE = 500;
 const MAX_SCHEDULE_KEY_LENGTH = 255;
 
 function isQueueNotFound(error: unknown): boolean {
-  return (error as { code?: string } | null)?.code === 'PGBOSS_QUEUE_NOT_FOUND';
+  const failure = error as { code?: string; constraint?: string } | null;
+  // schedule() reports a missing queue as the foreign key violation of its schedule row.
+  return failure?.code === 'PGBOSS_QUEUE_NOT_FOUND' || (failure?.code === '23503' && failure.constraint === 'schedule_name_fkey');
 }
 
 /** pg-boss validates its arguments with node:assert: those are the caller's mistakes. */
@@ -99,13 +119,15 @@ export class TenantQueues {
   readonly #boss: PgBoss;
   readonly #schema: string;
   readonly #limits: QueueLimits;
+  readonly #work: WorkIdentity;
 
-  constructor(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits) {
+  constructor(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits, work: WorkIdentity) {
     this.tenantId = tenantId;
     this.names = new QueueNamespace(tenantId);
     this.#boss = boss;
     this.#schema = `"${schema.replaceAll('"', '""')}"`;
     this.#limits = limits;
+    this.#work = work;
   }
 
   async #sql<T>(text: string, values: unknown[]): Promise<T[]> {
@@ -184,7 +206,13 @@ export class TenantQueues {
   async deleteQueue(name: string): Promise<boolean> {
     const qualified = this.names.qualify(name);
     if (!(await this.#queueExists(qualified))) throw notFound(`no queue "${name}"`);
-    await this.#boss.deleteQueue(qualified);
+    await this.#boss.deleteQueue(qualified).catch((error: unknown) => {
+      // pg-boss refuses (with a plain Error naming the prefixed referrer) to drop a dead letter queue still in use.
+      if (/as (its|their) dead letter queue/.test((error as Error | null)?.message ?? '')) {
+        throw conflict(`queue "${name}" is the dead letter queue of another queue or of stored jobs`);
+      }
+      throw error;
+    });
     return true;
   }
 
@@ -249,6 +277,17 @@ export class TenantQueues {
     return row ? toJobRecord(this.names, row) : null;
   }
 
+  /** A job by id in one queue, or in any of the tenant's queues. */
+  async findJob(id: string, queue?: string): Promise<JobRecord | null> {
+    if (queue !== undefined) return this.getJob(queue, id);
+    if (!isUuid(id)) return null;
+    const rows = await this.#sql<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM ${this.#schema}.job WHERE id = $1 AND starts_with(name, $2)`,
+      [id, this.names.prefix],
+    );
+    return rows.flatMap((row) => toJobRecord(this.names, row) ?? [])[0] ?? null;
+  }
+
   /** A page of jobs, newest first. */
   async listJobs(queue: string, options: { states?: readonly JobState[] | undefined; first?: number | undefined; after?: string | undefined }): Promise<JobPage> {
     const qualified = this.names.qualify(queue);
@@ -302,19 +341,15 @@ export class TenantQueues {
       return { requested: ids.length, affected: 0 };
     }
     const boss = this.#boss;
-    const run = () => {
-      switch (kind) {
-        case 'cancel': return boss.cancel(qualified, valid);
-        case 'resume': return boss.resume(qualified, valid);
-        case 'retry': return boss.retry(qualified, valid);
-        case 'delete': return boss.deleteJob(qualified, valid);
-        case 'complete': return boss.complete(qualified, valid, output);
-        case 'fail': return boss.fail(qualified, valid, output);
-        case 'touch': return boss.touch(qualified, valid);
-      }
-    };
     try {
-      const result = (await run()) as { affected?: number };
+      if (kind === 'complete' || kind === 'fail' || kind === 'touch') return await this.#settle(kind, qualified, ids.length, valid, output);
+      const result = (await (kind === 'cancel'
+        ? boss.cancel(qualified, valid)
+        : kind === 'resume'
+          ? boss.resume(qualified, valid)
+          : kind === 'retry'
+            ? boss.retry(qualified, valid)
+            : boss.deleteJob(qualified, valid))) as SettleResponse;
       return { requested: ids.length, affected: result.affected ?? 0 };
     } catch (error) {
       if (isQueueNotFound(error)) throw notFound(`no queue "${queue}"`);
@@ -322,11 +357,45 @@ export class TenantQueues {
     }
   }
 
+  /**
+   * complete, fail and touch: only active jobs, each fenced to its current
+   * attempt (pg-boss's own fail would also fail waiting jobs). A job pushed by
+   * workAssigned may only be settled by the connection holding it.
+   */
+  async #settle(kind: 'complete' | 'fail' | 'touch', qualified: string, requested: number, ids: string[], output: object | null): Promise<CommandResult> {
+    const boss = this.#boss;
+    const { result: affected, finished, conflicts } = await this.#work.leases.withLeases(qualified, this.#work.holder, ids, async (db, split) => {
+      const attempts = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
+      if (attempts.length === 0) {
+        if (split.conflicts.length === 0 && !(await this.#queueExists(qualified))) throw notFound(`no queue "${this.names.unqualify(qualified)}"`);
+        return { result: 0, finished: [] };
+      }
+      const response = (kind === 'complete'
+        ? await boss.complete(qualified, attempts, output, { db })
+        : kind === 'fail'
+          ? await boss.fail(qualified, attempts, output, { db })
+          : await boss.touch(qualified, attempts, { db })) as SettleResponse;
+      return { result: response.affected ?? 0, finished: kind === 'touch' ? [] : (response.settled ?? []) };
+    });
+    if (finished.length) this.#work.onSettled?.(qualified, finished);
+    return { requested, affected, conflicts: conflicts.length };
+  }
+
+  async #activeAttempts(qualified: string, ids: readonly string[], db: Db): Promise<JobAttempt[]> {
+    if (ids.length === 0) return [];
+    const { rows } = await db.executeSql(
+      `SELECT id, retry_count AS "retryCount" FROM ${this.#schema}.job WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'active'`,
+      [qualified, ids],
+    );
+    return rows as JobAttempt[];
+  }
+
   /** One job: NOT_FOUND when it does not exist, CONFLICT when its state does not allow the command. */
   async commandOne(kind: Exclude<JobCommand, 'delete'>, queue: string, id: string, payload?: unknown): Promise<JobRecord> {
-    const { affected } = await this.command(kind, queue, [id], payload);
+    const { affected, conflicts } = await this.command(kind, queue, [id], payload);
     const job = await this.getJob(queue, id);
     if (!job) throw notFound(`no job ${id} in queue "${queue}"`);
+    if (conflicts) throw conflict(`job ${id} is held by another worker connection`);
     if (affected === 0) throw conflict(`job ${id} is ${job.state}; ${kind} does not apply`);
     return job;
   }
@@ -335,6 +404,52 @@ export class TenantQueues {
     const { affected } = await this.command('delete', queue, [id]);
     if (affected === 0) throw notFound(`no job ${id} in queue "${queue}"`);
     return true;
+  }
+
+  // ---- dispatch (qualified names, for the dispatcher of workAssigned) ----
+
+  #owned(qualified: string): string {
+    if (!this.names.owns(qualified)) throw new Error(`queue ${qualified} is outside tenant ${this.tenantId}`);
+    return qualified;
+  }
+
+  /** Takes up to `limit` ready jobs (they become active), in pg-boss's order. */
+  async claim(qualified: string, limit: number): Promise<JobRecord[]> {
+    const jobs = await this.#boss.fetch(this.#owned(qualified), { batchSize: limit, includeMetadata: true });
+    return jobs.flatMap((job) =>
+      toJobRecord(this.names, {
+        ...job,
+        name: job.name,
+        data: job.data ?? null,
+        output: job.output ?? null,
+        retryDelayMax: job.retryDelayMax ?? null,
+        singletonOn: job.singletonOn ?? null,
+        groupId: job.groupId ?? null,
+        groupTier: job.groupTier ?? null,
+        deadLetter: job.deadLetter ?? null,
+        policy: job.policy ?? null,
+      }) ?? [],
+    );
+  }
+
+  /** When the next deferred job of a queue becomes ready, if any. */
+  async nextStartAfter(qualified: string): Promise<Date | null> {
+    const [row] = await this.#sql<{ next: Date | null }>(
+      `SELECT min(start_after) AS next FROM ${this.#schema}.job
+        WHERE name = $1 AND state IN ('created', 'retry') AND start_after > now()`,
+      [this.#owned(qualified)],
+    );
+    return row?.next ?? null;
+  }
+
+  /** Fails this holder's unsettled jobs back to the queue (a failed attempt). */
+  async failBack(qualified: string, ids: readonly string[], error: object): Promise<number> {
+    const { result } = await this.#work.leases.withLeases(this.#owned(qualified), this.#work.holder, ids, async (db, split) => {
+      if (split.held.length === 0) return { result: 0, finished: [] };
+      const response = (await this.#boss.fail(qualified, split.held, error, { db })) as SettleResponse;
+      return { result: response.affected ?? 0, finished: split.held.map((attempt) => attempt.id) };
+    });
+    return result;
   }
 
   // ---- schedules ----

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
@@ -28,21 +29,22 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     maxPayload: services.config.maxPayloadBytes,
   });
 
-  const disposable = useServer<Record<string, unknown> | undefined, { viewer: Viewer }>(
+  const disposable = useServer<Record<string, unknown> | undefined, { viewer: Viewer; connectionId: string }>(
     {
       // Returning false closes the socket with 4403 before `connection_ack`.
       onConnect: async (ctx) => {
         const viewer = await services.authenticator.authenticate(tokenFromConnectionParams(ctx.connectionParams));
         if (!viewer) return false;
         ctx.extra.viewer = viewer;
+        ctx.extra.connectionId = randomUUID();
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const viewer = ctx.extra.viewer;
-        if (!viewer) return undefined;
+        const { viewer, connectionId } = ctx.extra;
+        if (!viewer || !connectionId) return undefined;
         const enveloped = yoga.getEnveloped({
           req: ctx.extra.request,
-          jobgate: createContext(services, viewer, 'ws'),
+          jobgate: createContext(services, viewer, connectionId),
         });
         let document;
         try {

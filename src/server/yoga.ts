@@ -34,7 +34,7 @@ export function createGatewayYoga(services: Services, isReady: () => Promise<boo
         tokenFromAuthorization(initial.request.headers.get('authorization')),
       );
       if (!viewer) throw unauthenticated();
-      return createContext(services, viewer, 'http');
+      return createContext(services, viewer, null);
     },
     plugins: [
       useReadinessCheck({

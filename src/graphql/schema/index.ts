@@ -4,3 +4,5 @@ import './queues.ts';
 import './jobs.ts';
 import './schedules.ts';
 import './admin.ts';
+import './events.ts';
+import './work.ts';

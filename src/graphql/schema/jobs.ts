@@ -83,7 +83,8 @@ export const JobOptionsInput = builder.inputType('JobOptionsInput', {
 
 export const JobInputRef = builder.inputType('JobInput', {
   fields: (t) => ({
-    data: t.field({ type: 'JSON', required: true, description: 'A JSON object or array.' }),
+    // Nullable so that null is refused by the queue layer with BAD_USER_INPUT, like any other non-object.
+    data: t.field({ type: 'JSON', description: 'A JSON object or array (anything else, null included, is BAD_USER_INPUT).' }),
     options: t.field({ type: JobOptionsInput }),
   }),
 });
@@ -132,7 +133,7 @@ builder.mutationFields((t) => ({
     nullable: true,
     authScopes: { publish: true },
     description: 'Creates a job (and the queue, with defaults, on first use). Null when a singleton, throttle or debounce rule suppressed it.',
-    args: { queue: t.arg.string({ required: true }), data: t.arg({ type: 'JSON', required: true }), options: t.arg({ type: JobOptionsInput }) },
+    args: { queue: t.arg.string({ required: true }), data: t.arg({ type: 'JSON', description: 'A JSON object or array (anything else, null included, is BAD_USER_INPUT).' }), options: t.arg({ type: JobOptionsInput }) },
     resolve: (_root, args, { queues }) => queues.sendJob(args.queue, args.data, withoutNulls(args.options)),
   }),
   sendJobs: t.field({

@@ -1,0 +1,247 @@
+import { Repeater } from '@repeaterjs/repeater';
+import type { Logger } from '../logger.ts';
+import type { JobEventBus } from './job-event-bus.ts';
+import type { RawJobEvent } from './job-event.ts';
+import type { JobRecord } from './job-record.ts';
+import type { Leases } from './leases.ts';
+import type { TenantQueues } from './tenant-queues.ts';
+
+export interface DispatcherOptions {
+  /** Safety net for missed wake-ups; ready jobs are normally pushed on NOTIFY. */
+  pollIntervalMs?: number;
+}
+
+interface HeldJob {
+  queue: string;
+  id: string;
+  retryCount: number;
+}
+
+/** One `workAssigned` subscription. */
+class Worker {
+  readonly held = new Map<string, HeldJob>();
+  readonly holder: string;
+  readonly queues: TenantQueues;
+  /** Qualified pg-boss names. */
+  readonly names: readonly string[];
+  readonly concurrency: number;
+  readonly push: (job: JobRecord) => void;
+
+  constructor(holder: string, queues: TenantQueues, names: readonly string[], concurrency: number, push: (job: JobRecord) => void) {
+    this.holder = holder;
+    this.queues = queues;
+    this.names = names;
+    this.concurrency = concurrency;
+    this.push = push;
+  }
+
+  get free(): number {
+    return this.concurrency - this.held.size;
+  }
+}
+
+/** Dispatch state of one qualified queue on this instance. */
+class QueueSlot {
+  readonly workers: Worker[] = [];
+  /** Round-robin start, so work spreads over the queue's workers. */
+  next = 0;
+  pumping = false;
+  again = false;
+  deferredTimer: NodeJS.Timeout | undefined;
+  readonly name: string;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+}
+
+const jobKey = (queue: string, id: string) => `${queue}\u0000${id}`;
+
+const FINISHED_TYPES = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'DELETED', 'RETRY', 'CREATED']);
+
+/**
+ * Pushes ready jobs to `workAssigned` subscriptions on this instance. Woken by
+ * the job trigger's NOTIFY (new and retried jobs), by settlements, and by a
+ * timer for the next deferred job; a slow poll covers missed notifications.
+ * Never more than a subscription's concurrency in hand; a subscription that
+ * ends fails its unsettled jobs back at once, so other workers get them.
+ */
+export class Dispatcher {
+  readonly #slots = new Map<string, QueueSlot>();
+  readonly #heldBy = new Map<string, Worker>();
+  readonly #leases: Leases;
+  readonly #logger: Logger;
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #pollIntervalMs: number;
+  #pollTimer: NodeJS.Timeout | undefined;
+
+  constructor(bus: JobEventBus, leases: Leases, logger: Logger, options: DispatcherOptions = {}) {
+    this.#leases = leases;
+    this.#logger = logger.child({ component: 'dispatcher' });
+    this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
+    this.#unsubscribe.push(bus.subscribeAll((event) => this.#onEvent(event)));
+    this.#unsubscribe.push(bus.onResync(() => this.#pumpAll()));
+  }
+
+  start(): void {
+    this.#pollTimer = setInterval(() => this.#pumpAll(), this.#pollIntervalMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#pollTimer);
+    for (const unsubscribe of this.#unsubscribe) unsubscribe();
+    for (const slot of this.#slots.values()) clearTimeout(slot.deferredTimer);
+  }
+
+  /** Workers and jobs in hand per queue on this instance. */
+  snapshot(): { queue: string; workers: number; held: number }[] {
+    return [...this.#slots.values()].map((slot) => ({
+      queue: slot.name,
+      workers: slot.workers.length,
+      held: slot.workers.reduce((sum, worker) => sum + [...worker.held.values()].filter((job) => job.queue === slot.name).length, 0),
+    }));
+  }
+
+  /** A stream of jobs for one worker connection; ending it fails unsettled jobs back. */
+  subscribe(queues: TenantQueues, holder: string, names: readonly string[], concurrency: number): AsyncIterable<JobRecord> {
+    return new Repeater<JobRecord>(async (push, stop) => {
+      const worker = new Worker(holder, queues, names, concurrency, (job) => void push(job).catch(stop));
+      for (const name of names) {
+        let slot = this.#slots.get(name);
+        if (!slot) this.#slots.set(name, (slot = new QueueSlot(name)));
+        slot.workers.push(worker);
+      }
+      for (const name of names) this.#pump(name);
+      await stop;
+      await this.#retire(worker);
+    });
+  }
+
+  /** Settled by its holder through this instance: free the slots now, not on the event. */
+  settled(queue: string, ids: readonly string[]): void {
+    for (const id of ids) this.#release(jobKey(queue, id));
+  }
+
+  #release(key: string): void {
+    const worker = this.#heldBy.get(key);
+    if (!worker) return;
+    this.#heldBy.delete(key);
+    const job = worker.held.get(key);
+    worker.held.delete(key);
+    if (job) this.#pump(job.queue);
+  }
+
+  #onEvent(event: RawJobEvent): void {
+    const key = jobKey(event.name, event.jobId);
+    const holder = this.#heldBy.get(key);
+    if (holder && FINISHED_TYPES.has(event.type)) this.#release(key);
+    else if (holder && event.type === 'ACTIVE' && holder.held.get(key)?.retryCount !== event.retryCount) this.#release(key);
+    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) this.#pump(event.name);
+  }
+
+  #pumpAll(): void {
+    for (const name of this.#slots.keys()) this.#pump(name);
+  }
+
+  #pump(name: string): void {
+    const slot = this.#slots.get(name);
+    if (!slot) return;
+    if (slot.pumping) {
+      slot.again = true;
+      return;
+    }
+    slot.pumping = true;
+    this.#drain(slot)
+      .catch((error: unknown) => this.#logger.error({ err: error, queue: name }, 'dispatch failed'))
+      .finally(() => {
+        slot.pumping = false;
+        if (slot.again) this.#pump(name);
+      });
+  }
+
+  async #drain(slot: QueueSlot): Promise<void> {
+    do {
+      slot.again = false;
+      const capacity = slot.workers.reduce((sum, worker) => sum + Math.max(0, worker.free), 0);
+      const first = slot.workers[0];
+      if (capacity === 0 || !first) return;
+      const jobs = await first.queues.claim(slot.name, capacity);
+      if (jobs.length === 0) {
+        await this.#armDeferredTimer(slot, first.queues);
+        return;
+      }
+      await this.#assign(slot, jobs);
+      if (jobs.length === capacity) slot.again = true;
+    } while (slot.again);
+  }
+
+  /** Spreads fetched jobs round-robin over the workers with room, records the holds, then pushes. */
+  async #assign(slot: QueueSlot, jobs: JobRecord[]): Promise<void> {
+    const plan: [Worker, JobRecord][] = [];
+    const room = new Map(slot.workers.map((worker) => [worker, worker.free]));
+    let index = slot.next;
+    for (const job of jobs) {
+      for (let tries = 0; tries < slot.workers.length; tries++) {
+        const worker = slot.workers[index % slot.workers.length]!;
+        index++;
+        if ((room.get(worker) ?? 0) > 0) {
+          room.set(worker, room.get(worker)! - 1);
+          plan.push([worker, job]);
+          break;
+        }
+      }
+    }
+    slot.next = index % Math.max(1, slot.workers.length);
+    for (const [worker, job] of plan) {
+      const key = jobKey(slot.name, job.id);
+      worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount });
+      this.#heldBy.set(key, worker);
+    }
+    await this.#leases.grant(slot.name, plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder })));
+    for (const [worker, job] of plan) {
+      if (this.#heldBy.get(jobKey(slot.name, job.id)) === worker && slot.workers.includes(worker)) worker.push(job);
+    }
+    // Workers that left while the claim was in flight: their jobs go straight back.
+    const orphaned = plan.filter(([worker]) => !slot.workers.includes(worker));
+    for (const [worker] of new Set(orphaned)) await this.#failBack(worker);
+  }
+
+  async #armDeferredTimer(slot: QueueSlot, queues: TenantQueues): Promise<void> {
+    const next = await queues.nextStartAfter(slot.name);
+    clearTimeout(slot.deferredTimer);
+    if (!next) return;
+    const delay = Math.max(0, next.getTime() - Date.now()) + 5;
+    if (delay > this.#pollIntervalMs) return;
+    slot.deferredTimer = setTimeout(() => this.#pump(slot.name), delay).unref();
+  }
+
+  async #retire(worker: Worker): Promise<void> {
+    for (const name of worker.names) {
+      const slot = this.#slots.get(name);
+      if (!slot) continue;
+      slot.workers.splice(slot.workers.indexOf(worker), 1);
+      if (slot.workers.length === 0) {
+        clearTimeout(slot.deferredTimer);
+        this.#slots.delete(name);
+      }
+    }
+    await this.#failBack(worker);
+  }
+
+  /** Fails a departed worker's unsettled jobs (a failed attempt: retry limits apply). */
+  async #failBack(worker: Worker): Promise<void> {
+    const byQueue = new Map<string, HeldJob[]>();
+    for (const [key, job] of worker.held) {
+      if (this.#heldBy.get(key) === worker) this.#heldBy.delete(key);
+      byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
+    }
+    worker.held.clear();
+    for (const [queue, jobs] of byQueue) {
+      try {
+        await worker.queues.failBack(queue, jobs.map((job) => job.id), { message: 'worker disconnected before settling the job' });
+      } catch (error) {
+        this.#logger.error({ err: error, queue, jobs: jobs.length }, 'could not fail back jobs of a departed worker');
+      }
+    }
+  }
+}

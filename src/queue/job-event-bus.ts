@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+import { JOB_EVENTS_CHANNEL } from './job-events-sql.ts';
+import { parseJobEvent, type RawJobEvent } from './job-event.ts';
+
+export type JobEventListener = (event: RawJobEvent) => void;
+
+const SYNC_PREFIX = 'S\t';
+const MAX_RECONNECT_DELAY_MS = 5_000;
+const PING_INTERVAL_MS = 15_000;
+
+/**
+ * One dedicated LISTEN connection per gateway, fanned out in memory. Events
+ * are routed by the tenant id that prefixes every qualified queue name.
+ * Reconnects with back-off after a drop and tells `onResync` listeners, who
+ * may have missed notifications meanwhile.
+ */
+export class JobEventBus {
+  readonly #databaseUrl: string;
+  readonly #logger: Logger;
+  readonly #pool: pg.Pool;
+  readonly #byTenant = new Map<string, Set<JobEventListener>>();
+  readonly #everything = new Set<JobEventListener>();
+  readonly #resyncListeners = new Set<() => void>();
+  readonly #syncWaiters = new Map<string, () => void>();
+  #client: pg.Client | undefined;
+  #connected = false;
+  #stopped = false;
+  #reconnectDelay = 100;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(databaseUrl: string, pool: pg.Pool, logger: Logger) {
+    this.#databaseUrl = databaseUrl;
+    this.#pool = pool;
+    this.#logger = logger.child({ component: 'job-event-bus' });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  async start(): Promise<void> {
+    await this.#connect();
+    this.#pingTimer = setInterval(() => this.#ping(), PING_INTERVAL_MS).unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#pingTimer);
+    const client = this.#client;
+    this.#client = undefined;
+    this.#connected = false;
+    await client?.end().catch(() => {});
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.#databaseUrl, keepAlive: true, application_name: 'jobgate-listen' });
+    client.on('notification', (message) => this.#onNotification(message.payload ?? ''));
+    client.on('error', (error) => this.#onDrop(client, error));
+    client.on('end', () => this.#onDrop(client, undefined));
+    await client.connect();
+    await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}`);
+    this.#client = client;
+    this.#connected = true;
+    this.#reconnectDelay = 100;
+  }
+
+  #onDrop(client: pg.Client, error: Error | undefined): void {
+    if (this.#client !== client || this.#stopped) return;
+    this.#client = undefined;
+    this.#connected = false;
+    this.#logger.warn({ err: error }, 'LISTEN connection lost; reconnecting');
+    client.end().catch(() => {});
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopped) return;
+    const delay = this.#reconnectDelay;
+    this.#reconnectDelay = Math.min(this.#reconnectDelay * 2, MAX_RECONNECT_DELAY_MS);
+    this.#reconnectTimer = setTimeout(() => {
+      this.#connect().then(
+        () => {
+          this.#logger.info('LISTEN connection restored');
+          for (const listener of this.#resyncListeners) listener();
+        },
+        (error: unknown) => {
+          this.#logger.warn({ err: error, retryInMs: this.#reconnectDelay }, 'LISTEN reconnect failed');
+          this.#scheduleReconnect();
+        },
+      );
+    }, delay);
+    this.#reconnectTimer.unref();
+  }
+
+  /** Detects a connection that died without telling us (no FIN, no error). */
+  #ping(): void {
+    const client = this.#client;
+    client?.query('SELECT 1').catch((error: Error) => this.#onDrop(client, error));
+  }
+
+  #onNotification(payload: string): void {
+    if (payload.startsWith(SYNC_PREFIX)) {
+      const token = payload.slice(SYNC_PREFIX.length);
+      this.#syncWaiters.get(token)?.();
+      this.#syncWaiters.delete(token);
+      return;
+    }
+    const event = parseJobEvent(payload, new Date());
+    if (!event) return;
+    for (const listener of this.#everything) listener(event);
+    const slash = event.name.indexOf('/');
+    if (slash <= 0) return;
+    const listeners = this.#byTenant.get(event.name.slice(0, slash));
+    if (listeners) for (const listener of listeners) listener(event);
+  }
+
+  /** Every event of one tenant's queues. Returns the unsubscribe function. */
+  subscribeTenant(tenantId: string, listener: JobEventListener): () => void {
+    let listeners = this.#byTenant.get(tenantId);
+    if (!listeners) this.#byTenant.set(tenantId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) this.#byTenant.delete(tenantId);
+    };
+  }
+
+  /** Every event of every tenant: for the dispatcher, never for a client. */
+  subscribeAll(listener: JobEventListener): () => void {
+    this.#everything.add(listener);
+    return () => this.#everything.delete(listener);
+  }
+
+  onResync(listener: () => void): () => void {
+    this.#resyncListeners.add(listener);
+    return () => this.#resyncListeners.delete(listener);
+  }
+
+  /**
+   * Resolves once every notification committed before this call has been
+   * delivered: notifications arrive in commit order, so our own marker
+   * arriving proves the ones before it did.
+   */
+  async sync(timeoutMs = 5_000): Promise<void> {
+    const token = randomUUID();
+    const arrived = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#syncWaiters.delete(token);
+        reject(new Error('event bus sync timed out'));
+      }, timeoutMs);
+      this.#syncWaiters.set(token, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await this.#pool.query('SELECT pg_notify($1, $2)', [JOB_EVENTS_CHANNEL, SYNC_PREFIX + token]);
+    await arrived;
+  }
+}

@@ -1,0 +1,40 @@
+import { JOB_STATES, type JobState } from './job-record.ts';
+
+export const JOB_EVENT_TYPES = ['CREATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED', 'RETRY', 'DELETED'] as const;
+export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
+
+/** A state change as it arrives from PostgreSQL: the qualified pg-boss queue name. */
+export interface RawJobEvent {
+  type: JobEventType;
+  /** `<tenantId>/<queue>` */
+  name: string;
+  jobId: string;
+  state: JobState;
+  retryCount: number;
+  at: Date;
+}
+
+const STATE_EVENT: Record<JobState, JobEventType> = {
+  created: 'CREATED',
+  retry: 'RETRY',
+  active: 'ACTIVE',
+  completed: 'COMPLETED',
+  cancelled: 'CANCELLED',
+  failed: 'FAILED',
+};
+
+export const FINAL_STATES: ReadonlySet<JobState> = new Set(['completed', 'cancelled', 'failed']);
+
+export function eventTypeForState(state: JobState): JobEventType {
+  return STATE_EVENT[state];
+}
+
+/** Parses one NOTIFY payload written by the job trigger; null for anything else. */
+export function parseJobEvent(payload: string, at: Date): RawJobEvent | null {
+  const [op, state, name, jobId, retryCount] = payload.split('\t');
+  if (!op || !state || !name || !jobId || !(JOB_STATES as readonly string[]).includes(state)) return null;
+  const jobState = state as JobState;
+  const type = op === 'D' ? 'DELETED' : op === 'I' || op === 'U' ? eventTypeForState(jobState) : null;
+  if (!type) return null;
+  return { type, name, jobId, state: jobState, retryCount: Number(retryCount ?? 0), at };
+}

@@ -1,0 +1,98 @@
+import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
+import { badInput, clientError } from '../errors.ts';
+import type { JobEventBus } from './job-event-bus.ts';
+import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
+import { isUuid } from './job-input.ts';
+import type { JobRecord } from './job-record.ts';
+import { assertQueueName, type QueueNamespace } from './names.ts';
+
+/** A job event as its tenant sees it. */
+export interface JobEventView {
+  type: JobEventType;
+  queue: string;
+  jobId: string;
+  state: RawJobEvent['state'];
+  retryCount: number;
+  at: Date;
+}
+
+export interface JobEventFilter {
+  queue?: string | undefined;
+  jobId?: string | undefined;
+  types?: readonly JobEventType[] | undefined;
+}
+
+/** What the event stream needs from the tenant's queue layer. */
+export interface JobLookup {
+  readonly names: QueueNamespace;
+  findJob(id: string, queue?: string): Promise<JobRecord | null>;
+}
+
+/** Events buffered for one subscriber before it counts as too slow and is cut off. */
+export const DEFAULT_EVENT_BUFFER = 10_000;
+
+export class SlowConsumerError extends Error {}
+
+/** Job events of one tenant, filtered, checked against the tenant's prefix at delivery. */
+export class TenantEvents {
+  readonly #bus: JobEventBus;
+  readonly #jobs: JobLookup;
+  readonly #bufferSize: number;
+
+  constructor(bus: JobEventBus, jobs: JobLookup, bufferSize = DEFAULT_EVENT_BUFFER) {
+    this.#bus = bus;
+    this.#jobs = jobs;
+    this.#bufferSize = bufferSize;
+  }
+
+  #view(event: RawJobEvent): JobEventView | null {
+    const queue = this.#jobs.names.unqualify(event.name);
+    if (queue === null) return null;
+    return { type: event.type, queue, jobId: event.jobId, state: event.state, retryCount: event.retryCount, at: event.at };
+  }
+
+  subscribe(filter: JobEventFilter): AsyncIterable<JobEventView> {
+    if (filter.queue !== undefined) assertQueueName(filter.queue);
+    if (filter.jobId !== undefined && !isUuid(filter.jobId)) throw badInput('"jobId" must be a job id (UUID)', { argument: 'jobId' });
+    const types = filter.types?.length ? new Set(filter.types) : null;
+    const matches = (event: JobEventView) =>
+      (filter.queue === undefined || event.queue === filter.queue) &&
+      (filter.jobId === undefined || event.jobId === filter.jobId) &&
+      (types === null || types.has(event.type));
+
+    const buffer = new FixedBuffer(this.#bufferSize);
+    return new Repeater<JobEventView>(async (push, stop) => {
+      const deliver = (event: JobEventView) => {
+        if (buffer.full) stop(clientError('RATE_LIMITED', 'subscriber too slow: event buffer overflow', { reason: 'SLOW_CONSUMER' }));
+        else void push(event);
+      };
+      // Until the snapshot below is reconciled, events are held back so that a
+      // job's events are delivered in order.
+      let pending: JobEventView[] | null = filter.jobId === undefined ? null : [];
+      const unsubscribe = this.#bus.subscribeTenant(this.#jobs.names.prefix.slice(0, -1), (raw) => {
+        const event = this.#view(raw);
+        if (!event || !matches(event)) return;
+        if (pending) pending.push(event);
+        else deliver(event);
+      });
+      try {
+        if (pending && filter.jobId !== undefined) {
+          const job = await this.#jobs.findJob(filter.jobId, filter.queue);
+          // Every notification committed before the lookup has now arrived.
+          await this.#bus.sync();
+          const held: JobEventView[] = pending;
+          pending = null;
+          if (held.length === 0 && job && FINAL_STATES.has(job.state)) {
+            const final: JobEventView = { type: eventTypeForState(job.state), queue: job.queue, jobId: job.id, state: job.state, retryCount: job.retryCount, at: job.completedOn ?? new Date() };
+            if (matches(final)) deliver(final);
+          }
+          for (const event of held) deliver(event);
+        }
+      } catch (error) {
+        stop(error);
+      }
+      await stop;
+      unsubscribe();
+    }, buffer);
+  }
+}

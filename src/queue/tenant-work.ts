@@ -1,0 +1,38 @@
+import { badInput, clientError, notFound } from '../errors.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import type { JobRecord } from './job-record.ts';
+import type { TenantQueues } from './tenant-queues.ts';
+
+export const MAX_WORKER_CONCURRENCY = 1_000;
+export const MAX_WORKER_QUEUES = 50;
+
+/** `workAssigned` for one tenant: validates the request, then joins the dispatcher. */
+export class TenantWork {
+  readonly #dispatcher: Dispatcher;
+  readonly #queues: TenantQueues;
+  readonly #holder: string | null;
+
+  constructor(dispatcher: Dispatcher, queues: TenantQueues, holder: string | null) {
+    this.#dispatcher = dispatcher;
+    this.#queues = queues;
+    this.#holder = holder;
+  }
+
+  async subscribe(queueNames: readonly string[], concurrency: number): Promise<AsyncIterable<JobRecord>> {
+    if (this.#holder === null) {
+      throw clientError('BAD_USER_INPUT', 'workAssigned needs a graphql-ws connection: jobs are held by the connection that receives them');
+    }
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_WORKER_CONCURRENCY) {
+      throw badInput(`"concurrency" must be 1-${MAX_WORKER_CONCURRENCY}`, { argument: 'concurrency' });
+    }
+    const unique = [...new Set(queueNames)];
+    if (unique.length === 0 || unique.length > MAX_WORKER_QUEUES) {
+      throw badInput(`"queues" must name 1-${MAX_WORKER_QUEUES} queues`, { argument: 'queues' });
+    }
+    const qualified = unique.map((name) => this.#queues.names.qualify(name, 'queues'));
+    const found = await Promise.all(unique.map((name) => this.#queues.getQueue(name)));
+    const missing = unique.filter((_name, index) => !found[index]);
+    if (missing.length) throw notFound(`no queue ${missing.map((name) => `"${name}"`).join(', ')}`);
+    return this.#dispatcher.subscribe(this.#queues, this.#holder, qualified, concurrency);
+  }
+}

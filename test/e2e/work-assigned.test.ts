@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Client } from 'graphql-ws';
+import pg from 'pg';
+import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
+import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { collect, sleep } from '../support/subscriptions.ts';
+
+interface Assigned {
+  workAssigned: { id: string; queue: string; state: string; data: { n?: number } | null; retryCount: number };
+}
+
+const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue state data retryCount } }';
+const COMPLETE = 'mutation($queue: String!, $id: ID!, $output: JSON) { completeJob(queue: $queue, id: $id, output: $output) { id state output } }';
+const COMPLETE_MANY = 'mutation($queue: String!, $ids: [ID!]!) { completeJobs(queue: $queue, ids: $ids) { requested affected } }';
+const SEND = 'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
+
+let gateway: TestGateway;
+let other: TestGateway;
+let tenant: TestTenant;
+let sql: pg.Client;
+const clients: Client[] = [];
+
+function worker(on: TestGateway = gateway, token = tenant.token): Client {
+  const client = wsClient(on.wsUrl, { token });
+  clients.push(client);
+  return client;
+}
+
+async function createQueue(name: string, options: Record<string, unknown> = {}): Promise<void> {
+  await gqlData(gateway.graphqlUrl, tenant.token, 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }', { name, options });
+}
+
+async function send(queue: string, data: Record<string, unknown> = {}, options?: Record<string, unknown>, on: TestGateway = gateway): Promise<string> {
+  return (await gqlData<{ sendJob: { id: string } }>(on.graphqlUrl, tenant.token, SEND, { queue, data, options })).sendJob.id;
+}
+
+async function jobRow(queue: string, id: string): Promise<{ state: string; retry_count: number; output: unknown }> {
+  const { rows } = await sql.query('SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/${queue}`, id]);
+  return rows[0];
+}
+
+beforeAll(async () => {
+  [gateway, other] = await Promise.all([startGateway(), startGateway()]);
+  tenant = await createTestTenant(gateway);
+  sql = new pg.Client({ connectionString: testDatabaseUrl() });
+  await sql.connect();
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.dispose()));
+  await sql.end();
+  await Promise.all([gateway.stop(), other.stop()]);
+});
+
+describe('workAssigned', () => {
+  it('registers a worker for specific queues and pushes it only their jobs; the worker completes them', async () => {
+    await createQueue('images');
+    await createQueue('videos');
+    const client = worker();
+    const sub = collect<Assigned>(client, WORK, { queues: ['images'], concurrency: 2 });
+    const videoId = await send('videos', { n: 0 });
+    const id = await send('images', { n: 1 });
+    const pushed = await sub.waitFor((d) => d.workAssigned.id === id);
+    expect(pushed.workAssigned).toMatchObject({ queue: 'images', state: 'ACTIVE', data: { n: 1 } });
+    const done = await wsExecute(client, COMPLETE, { queue: 'images', id, output: { ok: true } });
+    expect(done.data).toEqual({ completeJob: { id, state: 'COMPLETED', output: { ok: true } } });
+    expect(await jobRow('images', id)).toMatchObject({ state: 'completed', output: { ok: true } });
+    expect(sub.results.some((r) => r.data?.workAssigned.id === videoId)).toBe(false);
+    expect((await jobRow('videos', videoId)).state).toBe('created');
+    sub.stop();
+  });
+
+  it('refuses unknown queues, missing WORK scope, bad concurrency and HTTP with clear errors', async () => {
+    const unknown = collect<Assigned>(worker(), WORK, { queues: ['no-such-queue'] });
+    expect(JSON.stringify(await unknown.error)).toContain('NOT_FOUND');
+    const zero = collect<Assigned>(worker(), WORK, { queues: ['images'], concurrency: 0 });
+    expect(JSON.stringify(await zero.error)).toContain('BAD_USER_INPUT');
+    const badName = collect<Assigned>(worker(), WORK, { queues: ['../images'] });
+    expect(JSON.stringify(await badName.error)).toContain('BAD_USER_INPUT');
+    const readOnly = await createTestTenant(gateway, ['READ', 'PUBLISH']);
+    const forbidden = collect<Assigned>(worker(gateway, readOnly.token), WORK, { queues: ['images'] });
+    expect(JSON.stringify(await forbidden.error)).toContain('FORBIDDEN');
+  });
+
+  it('never exceeds concurrency, and settles a batch with completeJobs', async () => {
+    await createQueue('bulk');
+    const client = worker();
+    const unsettled = new Set<string>();
+    let peak = 0;
+    const sub = collect<Assigned>(client, WORK, { queues: ['bulk'], concurrency: 3 });
+    const ids = (await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "bulk", jobs: $jobs) }', {
+      jobs: Array.from({ length: 30 }, (_, n) => ({ data: { n } })),
+    })).sendJobs;
+    let seen = 0;
+    while (seen < ids.length) {
+      await sub.waitFor(() => sub.results.length > seen, 5000);
+      const batch = sub.results.slice(seen).map((r) => r.data!.workAssigned.id);
+      seen = sub.results.length;
+      for (const id of batch) unsettled.add(id);
+      peak = Math.max(peak, unsettled.size);
+      await sleep(20);
+      const result = await wsExecute<{ completeJobs: { affected: number } }>(client, COMPLETE_MANY, { queue: 'bulk', ids: batch });
+      expect(result.data?.completeJobs.affected).toBe(batch.length);
+      for (const id of batch) unsettled.delete(id);
+    }
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBeGreaterThan(0);
+    const { rows } = await sql.query("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'", [`${tenant.tenant.id}/bulk`]);
+    expect(rows[0].n).toBe(30);
+    sub.stop();
+  });
+
+  it("gives a closed worker's job to another worker within a second; the late completion is a CONFLICT", async () => {
+    await createQueue('handoff', { retryLimit: 3 });
+    const first = worker();
+    const firstSub = collect<Assigned>(first, WORK, { queues: ['handoff'] });
+    const id = await send('handoff', { n: 7 });
+    await firstSub.waitFor((d) => d.workAssigned.id === id);
+
+    // Another connection may not settle a job held by the first worker.
+    const outsider = worker();
+    const stolen = await wsExecute(outsider, COMPLETE, { queue: 'handoff', id });
+    expect(stolen.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    const overHttp = await httpGraphql(gateway.graphqlUrl, tenant.token, COMPLETE, { queue: 'handoff', id });
+    expect(overHttp.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect((await jobRow('handoff', id)).state).toBe('active');
+
+    const second = worker();
+    const secondSub = collect<Assigned>(second, WORK, { queues: ['handoff'] });
+    await sleep(200);
+    const closedAt = Date.now();
+    await first.dispose();
+    const handedOver = await secondSub.waitFor((d) => d.workAssigned.id === id, 1000);
+    expect(Date.now() - closedAt).toBeLessThan(1000);
+    expect(handedOver.workAssigned.retryCount).toBe(1);
+
+    const late = await httpGraphql(gateway.graphqlUrl, tenant.token, COMPLETE, { queue: 'handoff', id });
+    expect(late.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(await jobRow('handoff', id)).toMatchObject({ state: 'active', retry_count: 1 });
+    const done = await wsExecute(second, COMPLETE, { queue: 'handoff', id });
+    expect(done.errors).toBeUndefined();
+    secondSub.stop();
+  });
+
+  it('spreads work over the workers of a queue', async () => {
+    await createQueue('fair');
+    const a = collect<Assigned>(worker(), WORK, { queues: ['fair'], concurrency: 1 });
+    const b = collect<Assigned>(worker(), WORK, { queues: ['fair'], concurrency: 1 });
+    await sleep(200);
+    await gqlData(gateway.graphqlUrl, tenant.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "fair", jobs: $jobs) }', {
+      jobs: Array.from({ length: 4 }, (_, n) => ({ data: { n } })),
+    });
+    await a.waitFor(() => true);
+    await b.waitFor(() => true);
+    a.stop();
+    b.stop();
+  });
+
+  it('pushes work across gateway instances and delivers delayed jobs when they become ready', async () => {
+    await createQueue('later');
+    const client = worker(other);
+    const sub = collect<Assigned>(client, WORK, { queues: ['later'] });
+    await sleep(200);
+    const now = await send('later', { n: 1 });
+    await sub.waitFor((d) => d.workAssigned.id === now);
+    await wsExecute(client, COMPLETE, { queue: 'later', id: now });
+    const delayed = await send('later', { n: 2 }, { delaySeconds: 1 });
+    const sentAt = Date.now();
+    await sub.waitFor((d) => d.workAssigned.id === delayed, 4000);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(900);
+    const touched = await wsExecute(client, 'mutation($id: ID!) { touchJob(queue: "later", id: $id) { id state } }', { id: delayed });
+    expect(touched.errors).toBeUndefined();
+    sub.stop();
+  });
+});
