@@ -8,6 +8,8 @@ export default {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2023' }, module: { type: 'es6' } },
     ],
   },
+  // graphql-tag (inside Apollo Client) has no "exports": take its ES module, not its UMD build.
+  moduleNameMapper: { '^graphql-tag$': '<rootDir>/node_modules/graphql-tag/lib/index.js' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -122,7 +122,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       clearTimeout(grace);
     }
     clearInterval(leaseSweeper);
-    dispatcher?.stop();
+    await dispatcher?.stop();
     await events?.stop();
     await boss?.stop({ graceful: true, timeout: config.shutdownGraceSeconds * 1000 });
     await pool?.end();

@@ -26,6 +26,8 @@ class Worker {
   readonly names: readonly string[];
   readonly concurrency: number;
   readonly push: (job: JobRecord) => void;
+  /** A draining worker keeps what it holds and gets nothing new. */
+  paused = false;
 
   constructor(holder: string, queues: TenantQueues, names: readonly string[], concurrency: number, push: (job: JobRecord) => void) {
     this.holder = holder;
@@ -36,7 +38,7 @@ class Worker {
   }
 
   get free(): number {
-    return this.concurrency - this.held.size;
+    return this.paused ? 0 : this.concurrency - this.held.size;
   }
 }
 
@@ -73,6 +75,7 @@ export class Dispatcher {
   readonly #logger: Logger;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #pollIntervalMs: number;
+  readonly #retiring = new Set<Promise<void>>();
   #pollTimer: NodeJS.Timeout | undefined;
 
   constructor(bus: JobEventBus, leases: Leases, logger: Logger, options: DispatcherOptions = {}) {
@@ -87,10 +90,12 @@ export class Dispatcher {
     this.#pollTimer = setInterval(() => this.#pumpAll(), this.#pollIntervalMs).unref();
   }
 
-  stop(): void {
+  /** Call after the sockets closed: waits until departed workers' jobs are failed back. */
+  async stop(): Promise<void> {
     clearInterval(this.#pollTimer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     for (const slot of this.#slots.values()) clearTimeout(slot.deferredTimer);
+    while (this.#retiring.size) await Promise.all([...this.#retiring]);
   }
 
   /** Workers and jobs in hand per queue on this instance. */
@@ -113,8 +118,24 @@ export class Dispatcher {
       }
       for (const name of names) this.#pump(name);
       await stop;
-      await this.#retire(worker);
+      const retiring = this.#retire(worker);
+      this.#retiring.add(retiring);
+      await retiring.finally(() => this.#retiring.delete(retiring));
     });
+  }
+
+  /** Stops pushing to a connection's subscriptions (a worker shutting down cleanly); returns how many. */
+  pause(holder: string): number {
+    let paused = 0;
+    for (const slot of this.#slots.values()) {
+      for (const worker of slot.workers) {
+        if (worker.holder === holder && !worker.paused) {
+          worker.paused = true;
+          paused++;
+        }
+      }
+    }
+    return paused;
   }
 
   /** Settled by its holder through this instance: free the slots now, not on the event. */

@@ -35,4 +35,10 @@ export class TenantWork {
     if (missing.length) throw notFound(`no queue ${missing.map((name) => `"${name}"`).join(', ')}`);
     return this.#dispatcher.subscribe(this.#queues, this.#holder, qualified, concurrency);
   }
+
+  /** Stops pushing to this connection; what it holds stays held until settled. */
+  pause(): boolean {
+    if (this.#holder === null) throw clientError('BAD_USER_INPUT', 'pauseWork applies to the graphql-ws connection it is sent on');
+    return this.#dispatcher.pause(this.#holder) > 0;
+  }
 }

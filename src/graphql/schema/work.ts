@@ -17,3 +17,13 @@ builder.subscriptionField('workAssigned', (t) =>
     resolve: (job) => job,
   }),
 );
+
+builder.mutationField('pauseWork', (t) =>
+  t.boolean({
+    authScopes: { work: true },
+    description:
+      'Sent over a worker\'s graphql-ws connection: stops pushing new jobs to its workAssigned subscriptions, while the jobs it holds ' +
+      'stay held until it settles them. Lets a worker stop cleanly without failing jobs back. False when nothing was subscribed.',
+    resolve: (_root, _args, { work }) => work.pause(),
+  }),
+);

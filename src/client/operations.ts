@@ -1,0 +1,57 @@
+import { graphql } from '../generated/graphql/index.ts';
+
+// The worker SDK's operations, typed by codegen (`npm run codegen`).
+
+export const WorkAssignedDocument = graphql(`
+  subscription WorkAssigned($queues: [String!]!, $concurrency: Int) {
+    workAssigned(queues: $queues, concurrency: $concurrency) {
+      id
+      queue
+      data
+      retryCount
+      retryLimit
+      expireInSeconds
+      heartbeatSeconds
+      startedOn
+    }
+  }
+`);
+
+export const CompleteJobDocument = graphql(`
+  mutation WorkerCompleteJob($queue: String!, $id: ID!, $output: JSON) {
+    completeJob(queue: $queue, id: $id, output: $output) {
+      id
+    }
+  }
+`);
+
+export const CompleteJobsDocument = graphql(`
+  mutation WorkerCompleteJobs($queue: String!, $ids: [ID!]!) {
+    completeJobs(queue: $queue, ids: $ids) {
+      requested
+      affected
+    }
+  }
+`);
+
+export const FailJobDocument = graphql(`
+  mutation WorkerFailJob($queue: String!, $id: ID!, $error: JSON) {
+    failJob(queue: $queue, id: $id, error: $error) {
+      id
+    }
+  }
+`);
+
+export const TouchJobDocument = graphql(`
+  mutation WorkerTouchJob($queue: String!, $id: ID!) {
+    touchJob(queue: $queue, id: $id) {
+      id
+    }
+  }
+`);
+
+export const PauseWorkDocument = graphql(`
+  mutation WorkerPauseWork {
+    pauseWork
+  }
+`);

@@ -1,0 +1,243 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import {
+  CompleteJobDocument,
+  CompleteJobsDocument,
+  FailJobDocument,
+  PauseWorkDocument,
+  TouchJobDocument,
+  WorkAssignedDocument,
+} from './operations.ts';
+
+export interface WorkerJob<TData = unknown> {
+  id: string;
+  queue: string;
+  data: TData;
+  retryCount: number;
+  retryLimit: number;
+  expireInSeconds: number;
+  heartbeatSeconds: number | null;
+}
+
+export interface JobContext {
+  /** Aborted when the worker stops before the handler finished. */
+  signal: AbortSignal;
+  /** Extends the job's hold by hand; sent automatically for queues with a heartbeat. */
+  touch(): Promise<void>;
+}
+
+/** Returns the job's output (JSON object or array; anything else is wrapped as `{ result }`), or throws to fail it. */
+export type JobHandler<TData> = (job: WorkerJob<TData>, context: JobContext) => unknown;
+
+export interface WorkerOptions<TData> {
+  /** The gateway's graphql-ws endpoint, e.g. ws://localhost:4000/graphql */
+  url: string;
+  token: string;
+  queues: string[];
+  /** Jobs worked at once (default 1). */
+  concurrency?: number;
+  handler: JobHandler<TData>;
+  /** Settlement failures, handler errors and connection problems that do not stop the worker. */
+  onError?: (error: unknown, job?: WorkerJob<TData>) => void;
+  /** Reconnect back-off bounds (default 250 ms … 15 s, with jitter). */
+  reconnect?: { minDelayMs?: number; maxDelayMs?: number };
+  /** How long stop() waits for running handlers before aborting them (default 30 s). */
+  stopTimeoutMs?: number;
+  /** A WebSocket implementation (default: the `ws` package). */
+  webSocketImpl?: unknown;
+}
+
+export interface Worker {
+  /** Jobs being worked right now. */
+  readonly running: number;
+  /** Settles once the worker stopped, or rejects with what stopped it (a refused token, an unknown queue). */
+  readonly done: Promise<void>;
+  /** Stops taking work, lets running jobs finish and settle, then disconnects. */
+  stop(): Promise<void>;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FATAL_CLOSE_CODES = new Set([4400, 4401, 4403, 4406, 4409]);
+
+/** An error a handler may throw to fail a job with a structured error. */
+export class JobFailure extends Error {
+  readonly details: object;
+  constructor(message: string, details: object = {}) {
+    super(message);
+    this.details = details;
+  }
+}
+
+function toOutput(result: unknown): object | null {
+  if (result === undefined || result === null) return null;
+  return typeof result === 'object' ? result : { result };
+}
+
+function toFailure(error: unknown): object {
+  if (error instanceof JobFailure) return { message: error.message, ...error.details };
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { message: String(error) };
+}
+
+/**
+ * A remote worker: receives jobs pushed by the gateway (`workAssigned`),
+ * runs `handler`, and completes or fails them over the same connection.
+ * Reconnects with back-off; jobs held when a connection drops are failed
+ * back by the gateway and delivered again (at-least-once).
+ */
+export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Worker {
+  const concurrency = options.concurrency ?? 1;
+  const minDelay = options.reconnect?.minDelayMs ?? 250;
+  const maxDelay = options.reconnect?.maxDelayMs ?? 15_000;
+  const report = options.onError ?? ((error: unknown) => console.error('jobgate worker:', error));
+  const abort = new AbortController();
+  const running = new Set<Promise<void>>();
+  const completions = new Map<string, string[]>();
+  let stopping = false;
+  let fatal: unknown;
+  let finish: () => void = () => {};
+  let fail: (error: unknown) => void = () => {};
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  done.catch(() => {});
+
+  const client: Client = createClient({
+    url: options.url,
+    webSocketImpl: options.webSocketImpl ?? WebSocket,
+    connectionParams: { token: options.token },
+    keepAlive: 10_000,
+    retryAttempts: Number.POSITIVE_INFINITY,
+    retryWait: async (retries) => {
+      const delay = Math.min(maxDelay, minDelay * 2 ** retries);
+      await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
+    },
+    shouldRetry: (event) => {
+      const code = (event as { code?: number } | null)?.code;
+      return !stopping && !(code !== undefined && FATAL_CLOSE_CODES.has(code));
+    },
+  });
+
+  function request<TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TResult, TVariables>, variables: TVariables): Promise<TResult> {
+    return new Promise((resolve, reject) => {
+      let data: TResult | undefined;
+      client.subscribe<TResult>(
+        { query: print(document), variables },
+        {
+          next: (result) => {
+            if (result.errors?.length) reject(Object.assign(new Error(result.errors[0]!.message), { errors: result.errors }));
+            else data = result.data as TResult;
+          },
+          error: reject,
+          complete: () => (data === undefined ? reject(new Error('no result')) : resolve(data)),
+        },
+      );
+    });
+  }
+
+  /** Completions without output are batched per queue into one completeJobs per tick. */
+  function queueCompletion(queue: string, id: string): void {
+    const ids = completions.get(queue);
+    if (ids) {
+      ids.push(id);
+      return;
+    }
+    completions.set(queue, [id]);
+    setImmediate(() => {
+      const batch = completions.get(queue) ?? [];
+      completions.delete(queue);
+      request(CompleteJobsDocument, { queue, ids: batch }).catch((error: unknown) => report(error));
+    });
+  }
+
+  async function work(job: WorkerJob<TData>): Promise<void> {
+    const touch = async () => {
+      await request(TouchJobDocument, { queue: job.queue, id: job.id });
+    };
+    const heartbeat = job.heartbeatSeconds
+      ? setInterval(() => touch().catch((error: unknown) => report(error, job)), (job.heartbeatSeconds * 1000) / 2)
+      : undefined;
+    try {
+      let output: object | null;
+      try {
+        output = toOutput(await options.handler(job, { signal: abort.signal, touch }));
+      } catch (error) {
+        clearInterval(heartbeat);
+        await request(FailJobDocument, { queue: job.queue, id: job.id, error: toFailure(error) });
+        return;
+      }
+      clearInterval(heartbeat);
+      if (output === null) queueCompletion(job.queue, job.id);
+      else await request(CompleteJobDocument, { queue: job.queue, id: job.id, output });
+    } catch (error) {
+      // Typically CONFLICT: the connection dropped and the job moved on.
+      report(error, job);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  function subscribe(attempt = 0): void {
+    if (stopping) return;
+    client.subscribe(
+      { query: print(WorkAssignedDocument), variables: { queues: options.queues, concurrency } },
+      {
+        next: (result) => {
+          if (result.errors?.length) {
+            fatal = Object.assign(new Error(result.errors[0]!.message), { errors: result.errors });
+            return;
+          }
+          const assigned = result.data?.workAssigned as WorkerJob<TData> | undefined;
+          if (!assigned) return;
+          const task = work(assigned).finally(() => running.delete(task));
+          running.add(task);
+        },
+        error: (error) => {
+          if (stopping) return;
+          fatal = error;
+          void shutdown().then(() => fail(error));
+        },
+        complete: () => {
+          if (stopping) return;
+          if (fatal) {
+            const error = fatal;
+            void shutdown().then(() => fail(error));
+            return;
+          }
+          // The gateway ended the subscription (e.g. it is restarting): subscribe again.
+          setTimeout(() => subscribe(attempt + 1), Math.min(maxDelay, minDelay * 2 ** attempt)).unref();
+        },
+      },
+    );
+  }
+
+  async function shutdown(): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    await request(PauseWorkDocument, {}).catch(() => {});
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, options.stopTimeoutMs ?? 30_000).unref());
+    await Promise.race([Promise.all([...running]), timeout]);
+    abort.abort();
+    await Promise.all([...running]);
+    // Let batched completions go out before the socket closes.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await client.dispose();
+  }
+
+  subscribe();
+
+  return {
+    get running() {
+      return running.size;
+    },
+    done,
+    stop: async () => {
+      await shutdown();
+      finish();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { createWorker, JobFailure, type Worker } from '../../src/client/worker.ts';
+import { gqlData } from '../support/clients.ts';
+import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { sleep } from '../support/subscriptions.ts';
+
+let gateway: TestGateway;
+let tenant: TestTenant;
+let sql: pg.Client;
+const workers: Worker[] = [];
+
+async function createQueue(name: string, options: Record<string, unknown> = {}): Promise<void> {
+  await gqlData(gateway.graphqlUrl, tenant.token, 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }', { name, options });
+}
+
+async function sendMany(queue: string, count: number): Promise<string[]> {
+  const result = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }', {
+    queue,
+    jobs: Array.from({ length: count }, (_, n) => ({ data: { n } })),
+  });
+  return result.sendJobs;
+}
+
+async function states(queue: string): Promise<Record<string, number>> {
+  const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [`${tenant.tenant.id}/${queue}`]);
+  return Object.fromEntries(rows.map((row) => [row.state, row.n]));
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await sleep(50);
+  }
+}
+
+beforeAll(async () => {
+  gateway = await startGateway();
+  tenant = await createTestTenant(gateway);
+  sql = new pg.Client({ connectionString: testDatabaseUrl() });
+  await sql.connect();
+});
+
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await sql.end();
+  await gateway.stop();
+});
+
+describe('worker SDK', () => {
+  it('completes jobs from the handler result and fails them from a throw', async () => {
+    await createQueue('sdk-basic', { retryLimit: 0 });
+    const seen: number[] = [];
+    const worker = createWorker<{ n: number }>({
+      url: gateway.wsUrl,
+      token: tenant.token,
+      queues: ['sdk-basic'],
+      concurrency: 4,
+      handler: (job) => {
+        seen.push(job.data.n);
+        if (job.data.n % 5 === 0) throw new JobFailure('multiple of five', { n: job.data.n });
+        return job.data.n % 2 === 0 ? { double: job.data.n * 2 } : undefined;
+      },
+      onError: () => {},
+    });
+    workers.push(worker);
+    await sendMany('sdk-basic', 20);
+    await until(async () => {
+      const s = await states('sdk-basic');
+      return (s.completed ?? 0) + (s.failed ?? 0) === 20;
+    });
+    expect(await states('sdk-basic')).toEqual({ completed: 16, failed: 4 });
+    const { rows } = await sql.query("SELECT data->>'n' AS n, output FROM pgboss.job WHERE name = $1 AND state = 'failed' ORDER BY 1", [`${tenant.tenant.id}/sdk-basic`]);
+    expect(rows[0].output).toMatchObject({ message: 'multiple of five' });
+    const doubled = await sql.query("SELECT output FROM pgboss.job WHERE name = $1 AND data->>'n' = '4'", [`${tenant.tenant.id}/sdk-basic`]);
+    expect(doubled.rows[0].output).toEqual({ double: 8 });
+    expect(new Set(seen).size).toBe(20);
+  });
+
+  it('stops cleanly: the running job finishes and is completed, not failed back', async () => {
+    await createQueue('sdk-stop');
+    let started: () => void = () => {};
+    const running = new Promise<void>((resolve) => (started = resolve));
+    const worker = createWorker({
+      url: gateway.wsUrl,
+      token: tenant.token,
+      queues: ['sdk-stop'],
+      handler: async () => {
+        started();
+        await sleep(300);
+        return { finished: true };
+      },
+    });
+    const [id] = await sendMany('sdk-stop', 1);
+    await running;
+    await worker.stop();
+    const { rows } = await sql.query('SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-stop`, id]);
+    expect(rows[0]).toEqual({ state: 'completed', retry_count: 0, output: { finished: true } });
+  });
+
+  it('reconnects after the gateway restarts and works the jobs that were failed back', async () => {
+    await createQueue('sdk-reconnect', { retryLimit: 5 });
+    const port = gateway.port;
+    let calls = 0;
+    const worker = createWorker({
+      url: gateway.wsUrl,
+      token: tenant.token,
+      queues: ['sdk-reconnect'],
+      reconnect: { minDelayMs: 50, maxDelayMs: 200 },
+      handler: async () => {
+        calls++;
+        if (calls === 1) await sleep(1_000); // still running when the gateway goes away
+        return { ok: true };
+      },
+      onError: () => {},
+    });
+    workers.push(worker);
+    const [id] = await sendMany('sdk-reconnect', 1);
+    await until(async () => calls === 1);
+    await gateway.stop();
+    gateway = await startGateway({ port });
+    await until(async () => (await states('sdk-reconnect')).completed === 1, 15_000);
+    const { rows } = await sql.query('SELECT retry_count FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-reconnect`, id]);
+    expect(rows[0].retry_count).toBe(1);
+  });
+
+  it('rejects `done` when the token is refused', async () => {
+    const worker = createWorker({ url: gateway.wsUrl, token: 'jg_not-a-real-token-at-all', queues: ['sdk-basic'], handler: () => null });
+    await expect(worker.done).rejects.toBeDefined();
+  });
+});
