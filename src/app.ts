@@ -14,6 +14,7 @@ import { startBoss } from './queue/boss.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { JobEventBus } from './queue/job-event-bus.ts';
 import { Leases } from './queue/leases.ts';
+import { WorkerRegistry } from './queue/worker-registry.ts';
 import { TenantQueues } from './queue/tenant-queues.ts';
 import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
@@ -73,9 +74,12 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     events = new JobEventBus(databaseUrl, pool, logger);
     await events.start();
     const leases = new Leases(pool);
-    dispatcher = new Dispatcher(events, leases, logger);
+    const workers = new WorkerRegistry(pool, config.bossSchema);
+    const instanceId = randomBytes(6).toString('hex');
+    dispatcher = new Dispatcher(events, leases, workers, instanceId, logger);
     dispatcher.start();
-    const sweep = () => leases.purgeStale(config.bossSchema).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
+    const sweep = () =>
+      Promise.all([leases.purgeStale(config.bossSchema), workers.purgeStale()]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
     leaseSweeper = setInterval(sweep, 60_000).unref();
     const startedBoss = boss;
     const startedDispatcher = dispatcher;
@@ -87,7 +91,8 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       pool,
       events,
       dispatcher,
-      instanceId: randomBytes(6).toString('hex'),
+      instanceId,
+      workers,
       authenticator: new Authenticator(prisma, logger),
       tenantQueues: (tenantId, holder) =>
         new TenantQueues(startedBoss, config.bossSchema, tenantId, config, {

@@ -7,6 +7,7 @@ import type { Logger } from './logger.ts';
 import type { Dispatcher } from './queue/dispatcher.ts';
 import type { JobEventBus } from './queue/job-event-bus.ts';
 import type { TenantQueues } from './queue/tenant-queues.ts';
+import type { WorkerRegistry } from './queue/worker-registry.ts';
 
 /** Long-lived dependencies shared by both transports. */
 export interface Services {
@@ -20,6 +21,7 @@ export interface Services {
   dispatcher: Dispatcher;
   /** Random per process: worker holds are `<instanceId>:<connectionId>`. */
   instanceId: string;
+  workers: WorkerRegistry;
   authenticator: Authenticator;
   /** The tenant-scoped queue layer; `holder` identifies a worker connection (null over HTTP). */
   tenantQueues(tenantId: string, holder: string | null): TenantQueues;

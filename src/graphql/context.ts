@@ -40,7 +40,7 @@ export function createContext(services: Services, viewer: Viewer, connectionId: 
         return { ...stats, tenants: stats.tenants.map((t) => ({ ...t, tenant: byId.get(t.tenantId) ?? null })) };
       },
     },
-    work: new TenantWork(services.dispatcher, queues, holder),
+    work: new TenantWork(services.dispatcher, services.workers, queues, holder),
     logger: services.logger.child({ tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
   };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Repeater } from '@repeaterjs/repeater';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from './job-event-bus.ts';
@@ -5,6 +6,7 @@ import type { RawJobEvent } from './job-event.ts';
 import type { JobRecord } from './job-record.ts';
 import type { Leases } from './leases.ts';
 import type { TenantQueues } from './tenant-queues.ts';
+import type { WorkerRegistry } from './worker-registry.ts';
 
 export interface DispatcherOptions {
   /** Safety net for missed wake-ups; ready jobs are normally pushed on NOTIFY. */
@@ -19,6 +21,7 @@ interface HeldJob {
 
 /** One `workAssigned` subscription. */
 class Worker {
+  readonly id = randomUUID();
   readonly held = new Map<string, HeldJob>();
   readonly holder: string;
   readonly queues: TenantQueues;
@@ -72,14 +75,20 @@ export class Dispatcher {
   readonly #slots = new Map<string, QueueSlot>();
   readonly #heldBy = new Map<string, Worker>();
   readonly #leases: Leases;
+  readonly #registry: WorkerRegistry;
+  readonly #instanceId: string;
+  readonly #workers = new Set<Worker>();
   readonly #logger: Logger;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #pollIntervalMs: number;
   readonly #retiring = new Set<Promise<void>>();
   #pollTimer: NodeJS.Timeout | undefined;
+  #refreshTimer: NodeJS.Timeout | undefined;
 
-  constructor(bus: JobEventBus, leases: Leases, logger: Logger, options: DispatcherOptions = {}) {
+  constructor(bus: JobEventBus, leases: Leases, registry: WorkerRegistry, instanceId: string, logger: Logger, options: DispatcherOptions = {}) {
     this.#leases = leases;
+    this.#registry = registry;
+    this.#instanceId = instanceId;
     this.#logger = logger.child({ component: 'dispatcher' });
     this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
     this.#unsubscribe.push(bus.subscribeAll((event) => this.#onEvent(event)));
@@ -88,11 +97,15 @@ export class Dispatcher {
 
   start(): void {
     this.#pollTimer = setInterval(() => this.#pumpAll(), this.#pollIntervalMs).unref();
+    this.#refreshTimer = setInterval(() => {
+      this.#registry.refresh([...this.#workers].map((worker) => worker.id)).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker registry refresh failed'));
+    }, 30_000).unref();
   }
 
   /** Call after the sockets closed: waits until departed workers' jobs are failed back. */
   async stop(): Promise<void> {
     clearInterval(this.#pollTimer);
+    clearInterval(this.#refreshTimer);
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     for (const slot of this.#slots.values()) clearTimeout(slot.deferredTimer);
     while (this.#retiring.size) await Promise.all([...this.#retiring]);
@@ -111,6 +124,10 @@ export class Dispatcher {
   subscribe(queues: TenantQueues, holder: string, names: readonly string[], concurrency: number): AsyncIterable<JobRecord> {
     return new Repeater<JobRecord>(async (push, stop) => {
       const worker = new Worker(holder, queues, names, concurrency, (job) => void push(job).catch(stop));
+      this.#workers.add(worker);
+      await this.#registry
+        .register({ id: worker.id, tenantId: queues.tenantId, instanceId: this.#instanceId, holder, queues: names, concurrency })
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'worker registry insert failed'));
       for (const name of names) {
         let slot = this.#slots.get(name);
         if (!slot) this.#slots.set(name, (slot = new QueueSlot(name)));
@@ -237,6 +254,7 @@ export class Dispatcher {
   }
 
   async #retire(worker: Worker): Promise<void> {
+    this.#workers.delete(worker);
     for (const name of worker.names) {
       const slot = this.#slots.get(name);
       if (!slot) continue;
@@ -247,6 +265,7 @@ export class Dispatcher {
       }
     }
     await this.#failBack(worker);
+    await this.#registry.unregister(worker.id).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker registry delete failed'));
   }
 
   /** Fails a departed worker's unsettled jobs (a failed attempt: retry limits apply). */

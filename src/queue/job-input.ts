@@ -37,9 +37,14 @@ function nonNegative(value: number | undefined, argument: string, min = 0): void
   }
 }
 
+/** NUL and lone UTF-16 surrogates: PostgreSQL text and jsonb cannot hold them. */
+const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/** The same in JSON text (escaped by JSON.stringify), after an even run of backslashes. */
+const UNSTORABLE_JSON = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
 function shortText(value: string | undefined, argument: string): void {
-  if (value !== undefined && (value.length === 0 || value.length > MAX_KEY_LENGTH)) {
-    throw badInput(`"${argument}" must be 1-${MAX_KEY_LENGTH} characters`, { argument });
+  if (value !== undefined && (value.length === 0 || value.length > MAX_KEY_LENGTH || UNSTORABLE_TEXT.test(value))) {
+    throw badInput(`"${argument}" must be 1-${MAX_KEY_LENGTH} characters, without NUL or unpaired surrogates`, { argument });
   }
 }
 
@@ -48,7 +53,11 @@ export function assertJobPayload(value: unknown, maxBytes: number, argument = 'd
   if (value === null || typeof value !== 'object') {
     throw badInput(`"${argument}" must be a JSON object or array`, { argument });
   }
-  const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+  const json = JSON.stringify(value);
+  if (UNSTORABLE_JSON.test(json)) {
+    throw badInput(`"${argument}" contains a NUL character or an unpaired surrogate, which cannot be stored`, { argument });
+  }
+  const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes > maxBytes) {
     throw badInput(`"${argument}" is ${bytes} bytes of JSON; the limit is ${maxBytes}`, { argument, limit: maxBytes });
   }

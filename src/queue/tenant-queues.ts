@@ -67,6 +67,14 @@ export type JobCommand = 'cancel' | 'resume' | 'retry' | 'delete' | 'complete' |
 
 const MAX_PAGE_SIZE = 500;
 const MAX_SCHEDULE_KEY_LENGTH = 255;
+/** pg-boss's own rule for schedule keys, checked up front so that unscheduleJob refuses exactly what scheduleJob refuses. */
+const SCHEDULE_KEY_PATTERN = /^[\w.\-/]+$/;
+
+function assertScheduleKey(key: string | undefined): void {
+  if (key !== undefined && (key.length === 0 || key.length > MAX_SCHEDULE_KEY_LENGTH || !SCHEDULE_KEY_PATTERN.test(key))) {
+    throw badInput(`"key" must be 1-${MAX_SCHEDULE_KEY_LENGTH} letters, digits, "_", ".", "-" or "/"`, { argument: 'key' });
+  }
+}
 
 function isQueueNotFound(error: unknown): boolean {
   const failure = error as { code?: string; constraint?: string } | null;
@@ -102,7 +110,8 @@ function toBossQueueOptions(names: QueueNamespace, settings: QueueSettings): Omi
     if (value === undefined || key === 'deadLetter') continue;
     Object.assign(options, { [key]: value });
   }
-  if (settings.deadLetter) options.deadLetter = names.qualify(settings.deadLetter, 'deadLetter');
+  // An empty string is a name too (an invalid one): only undefined/null mean "no dead letter".
+  if (settings.deadLetter !== undefined && settings.deadLetter !== null) options.deadLetter = names.qualify(settings.deadLetter, 'deadLetter');
   return options;
 }
 
@@ -327,8 +336,7 @@ export class TenantQueues {
 
   #output(value: unknown, argument: string): object | null {
     if (value === undefined || value === null) return null;
-    if (typeof value === 'string') return { message: value };
-    return assertJobPayload(value, this.#limits.maxJobDataBytes, argument);
+    return assertJobPayload(typeof value === 'string' ? { message: value } : value, this.#limits.maxJobDataBytes, argument);
   }
 
   /** Applies a command to jobs of one of the tenant's queues; a missing queue is NOT_FOUND. */
@@ -458,9 +466,7 @@ export class TenantQueues {
     const qualified = this.names.qualify(queue);
     const { tz, key, ...sendInput } = options;
     const payload = data === undefined || data === null ? undefined : assertJobPayload(data, this.#limits.maxJobDataBytes);
-    if (key !== undefined && (key.length === 0 || key.length > MAX_SCHEDULE_KEY_LENGTH)) {
-      throw badInput(`"key" must be 1-${MAX_SCHEDULE_KEY_LENGTH} characters`, { argument: 'key' });
-    }
+    assertScheduleKey(key);
     try {
       // Validates the expression and time zone without touching the database.
       this.#boss.previewSchedule(cron, { tz: tz ?? 'UTC', count: 1 });
@@ -478,6 +484,7 @@ export class TenantQueues {
 
   async unschedule(queue: string, key?: string): Promise<boolean> {
     const qualified = this.names.qualify(queue);
+    assertScheduleKey(key);
     const existing = await this.#boss.getSchedule(qualified, key);
     if (!existing) throw notFound(`no schedule${key ? ` "${key}"` : ''} on queue "${queue}"`);
     await this.#boss.unschedule(qualified, key);

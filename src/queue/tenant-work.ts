@@ -2,6 +2,9 @@ import { badInput, clientError, notFound } from '../errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantQueues } from './tenant-queues.ts';
+import type { WorkerRegistry, WorkerSessionRow } from './worker-registry.ts';
+
+export type WorkerSessionView = WorkerSessionRow;
 
 export const MAX_WORKER_CONCURRENCY = 1_000;
 export const MAX_WORKER_QUEUES = 50;
@@ -11,9 +14,11 @@ export class TenantWork {
   readonly #dispatcher: Dispatcher;
   readonly #queues: TenantQueues;
   readonly #holder: string | null;
+  readonly #registry: WorkerRegistry;
 
-  constructor(dispatcher: Dispatcher, queues: TenantQueues, holder: string | null) {
+  constructor(dispatcher: Dispatcher, registry: WorkerRegistry, queues: TenantQueues, holder: string | null) {
     this.#dispatcher = dispatcher;
+    this.#registry = registry;
     this.#queues = queues;
     this.#holder = holder;
   }
@@ -34,6 +39,15 @@ export class TenantWork {
     const missing = unique.filter((_name, index) => !found[index]);
     if (missing.length) throw notFound(`no queue ${missing.map((name) => `"${name}"`).join(', ')}`);
     return this.#dispatcher.subscribe(this.#queues, this.#holder, qualified, concurrency);
+  }
+
+  /** The tenant's connected workers on every gateway instance, optionally only those of one queue. */
+  async list(queue?: string): Promise<WorkerSessionView[]> {
+    const only = queue === undefined ? null : this.#queues.names.qualify(queue);
+    const rows = await this.#registry.list(this.#queues.tenantId);
+    return rows
+      .filter((row) => only === null || row.queues.includes(only))
+      .map((row) => ({ ...row, queues: row.queues.flatMap((name) => this.#queues.names.unqualify(name) ?? []) }));
   }
 
   /** Stops pushing to this connection; what it holds stays held until settled. */

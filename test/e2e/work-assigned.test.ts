@@ -172,4 +172,21 @@ describe('workAssigned', () => {
     expect(touched.errors).toBeUndefined();
     sub.stop();
   });
+
+  it('lists connected workers with their concurrency and jobs in hand, seen from another instance', async () => {
+    await createQueue('visible');
+    const client = worker();
+    const sub = collect<Assigned>(client, WORK, { queues: ['visible'], concurrency: 2 });
+    const id = await send('visible');
+    await sub.waitFor((d) => d.workAssigned.id === id);
+    const query = '{ workers(queue: "visible") { id queues concurrency inHand connectedAt } }';
+    const seen = await gqlData<{ workers: { queues: string[]; concurrency: number; inHand: number }[] }>(other.graphqlUrl, tenant.token, query);
+    expect(seen.workers).toHaveLength(1);
+    expect(seen.workers[0]).toMatchObject({ queues: ['visible'], concurrency: 2, inHand: 1 });
+    const stranger = await createTestTenant(gateway);
+    expect((await gqlData<{ workers: unknown[] }>(gateway.graphqlUrl, stranger.token, '{ workers { id } }')).workers).toEqual([]);
+    sub.stop();
+    await sleep(300);
+    expect((await gqlData<{ workers: unknown[] }>(gateway.graphqlUrl, tenant.token, query)).workers).toEqual([]);
+  });
 });

@@ -1,3 +1,4 @@
+import type { WorkerSessionView } from '../../queue/tenant-work.ts';
 import { builder } from '../builder.ts';
 import { JobRef } from './jobs.ts';
 
@@ -25,5 +26,27 @@ builder.mutationField('pauseWork', (t) =>
       'Sent over a worker\'s graphql-ws connection: stops pushing new jobs to its workAssigned subscriptions, while the jobs it holds ' +
       'stay held until it settles them. Lets a worker stop cleanly without failing jobs back. False when nothing was subscribed.',
     resolve: (_root, _args, { work }) => work.pause(),
+  }),
+);
+
+const WorkerSessionRef = builder.objectRef<WorkerSessionView>('WorkerSession').implement({
+  description: 'A connected workAssigned subscription, on any gateway instance.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    queues: t.exposeStringList('queues'),
+    concurrency: t.exposeInt('concurrency'),
+    inHand: t.exposeInt('inHand', { description: 'Jobs it holds right now.' }),
+    connectedAt: t.expose('connectedAt', { type: 'DateTime' }),
+    lastSeenAt: t.expose('seenAt', { type: 'DateTime', description: 'Refreshed every 30 s while connected.' }),
+  }),
+});
+
+builder.queryField('workers', (t) =>
+  t.field({
+    type: [WorkerSessionRef],
+    authScopes: { read: true },
+    description: 'The tenant\'s connected workers, optionally only those taking work from one queue.',
+    args: { queue: t.arg.string() },
+    resolve: (_root, args, { work }) => work.list(args.queue ?? undefined),
   }),
 );
