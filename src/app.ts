@@ -18,6 +18,7 @@ import { WorkerRegistry } from './queue/worker-registry.ts';
 import { TenantQueues } from './queue/tenant-queues.ts';
 import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
+import { withDashboard } from './server/dashboard.ts';
 import { createGatewayYoga } from './server/yoga.ts';
 
 export interface StartedApp {
@@ -102,7 +103,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
         }),
     };
     const yoga = createGatewayYoga(services, isReady);
-    httpServer = createServer(yoga);
+    httpServer = createServer(withDashboard(yoga));
     sockets = attachGraphqlWs(httpServer, yoga, services);
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {

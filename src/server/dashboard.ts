@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import sirv from 'sirv';
+import { projectRoot } from '../paths.ts';
+
+export const DASHBOARD_PATH = '/dashboard';
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * Serves the built dashboard (dashboard/dist) at /dashboard, with the SPA's
+ * index.html for its client-side routes. Everything else goes to `next`.
+ */
+export function withDashboard(next: RequestHandler): RequestHandler {
+  const dist = path.join(projectRoot, 'dashboard', 'dist');
+  const serve = existsSync(dist) ? sirv(dist, { single: true, dev: false, etag: true }) : null;
+  return (req, res) => {
+    const url = req.url ?? '/';
+    if (url !== DASHBOARD_PATH && !url.startsWith(`${DASHBOARD_PATH}/`) && !url.startsWith(`${DASHBOARD_PATH}?`)) {
+      next(req, res);
+      return;
+    }
+    if (url === DASHBOARD_PATH || url.startsWith(`${DASHBOARD_PATH}?`)) {
+      res.writeHead(308, { location: `${DASHBOARD_PATH}/${url.slice(DASHBOARD_PATH.length)}` }).end();
+      return;
+    }
+    if (!serve) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('The dashboard is not built: run `npm install` (or `npm run build:dashboard`).\n');
+      return;
+    }
+    req.url = url.slice(DASHBOARD_PATH.length) || '/';
+    serve(req, res, () => {
+      res.writeHead(404).end();
+    });
+  };
+}
