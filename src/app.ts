@@ -15,10 +15,14 @@ import { Dispatcher } from './queue/dispatcher.ts';
 import { JobEventBus } from './queue/job-event-bus.ts';
 import { Leases } from './queue/leases.ts';
 import { WorkerRegistry } from './queue/worker-registry.ts';
-import { TenantQueues } from './queue/tenant-queues.ts';
+import { TenantQueues, type QueueObserver } from './queue/tenant-queues.ts';
 import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
+import { TenantLimiter } from './auth/tenant-limiter.ts';
 import { withDashboard } from './server/dashboard.ts';
+import { withBodyLimit, withMetrics } from './server/http-guards.ts';
+import { GatewayMetrics } from './server/metrics.ts';
+import { watchTokens } from './server/token-watch.ts';
 import { createGatewayYoga } from './server/yoga.ts';
 
 export interface StartedApp {
@@ -42,6 +46,12 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let events: JobEventBus | undefined;
   let dispatcher: Dispatcher | undefined;
   let leaseSweeper: NodeJS.Timeout | undefined;
+  let stopTokenWatch: (() => void) | undefined;
+  const metrics = new GatewayMetrics();
+  const observer: QueueObserver = {
+    sent: (tenant, queue, count) => metrics.jobsSent.inc({ tenant, queue }, count),
+    settled: (tenant, queue, outcome, count) => metrics.jobsSettled.inc({ tenant, queue, outcome }, count),
+  };
   let httpServer: Server | undefined;
   let sockets: GatewayWebSockets | undefined;
   let stopping: Promise<void> | undefined;
@@ -68,16 +78,20 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       logger.info('database migrations applied');
     }
     prisma = createPrisma(databaseUrl);
-    boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger });
+    boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger, monitorIntervalSeconds: config.bossMonitorIntervalSeconds });
     pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: 'jobgate' });
     pool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
     await installGatewaySchema(pool, config.bossSchema);
     events = new JobEventBus(databaseUrl, pool, logger);
     await events.start();
+    const startedEvents = events;
+    metrics.listenProbe = () => startedEvents.connected;
     const leases = new Leases(pool);
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');
-    dispatcher = new Dispatcher(events, leases, workers, instanceId, logger);
+    dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
+      onDispatched: (tenantId, seconds) => metrics.dispatchLatency.observe({ tenant: tenantId }, seconds),
+    });
     dispatcher.start();
     const sweep = () =>
       Promise.all([leases.purgeStale(config.bossSchema), workers.purgeStale()]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
@@ -95,16 +109,19 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       instanceId,
       workers,
       authenticator: new Authenticator(prisma, logger),
+      limiter: new TenantLimiter(config.tenantLimits),
       tenantQueues: (tenantId, holder) =>
         new TenantQueues(startedBoss, config.bossSchema, tenantId, config, {
           leases,
           holder,
           onSettled: (queue, ids) => startedDispatcher.settled(queue, ids),
+          observer,
         }),
     };
-    const yoga = createGatewayYoga(services, isReady);
-    httpServer = createServer(withDashboard(yoga));
-    sockets = attachGraphqlWs(httpServer, yoga, services);
+    const yoga = createGatewayYoga(services, metrics, isReady);
+    httpServer = createServer(withMetrics(metrics, config.metricsToken, withDashboard(withBodyLimit(config.maxBodyBytes, yoga))));
+    sockets = attachGraphqlWs(httpServer, yoga, services, metrics);
+    stopTokenWatch = watchTokens(sockets, events, prisma, logger);
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -120,6 +137,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   async function shutdown(): Promise<void> {
     const server = httpServer;
     if (server) {
+      stopTokenWatch?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await sockets?.close();
       server.closeIdleConnections();

@@ -23,6 +23,31 @@ export interface Config {
   maxPayloadBytes: number;
   /** Seconds a stopping gateway waits for in-flight work. */
   shutdownGraceSeconds: number;
+  /** Largest accepted HTTP request body, in bytes. */
+  maxBodyBytes: number;
+  /** Query limits, per operation, over HTTP and graphql-ws alike. */
+  queryLimits: { depth: number; breadth: number; complexity: number; tokens: number };
+  introspection: boolean;
+  /** Browser origins allowed to open WebSockets besides the gateway's own; `*` allows any. */
+  allowedOrigins: readonly string[];
+  /** graphql-ws: close a socket that sends no connection_init within this long. */
+  connectionInitTimeoutMs: number;
+  keepAliveMs: number;
+  /** A subscriber whose socket buffers more than this is cut off (slow consumer). */
+  maxSocketBufferBytes: number;
+  /** Per-tenant defaults; each tenant may override them (stored with the tenant). */
+  tenantLimits: TenantLimits;
+  /** pg-boss monitor/supervise cadence: job expiry and heartbeat failures run on it. */
+  bossMonitorIntervalSeconds: number;
+  /** When set, /metrics needs `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
+}
+
+export interface TenantLimits {
+  /** Operations per second (token bucket, per gateway instance); burst is twice this. */
+  operationsPerSecond: number;
+  maxConnections: number;
+  maxSubscriptions: number;
 }
 
 export class ConfigError extends Error {}
@@ -66,5 +91,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBatchSize: integer(env, 'JOBGATE_MAX_BATCH_SIZE', 1000, 1),
     maxPayloadBytes: integer(env, 'JOBGATE_MAX_PAYLOAD_BYTES', 8 * 1024 * 1024, 1024),
     shutdownGraceSeconds: integer(env, 'JOBGATE_SHUTDOWN_GRACE_SECONDS', 10),
+    maxBodyBytes: integer(env, 'JOBGATE_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
+    queryLimits: {
+      depth: integer(env, 'JOBGATE_MAX_QUERY_DEPTH', 10, 1),
+      breadth: integer(env, 'JOBGATE_MAX_QUERY_BREADTH', 300, 1),
+      complexity: integer(env, 'JOBGATE_MAX_QUERY_COMPLEXITY', 5000, 1),
+      tokens: integer(env, 'JOBGATE_MAX_QUERY_TOKENS', 5000, 10),
+    },
+    introspection: boolean(env.JOBGATE_INTROSPECTION, true),
+    allowedOrigins: (env.JOBGATE_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    connectionInitTimeoutMs: integer(env, 'JOBGATE_CONNECTION_INIT_TIMEOUT_MS', 3000, 100),
+    keepAliveMs: integer(env, 'JOBGATE_KEEPALIVE_MS', 12_000, 1000),
+    maxSocketBufferBytes: integer(env, 'JOBGATE_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024, 1024),
+    tenantLimits: {
+      operationsPerSecond: integer(env, 'JOBGATE_TENANT_OPERATIONS_PER_SECOND', 500, 1),
+      maxConnections: integer(env, 'JOBGATE_TENANT_MAX_CONNECTIONS', 1000, 1),
+      maxSubscriptions: integer(env, 'JOBGATE_TENANT_MAX_SUBSCRIPTIONS', 5000, 1),
+    },
+    bossMonitorIntervalSeconds: integer(env, 'JOBGATE_BOSS_MONITOR_INTERVAL_SECONDS', 60, 1),
+    metricsToken: env.JOBGATE_METRICS_TOKEN || undefined,
   };
 }

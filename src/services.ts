@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Authenticator } from './auth/authenticate.ts';
+import type { TenantLimiter } from './auth/tenant-limiter.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import type { Logger } from './logger.ts';
@@ -23,6 +24,7 @@ export interface Services {
   instanceId: string;
   workers: WorkerRegistry;
   authenticator: Authenticator;
+  limiter: TenantLimiter;
   /** The tenant-scoped queue layer; `holder` identifies a worker connection (null over HTTP). */
   tenantQueues(tenantId: string, holder: string | null): TenantQueues;
 }

@@ -9,6 +9,7 @@ export interface Viewer {
   tenant: TenantRecord;
   tokenId: string;
   scopes: ReadonlySet<ScopeName>;
+  expiresAt: Date | null;
 }
 
 /** `lastUsedAt` is written at most this often per token, not on every request. */
@@ -51,6 +52,6 @@ export class Authenticator {
         .update({ where: { id: row.id }, data: { lastUsedAt: now } })
         .catch((error: unknown) => this.#logger.warn({ err: error, tokenId: row.id }, 'could not record token use'));
     }
-    return { tenant: row.tenant, tokenId: row.id, scopes: new Set(row.scopes) };
+    return { tenant: row.tenant, tokenId: row.id, scopes: new Set(row.scopes), expiresAt: row.expiresAt };
   }
 }

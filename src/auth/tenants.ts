@@ -5,6 +5,9 @@ export interface TenantRecord {
   id: string;
   name: string;
   createdAt: Date;
+  operationsPerSecond: number | null;
+  maxConnections: number | null;
+  maxSubscriptions: number | null;
 }
 
 export const TENANT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;

@@ -57,11 +57,41 @@ export async function issueToken(prisma: PrismaClient, input: IssueTokenInput): 
   return { id: row.id, token, tenantId: row.tenantId, scopes: row.scopes, label: row.label, expiresAt: row.expiresAt };
 }
 
-/** Returns false when no such live token exists. */
+/** The channel on which gateways hear of revocations, to close the token's live sockets. */
+export const CONTROL_CHANNEL = 'jobgate_control';
+export const REVOKED_PREFIX = 'revoked\t';
+
+/**
+ * Revokes a token and tells every gateway instance (NOTIFY, delivered at
+ * commit), which closes the sockets that authenticated with it. Returns false
+ * when no such live token exists.
+ */
 export async function revokeToken(prisma: PrismaClient, tokenId: string): Promise<boolean> {
-  const { count } = await prisma.apiToken.updateMany({
-    where: { id: tokenId, revokedAt: null },
-    data: { revokedAt: new Date() },
-  });
+  const [{ count }] = await prisma.$transaction([
+    prisma.apiToken.updateMany({ where: { id: tokenId, revokedAt: null }, data: { revokedAt: new Date() } }),
+    prisma.$executeRaw`SELECT pg_notify(${CONTROL_CHANNEL}, ${REVOKED_PREFIX + tokenId})`,
+  ]);
   return count === 1;
+}
+
+export interface RotatedToken {
+  revokedId: string;
+  issued: IssuedToken;
+}
+
+/**
+ * Rotation: a new token with the same tenant, scopes and label; the old one
+ * is revoked now, or expires after `graceSeconds` so clients can switch over.
+ */
+export async function rotateToken(prisma: PrismaClient, tokenId: string, graceSeconds = 0): Promise<RotatedToken | null> {
+  const old = await prisma.apiToken.findFirst({ where: { id: tokenId, revokedAt: null } });
+  if (!old || (old.expiresAt && old.expiresAt <= new Date())) return null;
+  const issued = await issueToken(prisma, { tenantId: old.tenantId, scopes: old.scopes, label: old.label ?? undefined, expiresAt: old.expiresAt ?? undefined });
+  if (graceSeconds > 0) {
+    const until = new Date(Date.now() + graceSeconds * 1000);
+    await prisma.apiToken.update({ where: { id: tokenId }, data: { expiresAt: old.expiresAt && old.expiresAt < until ? old.expiresAt : until } });
+  } else {
+    await revokeToken(prisma, tokenId);
+  }
+  return { revokedId: tokenId, issued };
 }

@@ -1,7 +1,7 @@
 import type { PrismaClient } from '../db/prisma.ts';
 import { DEFAULT_SCOPES, parseScopes, Scope } from '../auth/scopes.ts';
 import { createTenant, findTenant } from '../auth/tenants.ts';
-import { issueToken, revokeToken } from '../auth/tokens.ts';
+import { issueToken, revokeToken, rotateToken } from '../auth/tokens.ts';
 
 export class UsageError extends Error {}
 
@@ -77,4 +77,41 @@ export async function tokensRevoke(prisma: PrismaClient, tokenId: string | undef
   if (!tokenId) throw new UsageError('usage: jobgate tokens revoke <tokenId>');
   if (!(await revokeToken(prisma, tokenId))) throw new UsageError(`no active token "${tokenId}"`);
   return { json: { id: tokenId, revoked: true }, text: `revoked ${tokenId}` };
+}
+
+export async function tokensRotate(prisma: PrismaClient, tokenId: string | undefined, graceSeconds: string | undefined): Promise<CommandOutput> {
+  if (!tokenId) throw new UsageError('usage: jobgate tokens rotate <tokenId> [--grace <seconds>]');
+  const grace = graceSeconds === undefined ? 0 : Number(graceSeconds);
+  if (!Number.isFinite(grace) || grace < 0) throw new UsageError('--grace takes a number of seconds ≥ 0');
+  const rotated = await rotateToken(prisma, tokenId, grace);
+  if (!rotated) throw new UsageError(`no active token "${tokenId}"`);
+  return { json: rotated, text: rotated.issued.token };
+}
+
+export interface TenantLimitOptions {
+  operationsPerSecond?: string | undefined;
+  maxConnections?: string | undefined;
+  maxSubscriptions?: string | undefined;
+}
+
+/** Sets a tenant's own limits; "default" returns one to the gateway-wide default. */
+export async function tenantsLimits(prisma: PrismaClient, name: string | undefined, options: TenantLimitOptions): Promise<CommandOutput> {
+  const tenant = await requireTenant(prisma, name);
+  const parse = (value: string | undefined, flag: string): number | null | undefined => {
+    if (value === undefined) return undefined;
+    if (value === 'default') return null;
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < 1) throw new UsageError(`${flag} takes a positive integer or "default"`);
+    return number;
+  };
+  const updated = await prisma.tenant.update({
+    where: { id: tenant.id },
+    data: {
+      operationsPerSecond: parse(options.operationsPerSecond, '--operations-per-second'),
+      maxConnections: parse(options.maxConnections, '--max-connections'),
+      maxSubscriptions: parse(options.maxSubscriptions, '--max-subscriptions'),
+    },
+  });
+  const text = `operations/s ${updated.operationsPerSecond ?? 'default'}, connections ${updated.maxConnections ?? 'default'}, subscriptions ${updated.maxSubscriptions ?? 'default'}`;
+  return { json: updated, text };
 }

@@ -8,8 +8,10 @@ import { createLogger } from '../logger.ts';
 import { startBoss } from '../queue/boss.ts';
 import {
   tenantsCreate,
+  tenantsLimits,
   tenantsList,
   tokensIssue,
+  tokensRotate,
   tokensList,
   tokensRevoke,
   UsageError,
@@ -21,7 +23,9 @@ const USAGE = `usage: jobgate <command> [--json]
   tenants list
   tokens issue --tenant <name> [--scopes PUBLISH,READ,WORK] [--admin] [--token <value>] [--label <text>] [--expires-in <seconds>]
   tokens list --tenant <name>
-  tokens revoke <tokenId>
+  tokens revoke <tokenId>       closes the token's live sockets on every gateway
+  tokens rotate <tokenId> [--grace <seconds>]   new token, same scopes; old one revoked (or expires after the grace)
+  tenants limits <name> [--operations-per-second N] [--max-connections N] [--max-subscriptions N]   ("default" resets)
   migrate                      apply Prisma migrations and pg-boss schema
 Reads DATABASE_URL.`;
 
@@ -35,6 +39,10 @@ const { values, positionals } = parseArgs({
     token: { type: 'string' },
     label: { type: 'string' },
     'expires-in': { type: 'string' },
+    grace: { type: 'string' },
+    'operations-per-second': { type: 'string' },
+    'max-connections': { type: 'string' },
+    'max-subscriptions': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -73,6 +81,14 @@ async function run(databaseUrl: string): Promise<CommandOutput> {
         return await tokensList(prisma, values.tenant);
       case 'tokens revoke':
         return await tokensRevoke(prisma, argument);
+      case 'tokens rotate':
+        return await tokensRotate(prisma, argument, values.grace);
+      case 'tenants limits':
+        return await tenantsLimits(prisma, argument, {
+          operationsPerSecond: values['operations-per-second'],
+          maxConnections: values['max-connections'],
+          maxSubscriptions: values['max-subscriptions'],
+        });
       default:
         throw new UsageError(USAGE);
     }

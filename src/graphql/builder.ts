@@ -1,4 +1,5 @@
 import SchemaBuilder, { type InputFieldBuilder } from '@pothos/core';
+import ComplexityPlugin from '@pothos/plugin-complexity';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import type { Context } from './context.ts';
@@ -23,7 +24,16 @@ export interface SchemaTypes {
 export type InputFields = InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, 'InputObject'>;
 
 export const builder = new SchemaBuilder<SchemaTypes>({
-  plugins: [ScopeAuthPlugin],
+  plugins: [ScopeAuthPlugin, ComplexityPlugin],
+  complexity: {
+    limit: (context) => context.queryLimits,
+    defaultComplexity: 1,
+    defaultListMultiplier: 10,
+    complexityError: (kind, result) =>
+      new GraphQLError(`Operation too large: ${kind.toLowerCase()} ${result[kind.toLowerCase() as 'depth' | 'breadth' | 'complexity']} exceeds the limit`, {
+        extensions: { code: 'BAD_USER_INPUT', reason: `QUERY_${kind.toUpperCase()}`, ...result },
+      }),
+  },
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,

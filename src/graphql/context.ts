@@ -1,5 +1,6 @@
 import type { Viewer } from '../auth/authenticate.ts';
 import type { Logger } from '../logger.ts';
+import { QueueHistory } from '../queue/queue-history.ts';
 import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/global-stats.ts';
 import { TenantEvents } from '../queue/tenant-events.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
@@ -15,6 +16,10 @@ export interface AdminView {
 /** What every resolver sees, built in one place for HTTP and graphql-ws alike. */
 export interface Context {
   viewer: Viewer;
+  /** Correlates the log lines of one request (HTTP) or one operation (graphql-ws). */
+  requestId: string;
+  /** Depth, breadth and complexity allowed per operation. */
+  queryLimits: { depth: number; breadth: number; complexity: number };
   /** The only way a resolver reaches pg-boss: scoped to the viewer's tenant. */
   queues: TenantQueues;
   /** Live job events of the viewer's tenant. */
@@ -22,14 +27,18 @@ export interface Context {
   admin: AdminView;
   /** Push dispatch to this connection (workAssigned). */
   work: TenantWork;
+  /** Per-interval throughput and depth of the tenant's queues (dashboard charts). */
+  history: QueueHistory;
   logger: Logger;
 }
 
-export function createContext(services: Services, viewer: Viewer, connectionId: string | null): Context {
+export function createContext(services: Services, viewer: Viewer, connectionId: string | null, requestId: string): Context {
   const holder = connectionId === null ? null : `${services.instanceId}:${connectionId}`;
   const queues = services.tenantQueues(viewer.tenant.id, holder);
   return {
     viewer,
+    requestId,
+    queryLimits: services.config.queryLimits,
     queues,
     events: new TenantEvents(services.events, queues),
     admin: {
@@ -41,6 +50,7 @@ export function createContext(services: Services, viewer: Viewer, connectionId: 
       },
     },
     work: new TenantWork(services.dispatcher, services.workers, queues, holder),
-    logger: services.logger.child({ tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
+    history: new QueueHistory(services.boss, services.config.bossSchema, viewer.tenant.id),
+    logger: services.logger.child({ requestId, tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
   };
 }

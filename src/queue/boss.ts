@@ -7,16 +7,20 @@ export interface BossOptions {
   logger: Logger;
   /** Maintenance and cron scheduling; off for one-shot commands. */
   supervise?: boolean;
+  /** How often expiry and heartbeat failures are checked (pg-boss default 60). */
+  monitorIntervalSeconds?: number;
 }
 
 /** Starts pg-boss, creating or migrating its schema when needed. */
-export async function startBoss({ databaseUrl, schema, logger, supervise = true }: BossOptions): Promise<PgBoss> {
+export async function startBoss({ databaseUrl, schema, logger, supervise = true, monitorIntervalSeconds = 60 }: BossOptions): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString: databaseUrl,
     schema,
     application_name: 'jobgate',
     supervise,
     schedule: supervise,
+    superviseIntervalSeconds: monitorIntervalSeconds,
+    monitorIntervalSeconds,
     max: 10,
   });
   boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));

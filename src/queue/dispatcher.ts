@@ -11,6 +11,8 @@ import type { WorkerRegistry } from './worker-registry.ts';
 export interface DispatcherOptions {
   /** Safety net for missed wake-ups; ready jobs are normally pushed on NOTIFY. */
   pollIntervalMs?: number;
+  /** Seconds from a job becoming ready to its push (metrics). */
+  onDispatched?: (tenantId: string, seconds: number) => void;
 }
 
 interface HeldJob {
@@ -81,6 +83,7 @@ export class Dispatcher {
   readonly #logger: Logger;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #pollIntervalMs: number;
+  readonly #onDispatched: DispatcherOptions['onDispatched'];
   readonly #retiring = new Set<Promise<void>>();
   #pollTimer: NodeJS.Timeout | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
@@ -91,6 +94,7 @@ export class Dispatcher {
     this.#instanceId = instanceId;
     this.#logger = logger.child({ component: 'dispatcher' });
     this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
+    this.#onDispatched = options.onDispatched;
     this.#unsubscribe.push(bus.subscribeAll((event) => this.#onEvent(event)));
     this.#unsubscribe.push(bus.onResync(() => this.#pumpAll()));
   }
@@ -237,7 +241,10 @@ export class Dispatcher {
     }
     await this.#leases.grant(slot.name, plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder })));
     for (const [worker, job] of plan) {
-      if (this.#heldBy.get(jobKey(slot.name, job.id)) === worker && slot.workers.includes(worker)) worker.push(job);
+      if (this.#heldBy.get(jobKey(slot.name, job.id)) !== worker || !slot.workers.includes(worker)) continue;
+      worker.push(job);
+      const readyAt = Math.max(job.createdOn.getTime(), job.startAfter.getTime());
+      this.#onDispatched?.(worker.queues.tenantId, Math.max(0, Date.now() - readyAt) / 1000);
     }
     // Workers that left while the claim was in flight: their jobs go straight back.
     const orphaned = plan.filter(([worker]) => !slot.workers.includes(worker));

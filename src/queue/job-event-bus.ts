@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { CONTROL_CHANNEL } from '../auth/tokens.ts';
 import { JOB_EVENTS_CHANNEL } from './job-events-sql.ts';
 import { parseJobEvent, type RawJobEvent } from './job-event.ts';
 
@@ -11,7 +12,8 @@ const MAX_RECONNECT_DELAY_MS = 5_000;
 const PING_INTERVAL_MS = 15_000;
 
 /**
- * One dedicated LISTEN connection per gateway, fanned out in memory. Events
+ * One dedicated LISTEN connection per gateway (job events and control
+ * messages), fanned out in memory. Events
  * are routed by the tenant id that prefixes every qualified queue name.
  * Reconnects with back-off after a drop and tells `onResync` listeners, who
  * may have missed notifications meanwhile.
@@ -23,6 +25,7 @@ export class JobEventBus {
   readonly #byTenant = new Map<string, Set<JobEventListener>>();
   readonly #everything = new Set<JobEventListener>();
   readonly #resyncListeners = new Set<() => void>();
+  readonly #controlListeners = new Set<(message: string) => void>();
   readonly #syncWaiters = new Map<string, () => void>();
   #client: pg.Client | undefined;
   #connected = false;
@@ -58,11 +61,14 @@ export class JobEventBus {
 
   async #connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.#databaseUrl, keepAlive: true, application_name: 'jobgate-listen' });
-    client.on('notification', (message) => this.#onNotification(message.payload ?? ''));
+    client.on('notification', (message) => {
+      if (message.channel === CONTROL_CHANNEL) for (const listener of this.#controlListeners) listener(message.payload ?? '');
+      else this.#onNotification(message.payload ?? '');
+    });
     client.on('error', (error) => this.#onDrop(client, error));
     client.on('end', () => this.#onDrop(client, undefined));
     await client.connect();
-    await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}`);
+    await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}; LISTEN ${CONTROL_CHANNEL}`);
     this.#client = client;
     this.#connected = true;
     this.#reconnectDelay = 100;
@@ -133,6 +139,12 @@ export class JobEventBus {
   subscribeAll(listener: JobEventListener): () => void {
     this.#everything.add(listener);
     return () => this.#everything.delete(listener);
+  }
+
+  /** Gateway control messages (token revocations), from any instance or the CLI. */
+  onControl(listener: (message: string) => void): () => void {
+    this.#controlListeners.add(listener);
+    return () => this.#controlListeners.delete(listener);
   }
 
   onResync(listener: () => void): () => void {

@@ -49,6 +49,13 @@ export interface WorkIdentity {
   holder: string | null;
   /** Told which jobs this holder just finished, to free its slots at once. */
   onSettled?: ((queue: string, ids: readonly string[]) => void) | undefined;
+  /** Counts jobs sent and settled (metrics); `queue` is the tenant's name. */
+  observer?: QueueObserver | undefined;
+}
+
+export interface QueueObserver {
+  sent(tenantId: string, queue: string, count: number): void;
+  settled(tenantId: string, queue: string, outcome: 'complete' | 'fail', count: number): void;
 }
 
 export interface ScheduleRecord {
@@ -251,6 +258,7 @@ export class TenantQueues {
     const sendOptions = toBossSendOptions(this.names, options);
     await this.#prepareDeadLetter(sendOptions);
     const id = await this.#withQueue(qualified, () => this.#boss.send(qualified, payload, sendOptions));
+    if (id) this.#work.observer?.sent(this.tenantId, queue, 1);
     return id ? this.getJob(queue, id) : null;
   }
 
@@ -274,6 +282,7 @@ export class TenantQueues {
     });
     for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#ensureQueue(deadLetter);
     const inserted = new Set(await this.#withQueue(qualified, async () => (await this.#boss.insert(qualified, inserts, { returnId: true })) ?? []));
+    this.#work.observer?.sent(this.tenantId, queue, inserted.size);
     return inserts.map((job) => job.id).filter((id) => inserted.has(id));
   }
 
@@ -304,7 +313,7 @@ export class TenantQueues {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
       throw badInput(`"first" must be 1-${MAX_PAGE_SIZE}`, { argument: 'first' });
     }
-    const [afterCreated, afterId] = options.after ? decodeCursor(options.after) : [null, null];
+    const [afterCreated, afterId] = options.after !== undefined ? decodeCursor(options.after) : [null, null];
     const rows = await this.#sql<JobRow & { cursor: string }>(
       `SELECT ${JOB_COLUMNS}, created_on::text AS cursor
          FROM ${this.#schema}.job
@@ -314,7 +323,11 @@ export class TenantQueues {
         ORDER BY created_on DESC, id DESC
         LIMIT $5`,
       [qualified, options.states?.length ? options.states : null, afterCreated, afterId, first + 1],
-    );
+    ).catch((error: unknown) => {
+      // A forged cursor whose time PostgreSQL cannot read (SQLSTATE class 22: data exception).
+      if (afterCreated !== null && /^22/.test((error as { code?: string } | null)?.code ?? '')) throw badInput('"after" is not a cursor returned by this API', { argument: 'after' });
+      throw error;
+    });
     const page = rows.slice(0, first);
     const last = page.at(-1);
     return {
@@ -386,6 +399,7 @@ export class TenantQueues {
       return { result: response.affected ?? 0, finished: kind === 'touch' ? [] : (response.settled ?? []) };
     });
     if (finished.length) this.#work.onSettled?.(qualified, finished);
+    if (kind !== 'touch' && affected) this.#work.observer?.settled(this.tenantId, this.names.unqualify(qualified) ?? '', kind, affected);
     return { requested, affected, conflicts: conflicts.length };
   }
 

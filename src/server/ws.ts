@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import type { Server } from 'node:http';
-import { WebSocketServer } from 'ws';
+import type { IncomingMessage, Server } from 'node:http';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
 import { createContext } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
+import type { GatewayMetrics } from './metrics.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
 
 type OperationResult = ReturnType<ReturnType<Yoga['getEnveloped']>['execute']>;
@@ -16,35 +17,95 @@ interface EnvelopedRoot {
   subscribe(args: ExecutionArgs): OperationResult;
 }
 
+/** Close codes besides graphql-ws's own (4400 bad message, 4403 refused token, 4408 init timeout, 4409, 4500). */
+export const CLOSE_TOKEN_REVOKED = 4403;
+export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+export const CLOSE_SLOW_CONSUMER = 4413;
+
+interface Connection {
+  viewer: Viewer;
+  connectionId: string;
+  release: () => void;
+  expiry: NodeJS.Timeout | undefined;
+}
+
 export interface GatewayWebSockets {
   server: WebSocketServer;
+  /** Closes every socket authenticated with this token (revocation). */
+  closeForToken(tokenId: string, code: number, reason: string): number;
+  /** Tokens that live sockets authenticated with. */
+  tokenIds(): string[];
   /** Closes every socket with 1001 and stops accepting new ones. */
   close(): Promise<void>;
 }
 
-export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Services): GatewayWebSockets {
+/**
+ * Browsers send Origin; other clients do not. Same-origin pages (GraphiQL, the
+ * dashboard) and the configured origins may connect; `*` allows any.
+ */
+export function originAllowed(req: IncomingMessage, allowed: readonly string[]): boolean {
+  const origin = req.headers.origin;
+  if (!origin || allowed.includes('*') || allowed.includes(origin)) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Services, metrics: GatewayMetrics): GatewayWebSockets {
+  const { config, limiter, logger } = services;
   const server = new WebSocketServer({
     server: httpServer,
     path: GRAPHQL_PATH,
-    maxPayload: services.config.maxPayloadBytes,
+    maxPayload: config.maxPayloadBytes,
+    verifyClient: ({ req }, accept) => accept(originAllowed(req, config.allowedOrigins), 403, 'Origin not allowed'),
   });
+  const connections = new Map<WebSocket, Connection>();
+
+  const disconnect = (socket: WebSocket) => {
+    const connection = connections.get(socket);
+    if (!connection) return;
+    connections.delete(socket);
+    clearTimeout(connection.expiry);
+    connection.release();
+    metrics.connections.dec({ tenant: connection.viewer.tenant.id });
+  };
 
   const disposable = useServer<Record<string, unknown> | undefined, { viewer: Viewer; connectionId: string }>(
     {
+      connectionInitWaitTimeout: config.connectionInitTimeoutMs,
       // Returning false closes the socket with 4403 before `connection_ack`.
       onConnect: async (ctx) => {
         const viewer = await services.authenticator.authenticate(tokenFromConnectionParams(ctx.connectionParams));
         if (!viewer) return false;
+        const socket = ctx.extra.socket;
+        const release = limiter.openConnection(viewer.tenant);
+        if (!release) {
+          metrics.rateLimited.inc({ tenant: viewer.tenant.id, limit: 'connections' });
+          socket.close(CLOSE_TOO_MANY_CONNECTIONS, 'Too many connections for this tenant');
+          return false;
+        }
+        const connectionId = randomUUID();
         ctx.extra.viewer = viewer;
-        ctx.extra.connectionId = randomUUID();
+        ctx.extra.connectionId = connectionId;
+        const untilExpiry = viewer.expiresAt ? viewer.expiresAt.getTime() - Date.now() : null;
+        const expiry = untilExpiry !== null && untilExpiry < MAX_TIMER_MS
+          ? setTimeout(() => socket.close(CLOSE_TOKEN_REVOKED, 'Token expired'), untilExpiry).unref()
+          : undefined;
+        connections.set(socket, { viewer, connectionId, release, expiry });
+        socket.once('close', () => disconnect(socket));
+        metrics.connections.inc({ tenant: viewer.tenant.id });
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const { viewer, connectionId } = ctx.extra;
         if (!viewer || !connectionId) return undefined;
         const enveloped = yoga.getEnveloped({
           req: ctx.extra.request,
-          jobgate: createContext(services, viewer, connectionId),
+          jobgate: createContext(services, viewer, connectionId, `${connectionId}:${id}`),
         });
         let document;
         try {
@@ -68,14 +129,40 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args),
     },
     server,
-    12_000,
+    config.keepAliveMs,
   );
+
+  // A subscriber that stops reading: its socket buffer grows; cut it off
+  // before it holds the gateway's memory, without slowing anyone else down.
+  const slowConsumerCheck = setInterval(() => {
+    for (const socket of server.clients) {
+      if (socket.bufferedAmount <= config.maxSocketBufferBytes) continue;
+      const connection = connections.get(socket);
+      logger.warn({ tenant: connection?.viewer.tenant.id, buffered: socket.bufferedAmount }, 'closing a slow consumer');
+      if (connection) metrics.slowConsumers.inc({ tenant: connection.viewer.tenant.id });
+      // A close frame would queue behind the unread data: drop the connection.
+      socket.terminate();
+    }
+  }, 250).unref();
 
   return {
     server,
+    closeForToken(tokenId, code, reason) {
+      let closed = 0;
+      for (const [socket, connection] of connections) {
+        if (connection.viewer.tokenId !== tokenId) continue;
+        socket.close(code, reason);
+        closed++;
+      }
+      return closed;
+    },
+    tokenIds() {
+      return [...new Set([...connections.values()].map((connection) => connection.viewer.tokenId))];
+    },
     async close() {
-      for (const socket of server.clients) socket.close(1001, 'Going away');
+      clearInterval(slowConsumerCheck);
       await disposable.dispose();
     },
   };
 }
+

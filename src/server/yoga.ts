@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tokenFromAuthorization } from '../auth/authenticate.ts';
@@ -5,8 +9,11 @@ import { unauthenticated } from '../errors.ts';
 import { createContext, type Context } from '../graphql/context.ts';
 import { schema } from '../graphql/schema.ts';
 import type { Services } from '../services.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 
 export const GRAPHQL_PATH = '/graphql';
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
 
 /**
  * What a transport hands Yoga: HTTP gives `req`/`res`; graphql-ws passes the
@@ -20,27 +27,33 @@ export interface ServerContext {
 
 export type Yoga = YogaServerInstance<ServerContext, Context>;
 
-export function createGatewayYoga(services: Services, isReady: () => Promise<boolean>): Yoga {
+export function createGatewayYoga(services: Services, metrics: GatewayMetrics, isReady: () => Promise<boolean>): Yoga {
+  const { config } = services;
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/health',
     landingPage: false,
     logging: services.logger.child({ component: 'yoga' }),
-    graphiql: { subscriptionsProtocol: 'WS', title: 'Jobgate' },
+    graphiql: config.introspection ? { subscriptionsProtocol: 'WS', title: 'Jobgate' } : false,
     context: async (initial): Promise<Context> => {
       if (initial.jobgate) return initial.jobgate;
       const viewer = await services.authenticator.authenticate(
         tokenFromAuthorization(initial.request.headers.get('authorization')),
       );
       if (!viewer) throw unauthenticated();
-      return createContext(services, viewer, null);
+      const requested = initial.request.headers.get('x-request-id');
+      return createContext(services, viewer, null, requested && REQUEST_ID.test(requested) ? requested : randomUUID());
     },
     plugins: [
-      useReadinessCheck({
-        endpoint: '/ready',
-        check: async () => isReady(),
-      }),
+      useReadinessCheck({ endpoint: '/ready', check: async () => isReady() }),
+      // Refuse "simple" cross-site requests (no preflight). An Authorization header
+      // forces a preflight, so urql's GET queries with a bearer token pass.
+      useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
+      useMaxTokens(config.queryLimits.tokens),
+      useTenantOperations(services.limiter, metrics),
+      usePrometheus({ registry: metrics.registry, endpoint: false }),
+      ...(config.introspection ? [] : [useDisableIntrospection()]),
     ],
   });
 }

@@ -6,3 +6,4 @@ import './schedules.ts';
 import './admin.ts';
 import './events.ts';
 import './work.ts';
+import './history.ts';

@@ -1,0 +1,67 @@
+import type { TenantLimits } from '../config.ts';
+import type { TenantRecord } from './tenants.ts';
+
+interface Bucket {
+  tokens: number;
+  refilledAt: number;
+}
+
+/**
+ * Per-tenant admission on this gateway instance: an operation rate (token
+ * bucket, burst twice the rate) and caps on live connections and
+ * subscriptions. A tenant's own limits override the gateway defaults.
+ */
+export class TenantLimiter {
+  readonly #defaults: TenantLimits;
+  readonly #buckets = new Map<string, Bucket>();
+  readonly #connections = new Map<string, number>();
+  readonly #subscriptions = new Map<string, number>();
+
+  constructor(defaults: TenantLimits) {
+    this.#defaults = defaults;
+  }
+
+  limitsFor(tenant: TenantRecord): TenantLimits {
+    return {
+      operationsPerSecond: tenant.operationsPerSecond ?? this.#defaults.operationsPerSecond,
+      maxConnections: tenant.maxConnections ?? this.#defaults.maxConnections,
+      maxSubscriptions: tenant.maxSubscriptions ?? this.#defaults.maxSubscriptions,
+    };
+  }
+
+  /** Takes one operation from the tenant's bucket; false when it is empty. */
+  tryOperation(tenant: TenantRecord, now = Date.now()): boolean {
+    const rate = this.limitsFor(tenant).operationsPerSecond;
+    const capacity = rate * 2;
+    const bucket = this.#buckets.get(tenant.id) ?? { tokens: capacity, refilledAt: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.refilledAt) / 1000) * rate);
+    bucket.refilledAt = now;
+    this.#buckets.set(tenant.id, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Admits a connection; the returned function releases it. Null when at the cap. */
+  openConnection(tenant: TenantRecord): (() => void) | null {
+    return this.#admit(this.#connections, tenant.id, this.limitsFor(tenant).maxConnections);
+  }
+
+  openSubscription(tenant: TenantRecord): (() => void) | null {
+    return this.#admit(this.#subscriptions, tenant.id, this.limitsFor(tenant).maxSubscriptions);
+  }
+
+  #admit(counts: Map<string, number>, tenantId: string, cap: number): (() => void) | null {
+    const current = counts.get(tenantId) ?? 0;
+    if (current >= cap) return null;
+    counts.set(tenantId, current + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (counts.get(tenantId) ?? 1) - 1;
+      if (left <= 0) counts.delete(tenantId);
+      else counts.set(tenantId, left);
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The gateway's Prometheus metrics, in a registry of its own (several
+ * gateways may share a process in tests). Tenant ids label per-tenant series;
+ * job data and tokens never appear.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'jobgate_ws_connections', help: 'Open graphql-ws connections', labelNames: ['tenant'], registers: [this.registry] });
+  readonly subscriptions = new Gauge({ name: 'jobgate_subscriptions', help: 'Active subscriptions', labelNames: ['tenant', 'field'], registers: [this.registry] });
+  readonly operations = new Counter({ name: 'jobgate_operations_total', help: 'GraphQL operations by tenant, type and root field', labelNames: ['tenant', 'type', 'field'], registers: [this.registry] });
+  readonly errors = new Counter({ name: 'jobgate_errors_total', help: 'GraphQL errors by tenant and code', labelNames: ['tenant', 'code'], registers: [this.registry] });
+  readonly jobsSent = new Counter({ name: 'jobgate_jobs_sent_total', help: 'Jobs created through the gateway', labelNames: ['tenant', 'queue'], registers: [this.registry] });
+  readonly jobsSettled = new Counter({ name: 'jobgate_jobs_settled_total', help: 'Jobs completed or failed through the gateway', labelNames: ['tenant', 'queue', 'outcome'], registers: [this.registry] });
+  readonly dispatchLatency = new Histogram({
+    name: 'jobgate_dispatch_latency_seconds',
+    help: 'From a job becoming ready to its push to a worker',
+    labelNames: ['tenant'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  /** Read when scraped: set by the app once the LISTEN connection exists. */
+  listenProbe: () => boolean = () => false;
+  readonly listenConnected: Gauge;
+  readonly slowConsumers = new Counter({ name: 'jobgate_slow_consumer_disconnects_total', help: 'Sockets closed for not reading', labelNames: ['tenant'], registers: [this.registry] });
+  readonly rateLimited = new Counter({ name: 'jobgate_rate_limited_total', help: 'Refusals by per-tenant limits', labelNames: ['tenant', 'limit'], registers: [this.registry] });
+
+  constructor() {
+    const probe = () => this.listenProbe();
+    this.listenConnected = new Gauge({
+      name: 'jobgate_listen_connected',
+      help: '1 while the LISTEN connection for job events and control messages is up',
+      registers: [this.registry],
+      collect() {
+        this.set(probe() ? 1 : 0);
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'jobgate_process_' });
+  }
+}

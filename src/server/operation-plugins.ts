@@ -1,0 +1,108 @@
+import { GraphQLError, Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { TenantLimiter } from '../auth/tenant-limiter.ts';
+import { clientError } from '../errors.ts';
+import type { Context } from '../graphql/context.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+function operationOf(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  return name ? operations.find((op) => op.name?.value === name) : operations[0];
+}
+
+function rootFields(operation: OperationDefinitionNode | undefined): string {
+  return (operation?.selectionSet.selections ?? [])
+    .map((selection) => (selection.kind === Kind.FIELD ? selection.name.value : '…'))
+    .join(',');
+}
+
+function rateLimited(message: string, limit: string): GraphQLError {
+  return clientError('RATE_LIMITED', message, { limit, http: { status: 429 } });
+}
+
+/** Rejects documents with more than `maxTokens` lexical tokens before they are fully parsed. */
+export function useMaxTokens(maxTokens: number): Plugin {
+  return {
+    onParse({ setParseFn }) {
+      setParseFn((source, options) => parse(source, { ...options, maxTokens }));
+    },
+  };
+}
+
+/**
+ * Per-tenant admission for every operation on both transports (operation
+ * rate, concurrent subscriptions), plus the operation log and metrics.
+ * Logs carry request id, tenant and operation; never variables or job data.
+ */
+export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetrics): Plugin<Context> {
+  const countErrors = (context: Context, result: ExecutionResult) => {
+    for (const error of result.errors ?? []) {
+      const code = typeof error.extensions?.code === 'string' ? error.extensions.code : 'INTERNAL_SERVER_ERROR';
+      metrics.errors.inc({ tenant: context.viewer.tenant.id, code });
+      if (code === 'INTERNAL_SERVER_ERROR') context.logger.error({ err: error.originalError ?? error }, 'operation failed');
+    }
+  };
+
+  const admit = (context: Context, type: string, document: DocumentNode, operationName: string | null | undefined) => {
+    const tenant = context.viewer.tenant;
+    const fields = rootFields(operationOf(document, operationName));
+    metrics.operations.inc({ tenant: tenant.id, type, field: fields });
+    context.logger.info({ requestId: context.requestId, operation: operationName ?? null, type, fields }, 'operation');
+    if (limiter.tryOperation(tenant)) return null;
+    metrics.rateLimited.inc({ tenant: tenant.id, limit: 'operations' });
+    return rateLimited(`tenant operation rate exceeded (${limiter.limitsFor(tenant).operationsPerSecond}/s)`, 'operations');
+  };
+
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      const context = args.contextValue;
+      const type = operationOf(args.document, args.operationName)?.operation ?? 'query';
+      const refused = admit(context, type, args.document, args.operationName);
+      if (refused) {
+        countErrors(context, { errors: [refused] });
+        setResultAndStopExecution({ errors: [refused] });
+        return;
+      }
+      return {
+        onExecuteDone({ result }) {
+          if (!(Symbol.asyncIterator in result)) countErrors(context, result);
+        },
+      };
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const context = args.contextValue;
+      const refused = admit(context, 'subscription', args.document, args.operationName);
+      const release = refused ? null : limiter.openSubscription(context.viewer.tenant);
+      if (refused || !release) {
+        const error = refused ?? rateLimited(`tenant subscription limit reached (${limiter.limitsFor(context.viewer.tenant).maxSubscriptions})`, 'subscriptions');
+        if (!refused) metrics.rateLimited.inc({ tenant: context.viewer.tenant.id, limit: 'subscriptions' });
+        countErrors(context, { errors: [error] });
+        setResultAndStopExecution({ errors: [error] });
+        return;
+      }
+      const labels = { tenant: context.viewer.tenant.id, field: rootFields(operationOf(args.document, args.operationName)) };
+      metrics.subscriptions.inc(labels);
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        release();
+        metrics.subscriptions.dec(labels);
+      };
+      return {
+        onSubscribeResult({ result }) {
+          if (!(Symbol.asyncIterator in result)) {
+            countErrors(context, result);
+            end();
+            return;
+          }
+          return {
+            onNext: ({ result: next }) => countErrors(context, next),
+            onEnd: end,
+          };
+        },
+        onSubscribeError: end,
+      };
+    },
+  };
+}
