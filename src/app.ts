@@ -121,7 +121,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     const yoga = createGatewayYoga(services, metrics, isReady);
     httpServer = createServer(withMetrics(metrics, config.metricsToken, withDashboard(withBodyLimit(config.maxBodyBytes, yoga))));
     sockets = attachGraphqlWs(httpServer, yoga, services, metrics);
-    stopTokenWatch = watchTokens(sockets, events, prisma, logger);
+    stopTokenWatch = watchTokens(sockets, events, prisma, services.authenticator, logger);
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -138,6 +138,13 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     const server = httpServer;
     if (server) {
       stopTokenWatch?.();
+      // A request that still arrives on a kept-alive connection is served, but
+      // its connection closes after the response: otherwise busy clients keep
+      // reusing their connections and the stop always waits out the grace period,
+      // then cuts whatever is in flight.
+      server.prependListener('request', (_req, res) => {
+        res.shouldKeepAlive = false;
+      });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await sockets?.close();
       server.closeIdleConnections();

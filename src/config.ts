@@ -33,8 +33,8 @@ export interface Config {
   /** graphql-ws: close a socket that sends no connection_init within this long. */
   connectionInitTimeoutMs: number;
   keepAliveMs: number;
-  /** A subscriber whose socket buffers more than this is cut off (slow consumer). */
-  maxSocketBufferBytes: number;
+  /** Events held for one subscriber that is not reading; past this its socket is closed (slow consumer). */
+  eventBufferSize: number;
   /** Per-tenant defaults; each tenant may override them (stored with the tenant). */
   tenantLimits: TenantLimits;
   /** pg-boss monitor/supervise cadence: job expiry and heartbeat failures run on it. */
@@ -102,7 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: (env.JOBGATE_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
     connectionInitTimeoutMs: integer(env, 'JOBGATE_CONNECTION_INIT_TIMEOUT_MS', 3000, 100),
     keepAliveMs: integer(env, 'JOBGATE_KEEPALIVE_MS', 12_000, 1000),
-    maxSocketBufferBytes: integer(env, 'JOBGATE_MAX_SOCKET_BUFFER_BYTES', 4 * 1024 * 1024, 1024),
+    eventBufferSize: integer(env, 'JOBGATE_EVENT_BUFFER_SIZE', 10_000, 1),
     tenantLimits: {
       operationsPerSecond: integer(env, 'JOBGATE_TENANT_OPERATIONS_PER_SECOND', 500, 1),
       maxConnections: integer(env, 'JOBGATE_TENANT_MAX_CONNECTIONS', 1000, 1),

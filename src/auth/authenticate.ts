@@ -14,6 +14,13 @@ export interface Viewer {
 
 /** `lastUsedAt` is written at most this often per token, not on every request. */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * Live tokens are remembered briefly so a busy client is not one database
+ * lookup per request. Revocation evicts at once (broadcast to every instance);
+ * expiry is checked on every hit.
+ */
+const CACHE_TTL_MS = 10_000;
+const CACHE_MAX_ENTRIES = 10_000;
 
 export function tokenFromAuthorization(header: string | null | undefined): string | null {
   if (!header) return null;
@@ -32,6 +39,7 @@ export function tokenFromConnectionParams(params: Readonly<Record<string, unknow
 export class Authenticator {
   readonly #prisma: PrismaClient;
   readonly #logger: Logger;
+  readonly #cache = new Map<string, { viewer: Viewer; until: number }>();
 
   constructor(prisma: PrismaClient, logger: Logger) {
     this.#prisma = prisma;
@@ -41,17 +49,30 @@ export class Authenticator {
   /** The viewer for a live token, or null for a missing, unknown, revoked or expired one. */
   async authenticate(token: string | null): Promise<Viewer | null> {
     if (!token) return null;
+    const hash = hashToken(token);
+    const key = Buffer.from(hash).toString('base64');
+    const now = new Date();
+    const cached = this.#cache.get(key);
+    if (cached && cached.until > now.getTime() && !(cached.viewer.expiresAt && cached.viewer.expiresAt <= now)) return cached.viewer;
+    this.#cache.delete(key);
     const row = await this.#prisma.apiToken.findUnique({
-      where: { tokenHash: hashToken(token) },
+      where: { tokenHash: hash },
       include: { tenant: true },
     });
-    const now = new Date();
     if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return null;
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       this.#prisma.apiToken
         .update({ where: { id: row.id }, data: { lastUsedAt: now } })
         .catch((error: unknown) => this.#logger.warn({ err: error, tokenId: row.id }, 'could not record token use'));
     }
-    return { tenant: row.tenant, tokenId: row.id, scopes: new Set(row.scopes), expiresAt: row.expiresAt };
+    const viewer: Viewer = { tenant: row.tenant, tokenId: row.id, scopes: new Set(row.scopes), expiresAt: row.expiresAt };
+    if (this.#cache.size >= CACHE_MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(key, { viewer, until: now.getTime() + CACHE_TTL_MS });
+    return viewer;
+  }
+
+  /** Forgets a token at once (it was revoked or rotated). */
+  forget(tokenId: string): void {
+    for (const [key, entry] of this.#cache) if (entry.viewer.tokenId === tokenId) this.#cache.delete(key);
   }
 }

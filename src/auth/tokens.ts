@@ -60,6 +60,8 @@ export async function issueToken(prisma: PrismaClient, input: IssueTokenInput): 
 /** The channel on which gateways hear of revocations, to close the token's live sockets. */
 export const CONTROL_CHANNEL = 'jobgate_control';
 export const REVOKED_PREFIX = 'revoked\t';
+/** A token whose expiry changed (rotation with a grace period). */
+export const CHANGED_PREFIX = 'changed\t';
 
 /**
  * Revokes a token and tells every gateway instance (NOTIFY, delivered at
@@ -89,7 +91,10 @@ export async function rotateToken(prisma: PrismaClient, tokenId: string, graceSe
   const issued = await issueToken(prisma, { tenantId: old.tenantId, scopes: old.scopes, label: old.label ?? undefined, expiresAt: old.expiresAt ?? undefined });
   if (graceSeconds > 0) {
     const until = new Date(Date.now() + graceSeconds * 1000);
-    await prisma.apiToken.update({ where: { id: tokenId }, data: { expiresAt: old.expiresAt && old.expiresAt < until ? old.expiresAt : until } });
+    await prisma.$transaction([
+      prisma.apiToken.update({ where: { id: tokenId }, data: { expiresAt: old.expiresAt && old.expiresAt < until ? old.expiresAt : until } }),
+      prisma.$executeRaw`SELECT pg_notify(${CONTROL_CHANNEL}, ${CHANGED_PREFIX + tokenId})`,
+    ]);
   } else {
     await revokeToken(prisma, tokenId);
   }

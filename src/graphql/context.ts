@@ -32,15 +32,22 @@ export interface Context {
   logger: Logger;
 }
 
-export function createContext(services: Services, viewer: Viewer, connectionId: string | null, requestId: string): Context {
-  const holder = connectionId === null ? null : `${services.instanceId}:${connectionId}`;
+/** The graphql-ws connection an operation arrived on. */
+export interface ConnectionHandle {
+  id: string;
+  /** Drops the connection (a subscriber too slow to keep up). */
+  terminate(reason: string): void;
+}
+
+export function createContext(services: Services, viewer: Viewer, connection: ConnectionHandle | null, requestId: string): Context {
+  const holder = connection === null ? null : `${services.instanceId}:${connection.id}`;
   const queues = services.tenantQueues(viewer.tenant.id, holder);
   return {
     viewer,
     requestId,
     queryLimits: services.config.queryLimits,
     queues,
-    events: new TenantEvents(services.events, queues),
+    events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {
         const stats = await loadGlobalStats(services.boss, services.config.bossSchema);

@@ -1,5 +1,5 @@
 import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
-import { badInput, clientError } from '../errors.ts';
+import { badInput } from '../errors.ts';
 import type { JobEventBus } from './job-event-bus.ts';
 import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
 import { isUuid } from './job-input.ts';
@@ -28,21 +28,23 @@ export interface JobLookup {
   findJob(id: string, queue?: string): Promise<JobRecord | null>;
 }
 
-/** Events buffered for one subscriber before it counts as too slow and is cut off. */
-export const DEFAULT_EVENT_BUFFER = 10_000;
-
-export class SlowConsumerError extends Error {}
 
 /** Job events of one tenant, filtered, checked against the tenant's prefix at delivery. */
 export class TenantEvents {
   readonly #bus: JobEventBus;
   readonly #jobs: JobLookup;
   readonly #bufferSize: number;
+  readonly #onOverflow: () => void;
 
-  constructor(bus: JobEventBus, jobs: JobLookup, bufferSize = DEFAULT_EVENT_BUFFER) {
+  /**
+   * `bufferSize` events wait for a subscriber that is not reading (its socket
+   * writes are not completing); past that `onOverflow` cuts the connection.
+   */
+  constructor(bus: JobEventBus, jobs: JobLookup, bufferSize: number, onOverflow: () => void) {
     this.#bus = bus;
     this.#jobs = jobs;
     this.#bufferSize = bufferSize;
+    this.#onOverflow = onOverflow;
   }
 
   #view(event: RawJobEvent): JobEventView | null {
@@ -62,9 +64,19 @@ export class TenantEvents {
 
     const buffer = new FixedBuffer(this.#bufferSize);
     return new Repeater<JobEventView>(async (push, stop) => {
+      let overflowed = false;
       const deliver = (event: JobEventView) => {
-        if (buffer.full) stop(clientError('RATE_LIMITED', 'subscriber too slow: event buffer overflow', { reason: 'SLOW_CONSUMER' }));
-        else void push(event);
+        if (overflowed) return;
+        if (!buffer.full) {
+          // Rejects only once the stream has ended; nothing is left to tell.
+          push(event).catch(() => {});
+          return;
+        }
+        // The subscriber is not reading, so an error would never reach it: end
+        // the stream and drop its connection.
+        overflowed = true;
+        stop();
+        this.#onOverflow();
       };
       // Until the snapshot below is reconciled, events are held back so that a
       // job's events are delivered in order.

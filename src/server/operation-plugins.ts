@@ -45,9 +45,10 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
 
   const admit = (context: Context, type: string, document: DocumentNode, operationName: string | null | undefined) => {
     const tenant = context.viewer.tenant;
-    const fields = rootFields(operationOf(document, operationName));
+    const operation = operationOf(document, operationName);
+    const fields = rootFields(operation);
     metrics.operations.inc({ tenant: tenant.id, type, field: fields });
-    context.logger.info({ requestId: context.requestId, operation: operationName ?? null, type, fields }, 'operation');
+    context.logger.info({ operation: operation?.name?.value ?? null, type, fields }, 'operation');
     if (limiter.tryOperation(tenant)) return null;
     metrics.rateLimited.inc({ tenant: tenant.id, limit: 'operations' });
     return rateLimited(`tenant operation rate exceeded (${limiter.limitsFor(tenant).operationsPerSecond}/s)`, 'operations');

@@ -1,4 +1,5 @@
-import { REVOKED_PREFIX } from '../auth/tokens.ts';
+import type { Authenticator } from '../auth/authenticate.ts';
+import { CHANGED_PREFIX, REVOKED_PREFIX } from '../auth/tokens.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from '../queue/job-event-bus.ts';
@@ -12,25 +13,37 @@ const REVALIDATE_MS = 30_000;
  * periodic re-check catches expiry changes (rotation grace) and anything
  * revoked while the LISTEN connection was down.
  */
-export function watchTokens(sockets: GatewayWebSockets, bus: JobEventBus, prisma: PrismaClient, logger: Logger): () => void {
-  const stopListening = bus.onControl((message) => {
-    if (!message.startsWith(REVOKED_PREFIX)) return;
-    const tokenId = message.slice(REVOKED_PREFIX.length);
-    const closed = sockets.closeForToken(tokenId, CLOSE_TOKEN_REVOKED, 'Token revoked');
-    if (closed) logger.info({ tokenId, closed }, 'closed sockets of a revoked token');
-  });
-
-  const revalidate = async () => {
-    const ids = sockets.tokenIds();
+export function watchTokens(sockets: GatewayWebSockets, bus: JobEventBus, prisma: PrismaClient, authenticator: Authenticator, logger: Logger): () => void {
+  const revalidate = async (ids = sockets.tokenIds()) => {
     if (ids.length === 0) return;
     const now = new Date();
     const live = await prisma.apiToken.findMany({
       where: { id: { in: ids }, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-      select: { id: true },
+      select: { id: true, expiresAt: true },
     });
-    const valid = new Set(live.map((token) => token.id));
-    for (const id of ids) if (!valid.has(id)) sockets.closeForToken(id, CLOSE_TOKEN_REVOKED, 'Token revoked or expired');
+    const valid = new Map(live.map((token) => [token.id, token.expiresAt]));
+    for (const id of ids) {
+      if (valid.has(id)) {
+        sockets.expireTokenAt(id, valid.get(id) ?? null);
+        continue;
+      }
+      authenticator.forget(id);
+      sockets.closeForToken(id, CLOSE_TOKEN_REVOKED, 'Token revoked or expired');
+    }
   };
+
+  const stopListening = bus.onControl((message) => {
+    if (message.startsWith(REVOKED_PREFIX)) {
+      const tokenId = message.slice(REVOKED_PREFIX.length);
+      authenticator.forget(tokenId);
+      const closed = sockets.closeForToken(tokenId, CLOSE_TOKEN_REVOKED, 'Token revoked');
+      if (closed) logger.info({ tokenId, closed }, 'closed sockets of a revoked token');
+    } else if (message.startsWith(CHANGED_PREFIX)) {
+      const tokenId = message.slice(CHANGED_PREFIX.length);
+      authenticator.forget(tokenId);
+      revalidate([tokenId]).catch((error: unknown) => logger.warn({ err: error, tokenId }, 'token re-check failed'));
+    }
+  });
   const timer = setInterval(() => revalidate().catch((error: unknown) => logger.warn({ err: error }, 'token re-check failed')), REVALIDATE_MS).unref();
 
   return () => {

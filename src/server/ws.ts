@@ -20,7 +20,6 @@ interface EnvelopedRoot {
 /** Close codes besides graphql-ws's own (4400 bad message, 4403 refused token, 4408 init timeout, 4409, 4500). */
 export const CLOSE_TOKEN_REVOKED = 4403;
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
-export const CLOSE_SLOW_CONSUMER = 4413;
 
 interface Connection {
   viewer: Viewer;
@@ -35,6 +34,8 @@ export interface GatewayWebSockets {
   closeForToken(tokenId: string, code: number, reason: string): number;
   /** Tokens that live sockets authenticated with. */
   tokenIds(): string[];
+  /** Closes the token's sockets when it expires (its expiry changed). */
+  expireTokenAt(tokenId: string, expiresAt: Date | null): void;
   /** Closes every socket with 1001 and stops accepting new ones. */
   close(): Promise<void>;
 }
@@ -65,6 +66,13 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
   });
   const connections = new Map<WebSocket, Connection>();
 
+  const expiryTimer = (socket: WebSocket, expiresAt: Date | null) => {
+    const untilExpiry = expiresAt ? expiresAt.getTime() - Date.now() : null;
+    return untilExpiry !== null && untilExpiry < MAX_TIMER_MS
+      ? setTimeout(() => socket.close(CLOSE_TOKEN_REVOKED, 'Token expired'), Math.max(0, untilExpiry)).unref()
+      : undefined;
+  };
+
   const disconnect = (socket: WebSocket) => {
     const connection = connections.get(socket);
     if (!connection) return;
@@ -91,11 +99,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         const connectionId = randomUUID();
         ctx.extra.viewer = viewer;
         ctx.extra.connectionId = connectionId;
-        const untilExpiry = viewer.expiresAt ? viewer.expiresAt.getTime() - Date.now() : null;
-        const expiry = untilExpiry !== null && untilExpiry < MAX_TIMER_MS
-          ? setTimeout(() => socket.close(CLOSE_TOKEN_REVOKED, 'Token expired'), untilExpiry).unref()
-          : undefined;
-        connections.set(socket, { viewer, connectionId, release, expiry });
+        connections.set(socket, { viewer, connectionId, release, expiry: expiryTimer(socket, viewer.expiresAt) });
         socket.once('close', () => disconnect(socket));
         metrics.connections.inc({ tenant: viewer.tenant.id });
         return true;
@@ -103,9 +107,21 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
       onSubscribe: async (ctx, id, payload) => {
         const { viewer, connectionId } = ctx.extra;
         if (!viewer || !connectionId) return undefined;
+        const socket = ctx.extra.socket;
+        const handle = {
+          id: connectionId,
+          // graphql-ws awaits each write, so a subscriber that stops reading backs
+          // up into its event buffer; past that, drop it (a close frame would
+          // queue behind the unread data).
+          terminate: (reason: string) => {
+            logger.warn({ tenant: viewer.tenant.id, reason }, 'dropping a slow consumer');
+            metrics.slowConsumers.inc({ tenant: viewer.tenant.id });
+            socket.terminate();
+          },
+        };
         const enveloped = yoga.getEnveloped({
           req: ctx.extra.request,
-          jobgate: createContext(services, viewer, connectionId, `${connectionId}:${id}`),
+          jobgate: createContext(services, viewer, handle, `${connectionId}:${id}`),
         });
         let document;
         try {
@@ -132,19 +148,6 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     config.keepAliveMs,
   );
 
-  // A subscriber that stops reading: its socket buffer grows; cut it off
-  // before it holds the gateway's memory, without slowing anyone else down.
-  const slowConsumerCheck = setInterval(() => {
-    for (const socket of server.clients) {
-      if (socket.bufferedAmount <= config.maxSocketBufferBytes) continue;
-      const connection = connections.get(socket);
-      logger.warn({ tenant: connection?.viewer.tenant.id, buffered: socket.bufferedAmount }, 'closing a slow consumer');
-      if (connection) metrics.slowConsumers.inc({ tenant: connection.viewer.tenant.id });
-      // A close frame would queue behind the unread data: drop the connection.
-      socket.terminate();
-    }
-  }, 250).unref();
-
   return {
     server,
     closeForToken(tokenId, code, reason) {
@@ -156,11 +159,17 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
       }
       return closed;
     },
+    expireTokenAt(tokenId, expiresAt) {
+      for (const [socket, connection] of connections) {
+        if (connection.viewer.tokenId !== tokenId) continue;
+        clearTimeout(connection.expiry);
+        connection.expiry = expiryTimer(socket, expiresAt);
+      }
+    },
     tokenIds() {
       return [...new Set([...connections.values()].map((connection) => connection.viewer.tokenId))];
     },
     async close() {
-      clearInterval(slowConsumerCheck);
       await disposable.dispose();
     },
   };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { buildApp, type StartedApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import type { ScopeName } from '../../src/auth/scopes.ts';
 import { createTenant, type TenantRecord } from '../../src/auth/tenants.ts';
 import { issueToken } from '../../src/auth/tokens.ts';
@@ -19,7 +19,7 @@ export function testDatabaseUrl(): string {
 }
 
 /** A real gateway on a free port against the run's database. */
-export async function startGateway(overrides: Partial<Config> = {}): Promise<TestGateway> {
+export async function startGateway(overrides: Partial<Config> = {}, logger?: Logger): Promise<TestGateway> {
   const config: Config = {
     ...loadConfig({}),
     databaseUrl: testDatabaseUrl(),
@@ -29,7 +29,7 @@ export async function startGateway(overrides: Partial<Config> = {}): Promise<Tes
     shutdownGraceSeconds: 2,
     ...overrides,
   };
-  const app = buildApp(config, createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent'));
+  const app = buildApp(config, logger ?? createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'silent'));
   const started = await app.start();
   return {
     ...started,
