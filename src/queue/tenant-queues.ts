@@ -277,7 +277,11 @@ export class TenantQueues {
     if (jobs.length === 0) return [];
     const inserts = jobs.map((job, index) => {
       const data = assertJobPayload(job.data, this.#limits.maxJobDataBytes, `jobs[${index}].data`);
-      const { startAfter, group, singletonNextSlot: _slot, ...options } = toBossSendOptions(this.names, job.options);
+      if (job.options?.debounceSeconds !== undefined || job.options?.singletonNextSlot) {
+        // pg-boss's batch insert has no "next slot": debouncing needs sendJob.
+        throw badInput(`jobs[${index}]: debounceSeconds and singletonNextSlot need sendJob, not sendJobs`, { argument: 'jobs' });
+      }
+      const { startAfter, group, ...options } = toBossSendOptions(this.names, job.options);
       return { ...options, ...(startAfter === undefined ? {} : { startAfter }), ...(group ? { group } : {}), data, id: options.id ?? crypto.randomUUID() };
     });
     for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#ensureQueue(deadLetter);

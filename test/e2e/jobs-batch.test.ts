@@ -91,4 +91,11 @@ describe('sendJobs (batch publish)', () => {
   it('returns an empty list for an empty batch', async () => {
     expect(await f.api.data(SEND_JOBS, { queue: f.queueName('empty'), jobs: [] })).toEqual({ sendJobs: [] });
   });
+
+  it('refuses debouncing in a batch (it needs sendJob) and writes nothing', async () => {
+    const queue = f.queueName('batch-debounce');
+    const code = await f.api.errorCode(SEND_JOBS, { queue, jobs: [{ data: { n: 0 } }, { data: { n: 1 }, options: { debounceSeconds: 60, singletonKey: 'd' } }] });
+    expect(code).toBe('BAD_USER_INPUT');
+    expect(await f.tables.jobsIn(f.qualified(queue))).toHaveLength(0);
+  });
 });
