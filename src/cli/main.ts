@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import pg from 'pg';
 import { installGatewaySchema } from '../db/gateway-schema.ts';
+import { embeddedUrlFor } from '../db/embedded.ts';
 import { applyPrismaMigrations } from '../db/migrate.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { createLogger } from '../logger.ts';
@@ -27,7 +28,7 @@ const USAGE = `usage: jobgate <command> [--json]
   tokens rotate <tokenId> [--grace <seconds>]   new token, same scopes; old one revoked (or expires after the grace)
   tenants limits <name> [--operations-per-second N] [--max-connections N] [--max-subscriptions N]   ("default" resets)
   migrate                      apply Prisma migrations and pg-boss schema
-Reads DATABASE_URL.`;
+Reads DATABASE_URL; without it, uses the embedded PostgreSQL of a gateway started with \`npm start\` (JOBGATE_DATA_DIR).`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -102,9 +103,9 @@ if (values.help || positionals.length === 0) {
   process.exit(positionals.length === 0 && !values.help ? 2 : 0);
 }
 
-const databaseUrl = process.env.DATABASE_URL;
+const databaseUrl = process.env.DATABASE_URL || (await embeddedUrlFor(loadConfig().dataDir));
 try {
-  if (!databaseUrl) throw new UsageError('DATABASE_URL must be set');
+  if (!databaseUrl) throw new UsageError('set DATABASE_URL, or start the gateway (npm start) to use its embedded PostgreSQL');
   const output = await run(databaseUrl);
   console.log(values.json ? JSON.stringify(output.json, null, 2) : output.text);
 } catch (error) {

