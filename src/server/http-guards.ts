@@ -10,10 +10,60 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
 }
 
 /**
- * Refuses request bodies over `maxBytes` with 413 before Yoga reads them:
- * by Content-Length when announced, by counting otherwise.
+ * Deepest nesting of arrays and objects accepted in a request's JSON (an HTTP
+ * body, graphql-ws variables). Far beyond any real document, and far below
+ * what the recursive code that handles job data (JSON.stringify, pg, the
+ * GraphQL executor) survives: deeper input would fail there with
+ * INTERNAL_SERVER_ERROR instead of BAD_USER_INPUT.
  */
-export function withBodyLimit(maxBytes: number, next: RequestHandler): RequestHandler {
+export const MAX_JSON_DEPTH = 1_000;
+
+/**
+ * Follows the nesting depth of JSON text fed chunk by chunk (brackets inside
+ * strings do not count; the bytes it looks at never occur inside a UTF-8
+ * sequence). Returns true once the depth exceeds `maxDepth`.
+ */
+export function jsonDepthGauge(maxDepth: number): (chunk: Uint8Array) => boolean {
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  return (chunk) => {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (byte === 0x5c) escaped = true;
+        else if (byte === 0x22) inString = false;
+      } else if (byte === 0x22) inString = true;
+      else if (byte === 0x5b || byte === 0x7b) {
+        if (++depth > maxDepth) return true;
+      } else if (byte === 0x5d || byte === 0x7d) depth--;
+    }
+    return false;
+  };
+}
+
+/** Whether a parsed JSON value nests deeper than `maxDepth` (without recursion). */
+export function jsonDepthExceeds(value: unknown, maxDepth: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > maxDepth) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * Refuses request bodies over `maxBytes` with 413 before Yoga reads them:
+ * by Content-Length when announced, by counting otherwise. Refuses JSON
+ * bodies nested deeper than `maxDepth` with 400 (BAD_USER_INPUT) before Yoga
+ * parses and runs them.
+ */
+export function withBodyLimit(maxBytes: number, next: RequestHandler, maxDepth = MAX_JSON_DEPTH): RequestHandler {
   return (req, res) => {
     const announced = Number(req.headers['content-length'] ?? 0);
     const message = `request body exceeds ${maxBytes} bytes`;
@@ -22,12 +72,18 @@ export function withBodyLimit(maxBytes: number, next: RequestHandler): RequestHa
       refuse(res, 413, 'PAYLOAD_TOO_LARGE', message);
       return;
     }
-    if (req.headers['transfer-encoding']) {
+    const counting = Boolean(req.headers['transfer-encoding']);
+    const tooDeep = /json/i.test(req.headers['content-type'] ?? '') ? jsonDepthGauge(maxDepth) : null;
+    if (counting || tooDeep) {
       let received = 0;
       req.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        if (received > maxBytes) {
+        if (counting && received > maxBytes) {
           refuse(res, 413, 'PAYLOAD_TOO_LARGE', message);
+          req.destroy();
+        } else if (tooDeep?.(chunk)) {
+          // Destroying the request keeps Yoga from ever running it.
+          refuse(res, 400, 'BAD_USER_INPUT', `request JSON is nested deeper than ${maxDepth} levels`);
           req.destroy();
         }
       });

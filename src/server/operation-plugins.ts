@@ -20,11 +20,22 @@ function rateLimited(message: string, limit: string): GraphQLError {
   return clientError('RATE_LIMITED', message, { limit, http: { status: 429 } });
 }
 
-/** Rejects documents with more than `maxTokens` lexical tokens before they are fully parsed. */
+/**
+ * Rejects documents with more than `maxTokens` lexical tokens before they are
+ * fully parsed, and documents nested so deeply that graphql-js's recursive
+ * parser would overflow the stack: both are syntax errors (HTTP 400).
+ */
 export function useMaxTokens(maxTokens: number): Plugin {
   return {
     onParse({ setParseFn }) {
-      setParseFn((source, options) => parse(source, { ...options, maxTokens }));
+      setParseFn((source, options) => {
+        try {
+          return parse(source, { ...options, maxTokens });
+        } catch (error) {
+          if (error instanceof RangeError) throw new GraphQLError('Syntax Error: the document is nested too deeply.');
+          throw error;
+        }
+      });
     },
   };
 }

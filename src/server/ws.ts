@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { ExecutionArgs, GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
 import { createContext } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
 
@@ -107,6 +108,10 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
       onSubscribe: async (ctx, id, payload) => {
         const { viewer, connectionId } = ctx.extra;
         if (!viewer || !connectionId) return undefined;
+        // Deeper variables would overflow the stack in the resolvers (INTERNAL_SERVER_ERROR).
+        if (payload.variables && jsonDepthExceeds(payload.variables, MAX_JSON_DEPTH)) {
+          return [new GraphQLError(`variables are nested deeper than ${MAX_JSON_DEPTH} levels`, { extensions: { code: 'BAD_USER_INPUT' } })];
+        }
         const socket = ctx.extra.socket;
         const handle = {
           id: connectionId,
@@ -127,7 +132,9 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         try {
           document = enveloped.parse(payload.query);
         } catch (error) {
-          return [error as GraphQLError];
+          // Syntax errors, too many tokens, too deep (see useMaxTokens); anything else is a bug.
+          if (!(error instanceof GraphQLError)) throw error;
+          return [new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length) return errors;
@@ -147,6 +154,14 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     server,
     config.keepAliveMs,
   );
+
+  // graphql-ws reports every socket error (a client's bad frame: invalid UTF-8, over
+  // maxPayload, …) on console.error, outside the logger and its level: anyone could
+  // flood stderr. ws has already closed such a socket with the fitting code (1007, 1009…).
+  server.on('connection', (socket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => logger.debug({ err: error }, 'websocket protocol error from a client'));
+  });
 
   return {
     server,

@@ -9,6 +9,7 @@ import { unauthenticated } from '../errors.ts';
 import { createContext, type Context } from '../graphql/context.ts';
 import { schema } from '../graphql/schema.ts';
 import type { Services } from '../services.ts';
+import { createMaskError } from './database-errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 
@@ -34,6 +35,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/health',
     landingPage: false,
+    maskedErrors: { maskError: createMaskError(services.logger) },
     logging: services.logger.child({ component: 'yoga' }),
     graphiql: config.introspection ? { subscriptionsProtocol: 'WS', title: 'Jobgate' } : false,
     context: async (initial): Promise<Context> => {
