@@ -47,6 +47,23 @@ export interface WorkerOptions<TData> {
   stopTimeoutMs?: number;
   /** A WebSocket implementation (default: the `ws` package). */
   webSocketImpl?: unknown;
+  /** Most job ids per completeJobs call (default 100; keep it within the gateway's JOBGATE_MAX_BATCH_SIZE). */
+  completionBatchSize?: number;
+}
+
+interface CompletionBatch {
+  pending: string[];
+  inFlight: boolean;
+  scheduled: boolean;
+}
+
+const printedDocuments = new WeakMap<object, string>();
+
+/** Each document is printed once, not on every request. */
+function printed(document: TypedDocumentNode<unknown, never>): string {
+  let text = printedDocuments.get(document);
+  if (text === undefined) printedDocuments.set(document, (text = print(document)));
+  return text;
 }
 
 export interface Worker {
@@ -94,7 +111,9 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   const report = options.onError ?? ((error: unknown) => console.error('jobgate worker:', error));
   const abort = new AbortController();
   const running = new Set<Promise<void>>();
-  const completions = new Map<string, string[]>();
+  const completionBatchSize = options.completionBatchSize ?? 100;
+  const completions = new Map<string, CompletionBatch>();
+  const completionWaiters: (() => void)[] = [];
   let stopping = false;
   let fatal: unknown;
   let finish: () => void = () => {};
@@ -125,7 +144,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     return new Promise((resolve, reject) => {
       let data: TResult | undefined;
       client.subscribe<TResult>(
-        { query: print(document), variables },
+        { query: printed(document), variables },
         {
           next: (result) => {
             if (result.errors?.length) reject(Object.assign(new Error(result.errors[0]!.message), { errors: result.errors }));
@@ -138,18 +157,45 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     });
   }
 
-  /** Completions without output are batched per queue into one completeJobs per tick. */
+  /**
+   * Completions without output are batched per queue: one completeJobs at a
+   * time per queue, and whatever completes meanwhile goes in the next one.
+   * An idle worker's completion leaves at once (next tick); a busy worker's
+   * batches grow with its load instead of costing one round trip each.
+   */
   function queueCompletion(queue: string, id: string): void {
-    const ids = completions.get(queue);
-    if (ids) {
-      ids.push(id);
-      return;
-    }
-    completions.set(queue, [id]);
+    let batch = completions.get(queue);
+    if (!batch) completions.set(queue, (batch = { pending: [], inFlight: false, scheduled: false }));
+    batch.pending.push(id);
+    scheduleCompletions(queue, batch);
+  }
+
+  function scheduleCompletions(queue: string, batch: CompletionBatch): void {
+    if (batch.inFlight || batch.scheduled || batch.pending.length === 0) return;
+    batch.scheduled = true;
     setImmediate(() => {
-      const batch = completions.get(queue) ?? [];
-      completions.delete(queue);
-      request(CompleteJobsDocument, { queue, ids: batch }).catch((error: unknown) => report(error));
+      batch.scheduled = false;
+      const ids = batch.pending.splice(0, completionBatchSize);
+      batch.inFlight = true;
+      request(CompleteJobsDocument, { queue, ids })
+        .catch((error: unknown) => report(error))
+        .finally(() => {
+          batch.inFlight = false;
+          if (batch.pending.length) scheduleCompletions(queue, batch);
+          else {
+            completions.delete(queue);
+            if (completions.size === 0) for (const resolve of completionWaiters.splice(0)) resolve();
+          }
+        });
+    });
+  }
+
+  /** Resolves once every queued completion has been answered (or `timeoutMs` passed). */
+  function completionsSettled(timeoutMs: number): Promise<void> {
+    if (completions.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      completionWaiters.push(resolve);
+      setTimeout(resolve, timeoutMs).unref();
     });
   }
 
@@ -183,7 +229,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   function subscribe(attempt = 0): void {
     if (stopping) return;
     client.subscribe(
-      { query: print(WorkAssignedDocument), variables: { queues: options.queues, concurrency } },
+      { query: printed(WorkAssignedDocument), variables: { queues: options.queues, concurrency } },
       {
         next: (result) => {
           if (result.errors?.length) {
@@ -222,9 +268,8 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     await Promise.race([Promise.all([...running]), timeout]);
     abort.abort();
     await Promise.all([...running]);
-    // Let batched completions go out before the socket closes.
-    await new Promise((resolve) => setImmediate(resolve));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Let batched completions go out, and their answers come back, before the socket closes.
+    await completionsSettled(5_000);
     await client.dispose();
   }
 

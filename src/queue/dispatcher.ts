@@ -54,6 +54,8 @@ class QueueSlot {
   next = 0;
   pumping = false;
   again = false;
+  /** The last claim came back short: the queue was empty then. Cleared when jobs may have arrived. */
+  drained = false;
   deferredTimer: NodeJS.Timeout | undefined;
   readonly name: string;
 
@@ -137,7 +139,7 @@ export class Dispatcher {
         if (!slot) this.#slots.set(name, (slot = new QueueSlot(name)));
         slot.workers.push(worker);
       }
-      for (const name of names) this.#pump(name);
+      for (const name of names) this.#pump(name, true);
       await stop;
       const retiring = this.#retire(worker);
       this.#retiring.add(retiring);
@@ -173,21 +175,26 @@ export class Dispatcher {
     if (job) this.#pump(job.queue);
   }
 
+  /** Runs for every job event of every tenant: returns early when nothing here can be concerned. */
   #onEvent(event: RawJobEvent): void {
-    const key = jobKey(event.name, event.jobId);
-    const holder = this.#heldBy.get(key);
-    if (holder && FINISHED_TYPES.has(event.type)) this.#release(key);
-    else if (holder && event.type === 'ACTIVE' && holder.held.get(key)?.retryCount !== event.retryCount) this.#release(key);
-    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) this.#pump(event.name);
+    if (this.#heldBy.size > 0) {
+      const key = jobKey(event.name, event.jobId);
+      const holder = this.#heldBy.get(key);
+      if (holder && FINISHED_TYPES.has(event.type)) this.#release(key);
+      else if (holder && event.type === 'ACTIVE' && holder.held.get(key)?.retryCount !== event.retryCount) this.#release(key);
+    }
+    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) this.#pump(event.name, true);
   }
 
   #pumpAll(): void {
-    for (const name of this.#slots.keys()) this.#pump(name);
+    for (const name of this.#slots.keys()) this.#pump(name, true);
   }
 
-  #pump(name: string): void {
+  /** `wake`: jobs may have arrived (a notification, a timer, the poll); a settlement alone does not wake. */
+  #pump(name: string, wake = false): void {
     const slot = this.#slots.get(name);
     if (!slot) return;
+    if (wake) slot.drained = false;
     if (slot.pumping) {
       slot.again = true;
       return;
@@ -204,30 +211,50 @@ export class Dispatcher {
   async #drain(slot: QueueSlot): Promise<void> {
     do {
       slot.again = false;
-      const capacity = slot.workers.reduce((sum, worker) => sum + Math.max(0, worker.free), 0);
+      // Room per worker as it is now: every fetched job gets a place, even if its worker leaves meanwhile.
+      const room = new Map(slot.workers.map((worker) => [worker, Math.max(0, worker.free)]));
+      const capacity = [...room.values()].reduce((sum, free) => sum + free, 0);
       const first = slot.workers[0];
       if (capacity === 0 || !first) return;
-      const jobs = await first.queues.claim(slot.name, capacity);
+      let plan: [Worker, JobRecord][] = [];
+      const jobs = await this.#leases
+        .claim(
+          slot.name,
+          (db) => first.queues.claim(slot.name, capacity, db),
+          (fetched) => {
+            plan = this.#plan(slot, fetched, room);
+            return plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder }));
+          },
+          // A queue that just came back short is probably empty: probe it with a lone fetch. Otherwise the
+          // fetch and the holds share one transaction, so one commit (one WAL flush) covers both.
+          { transactional: !slot.drained },
+        )
+        .catch((error: unknown) => {
+          this.#forget(slot, plan);
+          throw error;
+        });
+      slot.drained = jobs.length < capacity;
       if (jobs.length === 0) {
         await this.#armDeferredTimer(slot, first.queues);
         return;
       }
-      await this.#assign(slot, jobs);
+      await this.#deliver(slot, plan);
       if (jobs.length === capacity) slot.again = true;
     } while (slot.again);
   }
 
-  /** Spreads fetched jobs round-robin over the workers with room, records the holds, then pushes. */
-  async #assign(slot: QueueSlot, jobs: JobRecord[]): Promise<void> {
+  /** Spreads fetched jobs round-robin over the workers with room and records the holds in memory. */
+  #plan(slot: QueueSlot, jobs: readonly JobRecord[], room: Map<Worker, number>): [Worker, JobRecord][] {
     const plan: [Worker, JobRecord][] = [];
-    const room = new Map(slot.workers.map((worker) => [worker, worker.free]));
+    const workers = [...room.keys()];
     let index = slot.next;
     for (const job of jobs) {
-      for (let tries = 0; tries < slot.workers.length; tries++) {
-        const worker = slot.workers[index % slot.workers.length]!;
+      for (let tries = 0; tries < workers.length; tries++) {
+        const worker = workers[index % workers.length]!;
         index++;
-        if ((room.get(worker) ?? 0) > 0) {
-          room.set(worker, room.get(worker)! - 1);
+        const free = room.get(worker) ?? 0;
+        if (free > 0) {
+          room.set(worker, free - 1);
           plan.push([worker, job]);
           break;
         }
@@ -239,16 +266,28 @@ export class Dispatcher {
       worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount });
       this.#heldBy.set(key, worker);
     }
-    await this.#leases.grant(slot.name, plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder })));
+    return plan;
+  }
+
+  /** Undoes the in-memory holds of a claim that failed. */
+  #forget(slot: QueueSlot, plan: readonly [Worker, JobRecord][]): void {
+    for (const [worker, job] of plan) {
+      const key = jobKey(slot.name, job.id);
+      if (this.#heldBy.get(key) === worker) this.#heldBy.delete(key);
+      worker.held.delete(key);
+    }
+  }
+
+  /** Pushes claimed jobs to their workers; jobs of workers that left meanwhile go straight back. */
+  async #deliver(slot: QueueSlot, plan: readonly [Worker, JobRecord][]): Promise<void> {
     for (const [worker, job] of plan) {
       if (this.#heldBy.get(jobKey(slot.name, job.id)) !== worker || !slot.workers.includes(worker)) continue;
       worker.push(job);
       const readyAt = Math.max(job.createdOn.getTime(), job.startAfter.getTime());
       this.#onDispatched?.(worker.queues.tenantId, Math.max(0, Date.now() - readyAt) / 1000);
     }
-    // Workers that left while the claim was in flight: their jobs go straight back.
-    const orphaned = plan.filter(([worker]) => !slot.workers.includes(worker));
-    for (const [worker] of new Set(orphaned)) await this.#failBack(worker);
+    const orphaned = new Set(plan.filter(([worker]) => !slot.workers.includes(worker)).map(([worker]) => worker));
+    for (const worker of orphaned) await this.#failBack(worker);
   }
 
   async #armDeferredTimer(slot: QueueSlot, queues: TenantQueues): Promise<void> {
@@ -257,7 +296,7 @@ export class Dispatcher {
     if (!next) return;
     const delay = Math.max(0, next.getTime() - Date.now()) + 5;
     if (delay > this.#pollIntervalMs) return;
-    slot.deferredTimer = setTimeout(() => this.#pump(slot.name), delay).unref();
+    slot.deferredTimer = setTimeout(() => this.#pump(slot.name, true), delay).unref();
   }
 
   async #retire(worker: Worker): Promise<void> {

@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import type { QueueCounts } from './queue-record.ts';
+import { countColumns, type QueueCounts } from './queue-record.ts';
 
 export interface TenantStats extends QueueCounts {
   tenantId: string;
@@ -12,14 +12,6 @@ export interface GlobalStats extends QueueCounts {
   tenants: TenantStats[];
 }
 
-const COUNTS = `
-  count(*) FILTER (WHERE state IN ('created', 'retry'))::int AS "queuedCount",
-  count(*) FILTER (WHERE state IN ('created', 'retry') AND start_after > now())::int AS "deferredCount",
-  count(*) FILTER (WHERE state = 'active')::int AS "activeCount",
-  count(*) FILTER (WHERE state = 'completed')::int AS "completedCount",
-  count(*) FILTER (WHERE state = 'failed')::int AS "failedCount",
-  count(*) FILTER (WHERE state = 'cancelled')::int AS "cancelledCount",
-  count(*)::int AS "totalCount"`;
 
 /**
  * Cross-tenant totals for platform operators (ADMIN scope). Queue names are
@@ -29,8 +21,8 @@ export async function loadGlobalStats(boss: PgBoss, schema: string): Promise<Glo
   const s = `"${schema.replaceAll('"', '""')}"`;
   const { rows } = await boss.getDb().executeSql(
     `WITH jobs AS (
-       SELECT split_part(name, '/', 1) AS "tenantId", ${COUNTS}
-         FROM ${s}.job WHERE position('/' IN name) > 0 GROUP BY 1
+       SELECT split_part(j.name, '/', 1) AS "tenantId", ${countColumns('j')}
+         FROM ${s}.job j WHERE position('/' IN j.name) > 0 GROUP BY 1
      ), queues AS (
        SELECT split_part(name, '/', 1) AS "tenantId", count(*)::int AS "queueCount"
          FROM ${s}.queue WHERE position('/' IN name) > 0 GROUP BY 1

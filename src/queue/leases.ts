@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Db, JobAttempt } from 'pg-boss';
 
 export interface LeaseGrant {
@@ -17,6 +17,57 @@ export interface LeaseSplit {
   conflicts: string[];
 }
 
+export interface ClaimOptions {
+  /**
+   * Fetch and record the holds in one transaction, so one commit (one WAL
+   * flush) covers both; the right choice when jobs are expected. Otherwise the
+   * fetch runs on its own (one round trip when the queue turns out empty) and
+   * the holds are recorded in a second statement.
+   */
+  transactional: boolean;
+}
+
+const GRANT_SQL = `INSERT INTO job_lease (queue, job_id, retry_count, holder)
+   SELECT $1, g.id, g.retry_count, g.holder
+     FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)
+   ON CONFLICT (queue, job_id) DO UPDATE
+     SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
+
+const grantValues = (queue: string, grants: readonly LeaseGrant[]) => [queue, grants.map((g) => g.id), grants.map((g) => g.retryCount), grants.map((g) => g.holder)];
+
+const { escapeLiteral } = pg;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function uuidArray(ids: readonly string[]): string {
+  for (const id of ids) if (!UUID.test(id)) throw new Error(`not a job id: ${id}`);
+  return `'{${ids.join(',')}}'::uuid[]`;
+}
+
+function intArray(values: readonly number[]): string {
+  for (const value of values) if (!Number.isInteger(value)) throw new Error(`not an integer: ${value}`);
+  return `'{${values.join(',')}}'::int[]`;
+}
+
+/**
+ * The grant with its values written into the text, so that it can travel
+ * with COMMIT in one simple-protocol message: one round trip, not two.
+ */
+function inlineGrant(queue: string, grants: readonly LeaseGrant[]): string {
+  return `INSERT INTO job_lease (queue, job_id, retry_count, holder)
+   SELECT ${escapeLiteral(queue)}, g.id, g.retry_count, g.holder
+     FROM unnest(${uuidArray(grants.map((g) => g.id))}, ${intArray(grants.map((g) => g.retryCount))}, ARRAY[${grants.map((g) => escapeLiteral(g.holder)).join(',')}]::text[]) AS g(id, retry_count, holder)
+   ON CONFLICT (queue, job_id) DO UPDATE
+     SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
+}
+
+type QueryResult = pg.QueryResult<Record<string, unknown>>;
+
+/** The result of the last statement of a simple-protocol query (an array when it held several). */
+function last(result: QueryResult | QueryResult[]): QueryResult {
+  return Array.isArray(result) ? result.at(-1)! : result;
+}
+
 /**
  * Holds of jobs pushed by `workAssigned`, in PostgreSQL so that every gateway
  * instance agrees on them. A settle locks the leases it reads and runs pg-boss
@@ -32,14 +83,63 @@ export class Leases {
   /** Records (or moves) the holds of freshly fetched jobs, in one statement. */
   async grant(queue: string, grants: readonly LeaseGrant[]): Promise<void> {
     if (grants.length === 0) return;
-    await this.#pool.query(
-      `INSERT INTO job_lease (queue, job_id, retry_count, holder)
-       SELECT $1, g.id, g.retry_count, g.holder
-         FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)
-       ON CONFLICT (queue, job_id) DO UPDATE
-         SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`,
-      [queue, grants.map((g) => g.id), grants.map((g) => g.retryCount), grants.map((g) => g.holder)],
-    );
+    await this.#pool.query(GRANT_SQL, grantValues(queue, grants));
+  }
+
+  /**
+   * Fetches jobs with `fetch` and records the holds `assign` decides for them.
+   * When the holds cannot be recorded the error propagates; in the
+   * transactional mode the fetch is then rolled back as well.
+   */
+  async claim<J>(queue: string, fetch: (db: Db) => Promise<J[]>, assign: (jobs: J[]) => readonly LeaseGrant[], options: ClaimOptions): Promise<J[]> {
+    if (!options.transactional) {
+      const jobs = await fetch({ executeSql: (text, values) => this.#pool.query(text, values) });
+      if (jobs.length) await this.grant(queue, assign(jobs));
+      return jobs;
+    }
+    // BEGIN rides along with pg-boss's fetch (no parameters in the usual case) and COMMIT with the
+    // grant: the claim costs two round trips and one commit.
+    const client = await this.#pool.connect();
+    let open = false;
+    try {
+      const db: Db = {
+        executeSql: async (text, values) => {
+          if (open) return client.query(text, values);
+          open = true;
+          if (values?.length) {
+            await client.query('BEGIN');
+            return client.query(text, values);
+          }
+          return last((await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult | QueryResult[]);
+        },
+      };
+      const jobs = await fetch(db);
+      const grants = jobs.length ? assign(jobs) : [];
+      if (open) await client.query(grants.length ? `${inlineGrant(queue, grants)};\nCOMMIT` : 'COMMIT');
+      open = false;
+      return jobs;
+    } catch (error) {
+      if (open) await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** `begin`: BEGIN, possibly followed by a first statement whose result `work` receives. */
+  async #transaction<T>(begin: string, work: (client: pg.PoolClient, db: Db, begun: QueryResult) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      const begun = last((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
+      const result = await work(client, { executeSql: (text, values) => client.query(text, values) }, begun);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /**
@@ -52,35 +152,57 @@ export class Leases {
     ids: readonly string[],
     settle: (db: Db, split: LeaseSplit) => Promise<{ result: T; finished: readonly string[] }>,
   ): Promise<{ result: T; finished: readonly string[]; conflicts: string[] }> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.#transaction('BEGIN', async (client, db) => {
       const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(
         `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
           WHERE queue = $1 AND job_id = ANY($2::uuid[]) FOR UPDATE`,
         [queue, ids],
       );
-      const leased = new Map(rows.map((row) => [row.id, row]));
-      const split: LeaseSplit = { held: [], unleased: [], conflicts: [] };
-      for (const id of ids) {
-        const lease = leased.get(id);
-        if (!lease) split.unleased.push(id);
-        else if (lease.holder === holder) split.held.push({ id, retryCount: lease.retryCount });
-        else split.conflicts.push(id);
-      }
-      const db: Db = { executeSql: (text, values) => client.query(text, values) };
+      const split = splitLeases(ids, holder, new Map(rows.map((row) => [row.id, row])));
       const { result, finished } = await settle(db, split);
       if (finished.length) {
         await client.query('DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[])', [queue, finished]);
       }
-      await client.query('COMMIT');
       return { result, finished, conflicts: split.conflicts };
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
+  }
+
+  /**
+   * For settlements that end a hold (complete, fail): the caller's own leases
+   * of `ids` are removed up front (one statement both locks and releases
+   * them), then `settle` runs in the same transaction. A lease whose attempt
+   * did not settle was stale anyway (the job moved on without it). Ids the
+   * caller does not hold are locked and classified as in `withLeases`.
+   */
+  async releasing<T>(
+    queue: string,
+    holder: string | null,
+    ids: readonly string[],
+    settle: (db: Db, split: LeaseSplit) => Promise<T>,
+  ): Promise<{ result: T; conflicts: string[] }> {
+    // BEGIN travels with the DELETE (values written in): three round trips in all, one commit.
+    const begin = holder === null
+      ? 'BEGIN'
+      : `BEGIN;
+         DELETE FROM job_lease WHERE queue = ${escapeLiteral(queue)} AND job_id = ANY(${uuidArray(ids)}) AND holder = ${escapeLiteral(holder)}
+         RETURNING job_id AS id, retry_count AS "retryCount"`;
+    return this.#transaction(begin, async (client, db, begun) => {
+      const leased = new Map<string, { holder: string; retryCount: number }>();
+      if (holder !== null) {
+        for (const row of begun.rows as { id: string; retryCount: number }[]) leased.set(row.id, { holder, retryCount: row.retryCount });
+      }
+      const others = ids.filter((id) => !leased.has(id));
+      if (others.length) {
+        const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(
+          `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
+            WHERE queue = $1 AND job_id = ANY($2::uuid[]) FOR UPDATE`,
+          [queue, others],
+        );
+        for (const row of rows) leased.set(row.id, row);
+      }
+      const split = splitLeases(ids, holder, leased);
+      return { result: await settle(db, split), conflicts: split.conflicts };
+    });
   }
 
   /** Drops holds whose job is no longer active in the leased attempt (settled elsewhere, expired, deleted). */
@@ -95,4 +217,15 @@ export class Leases {
     );
     return rowCount ?? 0;
   }
+}
+
+function splitLeases(ids: readonly string[], holder: string | null, leased: ReadonlyMap<string, { holder: string; retryCount: number }>): LeaseSplit {
+  const split: LeaseSplit = { held: [], unleased: [], conflicts: [] };
+  for (const id of ids) {
+    const lease = leased.get(id);
+    if (!lease) split.unleased.push(id);
+    else if (lease.holder === holder) split.held.push({ id, retryCount: lease.retryCount });
+    else split.conflicts.push(id);
+  }
+  return split;
 }

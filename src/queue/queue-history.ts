@@ -29,16 +29,6 @@ export interface QueueHistoryOptions {
 export const MAX_HISTORY_MINUTES = 1440;
 export const MAX_HISTORY_POINTS = 1440;
 
-interface HistoryRow {
-  at: Date;
-  created: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  queued: number;
-  active: number;
-}
-
 /**
  * Per-interval throughput and depth of one of a tenant's queues, computed
  * from the timestamps pg-boss keeps on each job row (created_on, started_on,
@@ -131,6 +121,6 @@ export class QueueHistory {
         ORDER BY k.bucket`,
       [qualified, intervalSeconds, points],
     );
-    return (rows as HistoryRow[]).map((row) => ({ ...row, at: new Date(row.at) }));
+    return (rows as QueueHistoryPoint[]).map((row) => ({ ...row, at: new Date(row.at) }));
   }
 }

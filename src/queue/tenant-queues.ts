@@ -2,10 +2,10 @@ import type { Db, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOpti
 import { badInput, conflict, notFound } from '../errors.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
-import type { Leases } from './leases.ts';
+import type { LeaseSplit, Leases } from './leases.ts';
 import { QueueNamespace } from './names.ts';
 import {
-  COUNT_COLUMNS,
+  countColumns,
   QUEUE_COLUMNS,
   toQueueRecord,
   type QueueRecord,
@@ -164,7 +164,7 @@ export class TenantQueues {
 
   async #queueRows(where: string, values: unknown[]): Promise<QueueRecord[]> {
     const rows = await this.#sql<QueueRow>(
-      `SELECT ${QUEUE_COLUMNS}, ${COUNT_COLUMNS}
+      `SELECT ${QUEUE_COLUMNS}, ${countColumns('j')}
          FROM ${this.#schema}.queue q
          LEFT JOIN ${this.#schema}.job j ON j.name = q.name
         WHERE ${where}
@@ -389,20 +389,35 @@ export class TenantQueues {
    */
   async #settle(kind: 'complete' | 'fail' | 'touch', qualified: string, requested: number, ids: string[], output: object | null): Promise<CommandResult> {
     const boss = this.#boss;
-    const { result: affected, finished, conflicts } = await this.#work.leases.withLeases(qualified, this.#work.holder, ids, async (db, split) => {
+    const { leases, holder } = this.#work;
+    const settle = async (db: Db, split: LeaseSplit): Promise<{ affected: number; settled: readonly string[] }> => {
       const attempts = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
       if (attempts.length === 0) {
         if (split.conflicts.length === 0 && !(await this.#queueExists(qualified))) throw notFound(`no queue "${this.names.unqualify(qualified)}"`);
-        return { result: 0, finished: [] };
+        return { affected: 0, settled: [] };
       }
       const response = (kind === 'complete'
         ? await boss.complete(qualified, attempts, output, { db })
         : kind === 'fail'
           ? await boss.fail(qualified, attempts, output, { db })
           : await boss.touch(qualified, attempts, { db })) as SettleResponse;
-      return { result: response.affected ?? 0, finished: kind === 'touch' ? [] : (response.settled ?? []) };
-    });
-    if (finished.length) this.#work.onSettled?.(qualified, finished);
+      return { affected: response.affected ?? 0, settled: kind === 'touch' ? [] : (response.settled ?? []) };
+    };
+    let affected: number;
+    let conflicts: readonly string[];
+    if (kind === 'touch') {
+      ({ result: { affected }, conflicts } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] })));
+    } else {
+      // complete and fail end the holds: released and settled in one transaction, with one round trip fewer.
+      let released: readonly string[] = [];
+      let settled: readonly string[] = [];
+      ({ result: { affected, settled }, conflicts } = await leases.releasing(qualified, holder, ids, async (db, split) => {
+        released = split.held.map((attempt) => attempt.id);
+        return settle(db, split);
+      }));
+      const finished = released.length ? [...new Set([...released, ...settled])] : settled;
+      if (finished.length) this.#work.onSettled?.(qualified, finished);
+    }
     if (kind !== 'touch' && affected) this.#work.observer?.settled(this.tenantId, this.names.unqualify(qualified) ?? '', kind, affected);
     return { requested, affected, conflicts: conflicts.length };
   }
@@ -439,23 +454,47 @@ export class TenantQueues {
     return qualified;
   }
 
-  /** Takes up to `limit` ready jobs (they become active), in pg-boss's order. */
-  async claim(qualified: string, limit: number): Promise<JobRecord[]> {
-    const jobs = await this.#boss.fetch(this.#owned(qualified), { batchSize: limit, includeMetadata: true });
-    return jobs.flatMap((job) =>
-      toJobRecord(this.names, {
-        ...job,
-        name: job.name,
+  /**
+   * Takes up to `limit` ready jobs (they become active), in pg-boss's order.
+   * Runs per dispatch batch: each record is built field by field (one object
+   * of one shape) rather than by spreading pg-boss's wider rows twice.
+   */
+  async claim(qualified: string, limit: number, db?: Db): Promise<JobRecord[]> {
+    const queue = this.names.unqualify(this.#owned(qualified))!;
+    const jobs = await this.#boss.fetch(qualified, { batchSize: limit, includeMetadata: true, ...(db ? { db } : {}) });
+    const records: JobRecord[] = [];
+    for (const job of jobs) {
+      if (job.name !== qualified) continue;
+      records.push({
+        id: job.id,
+        queue,
+        state: job.state,
         data: job.data ?? null,
         output: job.output ?? null,
+        priority: job.priority,
+        retryCount: job.retryCount,
+        retryLimit: job.retryLimit,
+        retryDelay: job.retryDelay,
+        retryBackoff: job.retryBackoff,
         retryDelayMax: job.retryDelayMax ?? null,
+        expireInSeconds: job.expireInSeconds,
+        deleteAfterSeconds: job.deleteAfterSeconds,
+        singletonKey: job.singletonKey ?? null,
         singletonOn: job.singletonOn ?? null,
         groupId: job.groupId ?? null,
         groupTier: job.groupTier ?? null,
-        deadLetter: job.deadLetter ?? null,
+        deadLetter: this.names.unqualify(job.deadLetter ?? null),
         policy: job.policy ?? null,
-      }) ?? [],
-    );
+        startAfter: job.startAfter,
+        createdOn: job.createdOn,
+        startedOn: job.startedOn,
+        completedOn: job.completedOn,
+        keepUntil: job.keepUntil,
+        heartbeatOn: job.heartbeatOn ?? null,
+        heartbeatSeconds: job.heartbeatSeconds ?? null,
+      });
+    }
+    return records;
   }
 
   /** When the next deferred job of a queue becomes ready, if any. */
@@ -470,10 +509,10 @@ export class TenantQueues {
 
   /** Fails this holder's unsettled jobs back to the queue (a failed attempt). */
   async failBack(qualified: string, ids: readonly string[], error: object): Promise<number> {
-    const { result } = await this.#work.leases.withLeases(this.#owned(qualified), this.#work.holder, ids, async (db, split) => {
-      if (split.held.length === 0) return { result: 0, finished: [] };
+    const { result } = await this.#work.leases.releasing(this.#owned(qualified), this.#work.holder, ids, async (db, split) => {
+      if (split.held.length === 0) return 0;
       const response = (await this.#boss.fail(qualified, split.held, error, { db })) as SettleResponse;
-      return { result: response.affected ?? 0, finished: split.held.map((attempt) => attempt.id) };
+      return response.affected ?? 0;
     });
     return result;
   }

@@ -1,0 +1,151 @@
+/**
+ * Jobgate benchmarks: each scenario runs raw pg-boss (in this process) and
+ * the gateway (spawned as `node src/main.ts`) on the same PostgreSQL, one
+ * after the other, and prints both figures and their ratio.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import type { PgBoss } from 'pg-boss';
+import { createTenant } from '../src/auth/tenants.ts';
+import { issueToken } from '../src/auth/tokens.ts';
+import { createPrisma } from '../src/db/prisma.ts';
+import type { BenchContext, ScenarioId, ScenarioResult } from './context.ts';
+import { createBenchDatabase, type BenchDatabase } from './database.ts';
+import { spawnGateway, type GatewayProcess } from './gateway-process.ts';
+import { cpuSnapshot } from './machine.ts';
+import { parseOptions, USAGE } from './options.ts';
+import { renderProfile, summarizeProfile } from './profile-summary.ts';
+import { startRawBoss, stopRawBoss } from './raw-boss.ts';
+import { describeEnvironment, renderEnvironment, renderTable, RESULTS_DIR, writeResults } from './report.ts';
+import { dispatchLatency } from './scenarios/dispatch-latency.ts';
+import { enqueueBatch } from './scenarios/enqueue-batch.ts';
+import { enqueueSingle } from './scenarios/enqueue-single.ts';
+import { eventsFanout } from './scenarios/events-fanout.ts';
+import { fullLoop } from './scenarios/full-loop.ts';
+import { idleConnections } from './scenarios/idle-connections.ts';
+import { sustainedLoop } from './scenarios/sustained-loop.ts';
+
+const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>> = {
+  'enqueue-batch': enqueueBatch,
+  'enqueue-single': enqueueSingle,
+  'dispatch-latency': dispatchLatency,
+  'full-loop': fullLoop,
+  'events-fanout': eventsFanout,
+  'sustained-loop': sustainedLoop,
+  'idle-connections': idleConnections,
+};
+/** Order of execution: the idle-connection test last, on a gateway of its own. */
+const ORDER: ScenarioId[] = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop', 'events-fanout', 'sustained-loop', 'idle-connections'];
+
+const argv = process.argv.slice(2);
+if (argv.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const options = parseOptions(argv);
+const startedAt = performance.now();
+const log = (message: string) => console.error(`[bench ${((performance.now() - startedAt) / 1000).toFixed(1).padStart(6)}s] ${message}`);
+const profileDir = options.profile ? path.join(RESULTS_DIR, 'profiles', new Date().toISOString().replaceAll(':', '-')) : undefined;
+if (profileDir) mkdirSync(profileDir, { recursive: true });
+
+let database: BenchDatabase | undefined;
+let pool: pg.Pool | undefined;
+let raw: PgBoss | undefined;
+const gateways = new Set<GatewayProcess>();
+
+async function launch(label: string, migrate: boolean): Promise<GatewayProcess> {
+  const gateway = await spawnGateway({ databaseUrl: database!.url, migrate, cpuProfileDir: profileDir, label });
+  gateways.add(gateway);
+  const stop = gateway.stop;
+  gateway.stop = async () => {
+    gateways.delete(gateway);
+    return stop();
+  };
+  log(`gateway "${label}" ready (pid ${gateway.pid}, ${gateway.url}, RSS ${gateway.rssKiB()} KiB)`);
+  return gateway;
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.allSettled([...gateways].map((gateway) => gateway.stop()));
+  if (raw) await stopRawBoss(raw).catch(() => {});
+  await pool?.end().catch(() => {});
+  if (database && !argv.includes('--keep-db')) await database.drop().catch((error: unknown) => log(`could not drop ${database?.name}: ${String(error)}`));
+}
+
+// Every loop is bounded; this is the last resort should something hang anyway.
+const watchdog = setTimeout(
+  () => {
+    log('watchdog: the run took too long; stopping');
+    void cleanup().finally(() => process.exit(3));
+  },
+  (options.full ? 45 : 10) * 60_000,
+).unref();
+process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+
+async function main(): Promise<number> {
+  database = await createBenchDatabase();
+  log(`database ${database.name} created`);
+  const gateway = await launch('main', true);
+  pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'bench' });
+  const prisma = createPrisma(database.url);
+  const tenant = await createTenant(prisma, 'bench');
+  // The gateway's per-tenant admission defaults (500 operations/s, 1,000 connections) would cap the
+  // load itself; the bench tenant gets limits above what it generates, as an operator would set them.
+  await prisma.tenant.update({ where: { id: tenant.id }, data: { operationsPerSecond: 1_000_000, maxConnections: 50_000, maxSubscriptions: 50_000 } });
+  const { token } = await issueToken(prisma, { tenantId: tenant.id, scopes: ['PUBLISH', 'READ', 'WORK'] });
+  await prisma.$disconnect();
+  raw = await startRawBoss(database.url, options.rawSchema);
+  const environment = await describeEnvironment(pool);
+  const runId = Date.now().toString(36);
+  const ctx: BenchContext = {
+    options,
+    databaseUrl: database.url,
+    pool,
+    gateway,
+    spawnGateway: (label) => launch(label, false),
+    token,
+    tenantId: tenant.id,
+    raw,
+    gatewaySchema: 'pgboss',
+    queueName: (base) => `bench-${base}-${runId}`,
+    cpu: () => cpuSnapshot(database!.name, [...gateways].map((g) => g.pid)),
+    log,
+  };
+
+  const results: ScenarioResult[] = [];
+  const failures: { id: ScenarioId; error: string }[] = [];
+  for (const id of ORDER.filter((scenario) => options.only.has(scenario))) {
+    if (id === 'idle-connections') await gateway.stop(); // its own fresh gateway measures RSS cleanly
+    log(`scenario ${id}`);
+    try {
+      const result = await RUNNERS[id](ctx);
+      results.push(result);
+      log(`scenario ${id} done: ${result.metrics.map((m) => `${m.label} ${m.raw ?? '–'} / ${m.gateway}`).join('; ')}`);
+    } catch (error) {
+      failures.push({ id, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+      log(`scenario ${id} FAILED: ${String(error)}`);
+    }
+  }
+  await cleanup();
+
+  const profiles = profileDir ? readdirSync(profileDir).filter((file) => file.endsWith('.cpuprofile')) : [];
+  const profileSummaries = profiles.map((file) => ({ file: path.join(profileDir!, file), summary: summarizeProfile(path.join(profileDir!, file)) }));
+  const file = writeResults(environment, options, results, { failures, profiles: profileSummaries, totalSeconds: (performance.now() - startedAt) / 1000 });
+
+  console.log(`\n${renderEnvironment(environment, options)}\n`);
+  console.log(renderTable(results));
+  for (const result of results) for (const note of result.notes) console.log(`* ${result.id}: ${note}`);
+  for (const failure of failures) console.log(`* ${failure.id} FAILED: ${failure.error.split('\n')[0]}`);
+  for (const { file: profileFile, summary } of profileSummaries) console.log(`\n${profileFile}\n${renderProfile(summary)}`);
+  console.log(`\nresults: ${path.relative(process.cwd(), file)} (${((performance.now() - startedAt) / 1000).toFixed(0)} s in all)`);
+  return failures.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    void cleanup().finally(() => process.exit(1));
+  },
+);

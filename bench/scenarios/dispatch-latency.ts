@@ -1,0 +1,114 @@
+import type { BenchContext, ScenarioResult } from '../context.ts';
+import { metric } from '../context.ts';
+import { deleteJobs } from '../database.ts';
+import { DOCS, jobData } from '../documents.ts';
+import { startRawBoss, stopRawBoss } from '../raw-boss.ts';
+import { cpuUse, otherCores } from '../machine.ts';
+import { round, sleep, summarize } from '../stats.ts';
+import { connect, execute, subscribe } from '../ws-client.ts';
+import { createWorker } from '../../src/client/worker.ts';
+
+const WARMUP = 20;
+const SAMPLE_TIMEOUT_MS = 3_000;
+
+/** A few ms of jitter between samples, so the worker is idle and sends do not beat in step with anything. */
+const gap = () => sleep(4 + Math.random() * 4);
+
+/** One-shot signal: `wait()` resolves with the time `fire()` was called. */
+function signal() {
+  let fire: (at: number) => void = () => {};
+  const fired = new Promise<number>((resolve) => (fire = resolve));
+  const timeout = sleep(SAMPLE_TIMEOUT_MS).then(() => Number.NaN);
+  return { fire: (at: number) => fire(at), wait: () => Promise.race([fired, timeout]) };
+}
+
+/** `send` → `work()` handler (LISTEN/NOTIFY on) vs `sendJob` → `workAssigned` at an idle worker. */
+export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult> {
+  const { options } = ctx;
+  const rawQueue = ctx.queueName('raw-latency');
+  const gwQueue = ctx.queueName('gw-latency');
+
+  // ---- raw: its own instance, LISTEN/NOTIFY on, queue with notify ----
+  const boss = await startRawBoss(ctx.databaseUrl, options.rawSchema, { useListenNotify: true, supervise: false, schedule: false });
+  await boss.createQueue(rawQueue, { notify: true });
+  let rawArrived = signal();
+  await boss.work(rawQueue, async () => {
+    rawArrived.fire(performance.now());
+  });
+  const rawSamples: number[] = [];
+  let rawMissed = 0;
+  ctx.log(`raw send → work(): ${options.latencySamples} samples`);
+  const rawBefore = ctx.cpu();
+  for (let i = 0; i < WARMUP + options.latencySamples; i++) {
+    rawArrived = signal();
+    const began = performance.now();
+    await boss.send(rawQueue, jobData(i));
+    const at = await rawArrived.wait();
+    if (Number.isNaN(at)) rawMissed++;
+    else if (i >= WARMUP) rawSamples.push(at - began);
+    await gap();
+  }
+  const rawCpu = cpuUse(rawBefore, ctx.cpu());
+  await stopRawBoss(boss);
+
+  // ---- gateway: a publisher connection, an idle SDK worker, completions observed on jobEvents ----
+  const publisher = await connect(ctx.gateway.wsUrl, ctx.token);
+  await execute(publisher, DOCS.createQueue, { name: gwQueue });
+  let pushed = signal();
+  let completed = signal();
+  const stopEvents = subscribe(publisher, DOCS.jobEvents, { queue: gwQueue, types: ['COMPLETED'] }, () => completed.fire(performance.now()));
+  const worker = createWorker({
+    url: ctx.gateway.wsUrl,
+    token: ctx.token,
+    queues: [gwQueue],
+    concurrency: 1,
+    handler: () => {
+      pushed.fire(performance.now());
+    },
+    onError: (error) => ctx.log(`worker error: ${String(error)}`),
+  });
+  const gwSamples: number[] = [];
+  const ackSamples: number[] = [];
+  let gwMissed = 0;
+  ctx.log(`gateway sendJob → workAssigned: ${options.latencySamples} samples`);
+  const gwBefore = ctx.cpu();
+  for (let i = 0; i < WARMUP + options.latencySamples; i++) {
+    pushed = signal();
+    completed = signal();
+    const began = performance.now();
+    const [, at] = await Promise.all([
+      execute(publisher, DOCS.sendJob, { queue: gwQueue, data: jobData(i) }).then(() => {
+        if (i >= WARMUP) ackSamples.push(performance.now() - began);
+      }),
+      pushed.wait(),
+    ]);
+    if (Number.isNaN(at)) gwMissed++;
+    else if (i >= WARMUP) gwSamples.push(at - began);
+    await completed.wait();
+    await gap();
+  }
+  const gwCpu = cpuUse(gwBefore, ctx.cpu());
+  await worker.stop();
+  stopEvents();
+  await publisher.dispose();
+
+  await deleteJobs(ctx.pool, options.rawSchema, [rawQueue]);
+  await deleteJobs(ctx.pool, ctx.gatewaySchema, [`${ctx.tenantId}/${gwQueue}`]);
+
+  const raw = summarize(rawSamples);
+  const gw = summarize(gwSamples);
+  const ack = summarize(ackSamples);
+  const notes = [`other processes kept ${otherCores(rawCpu).toFixed(2)} (raw) / ${otherCores(gwCpu).toFixed(2)} (gateway) cores busy`];
+  if (rawMissed || gwMissed) notes.push(`samples that took over ${SAMPLE_TIMEOUT_MS} ms (left out): raw ${rawMissed}, gateway ${gwMissed}`);
+  return {
+    id: 'dispatch-latency',
+    title: 'dispatch latency (send → handler at an idle worker)',
+    metrics: [
+      metric('p50', 'ms', round(raw.p50), round(gw.p50), 'p50 ≤ 5 ms', gw.p50 <= 5 && gwMissed === 0),
+      metric('p99', 'ms', round(raw.p99), round(gw.p99), 'p99 ≤ 25 ms', gw.p99 <= 25 && gwMissed === 0),
+      metric('max', 'ms', round(raw.max), round(gw.max), '', null),
+    ],
+    details: { raw, gateway: gw, sendJobAck: ack, rawMissed, gwMissed, rawCpu, gwCpu },
+    notes,
+  };
+}
