@@ -2,9 +2,10 @@ import { graphql } from '../generated/graphql/index.ts';
 
 // The worker SDK's operations, typed by codegen (`npm run codegen`).
 
+// Jobs claimed together arrive in one message (workAssignedBatches).
 export const WorkAssignedDocument = graphql(`
   subscription WorkAssigned($queues: [String!]!, $concurrency: Int) {
-    workAssigned(queues: $queues, concurrency: $concurrency) {
+    workAssignedBatches(queues: $queues, concurrency: $concurrency) {
       id
       queue
       data

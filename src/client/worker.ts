@@ -99,7 +99,7 @@ function toFailure(error: unknown): object {
 }
 
 /**
- * A remote worker: receives jobs pushed by the gateway (`workAssigned`),
+ * A remote worker: receives jobs pushed by the gateway (`workAssignedBatches`),
  * runs `handler`, and completes or fails them over the same connection.
  * Reconnects with back-off; jobs held when a connection drops are failed
  * back by the gateway and delivered again (at-least-once).
@@ -236,10 +236,10 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
             fatal = Object.assign(new Error(result.errors[0]!.message), { errors: result.errors });
             return;
           }
-          const assigned = result.data?.workAssigned as WorkerJob<TData> | undefined;
-          if (!assigned) return;
-          const task = work(assigned).finally(() => running.delete(task));
-          running.add(task);
+          for (const assigned of (result.data?.workAssignedBatches ?? []) as WorkerJob<TData>[]) {
+            const task = work(assigned).finally(() => running.delete(task));
+            running.add(task);
+          }
         },
         error: (error) => {
           if (stopping) return;

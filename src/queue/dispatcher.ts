@@ -30,16 +30,17 @@ class Worker {
   /** Qualified pg-boss names. */
   readonly names: readonly string[];
   readonly concurrency: number;
-  readonly push: (job: JobRecord) => void;
+  /** Hands the worker the jobs of one claim (one by one, or as one batch). */
+  readonly deliver: (jobs: JobRecord[]) => void;
   /** A draining worker keeps what it holds and gets nothing new. */
   paused = false;
 
-  constructor(holder: string, queues: TenantQueues, names: readonly string[], concurrency: number, push: (job: JobRecord) => void) {
+  constructor(holder: string, queues: TenantQueues, names: readonly string[], concurrency: number, deliver: (jobs: JobRecord[]) => void) {
     this.holder = holder;
     this.queues = queues;
     this.names = names;
     this.concurrency = concurrency;
-    this.push = push;
+    this.deliver = deliver;
   }
 
   get free(): number {
@@ -117,19 +118,27 @@ export class Dispatcher {
     while (this.#retiring.size) await Promise.all([...this.#retiring]);
   }
 
-  /** Workers and jobs in hand per queue on this instance. */
-  snapshot(): { queue: string; workers: number; held: number }[] {
-    return [...this.#slots.values()].map((slot) => ({
-      queue: slot.name,
-      workers: slot.workers.length,
-      held: slot.workers.reduce((sum, worker) => sum + [...worker.held.values()].filter((job) => job.queue === slot.name).length, 0),
-    }));
-  }
-
   /** A stream of jobs for one worker connection; ending it fails unsettled jobs back. */
   subscribe(queues: TenantQueues, holder: string, names: readonly string[], concurrency: number): AsyncIterable<JobRecord> {
-    return new Repeater<JobRecord>(async (push, stop) => {
-      const worker = new Worker(holder, queues, names, concurrency, (job) => void push(job).catch(stop));
+    return this.#stream<JobRecord>(queues, holder, names, concurrency, (push) => (jobs) => {
+      for (const job of jobs) push(job);
+    });
+  }
+
+  /** The same, but the jobs of one claim arrive together: one message, not one per job. */
+  subscribeBatches(queues: TenantQueues, holder: string, names: readonly string[], concurrency: number): AsyncIterable<JobRecord[]> {
+    return this.#stream<JobRecord[]>(queues, holder, names, concurrency, (push) => (jobs) => push(jobs));
+  }
+
+  #stream<T>(
+    queues: TenantQueues,
+    holder: string,
+    names: readonly string[],
+    concurrency: number,
+    delivery: (push: (item: T) => void) => (jobs: JobRecord[]) => void,
+  ): AsyncIterable<T> {
+    return new Repeater<T>(async (push, stop) => {
+      const worker = new Worker(holder, queues, names, concurrency, delivery((item) => void push(item).catch(stop)));
       this.#workers.add(worker);
       await this.#registry
         .register({ id: worker.id, tenantId: queues.tenantId, instanceId: this.#instanceId, holder, queues: names, concurrency })
@@ -280,12 +289,14 @@ export class Dispatcher {
 
   /** Pushes claimed jobs to their workers; jobs of workers that left meanwhile go straight back. */
   async #deliver(slot: QueueSlot, plan: readonly [Worker, JobRecord][]): Promise<void> {
+    const byWorker = new Map<Worker, JobRecord[]>();
     for (const [worker, job] of plan) {
       if (this.#heldBy.get(jobKey(slot.name, job.id)) !== worker || !slot.workers.includes(worker)) continue;
-      worker.push(job);
+      byWorker.set(worker, [...(byWorker.get(worker) ?? []), job]);
       const readyAt = Math.max(job.createdOn.getTime(), job.startAfter.getTime());
       this.#onDispatched?.(worker.queues.tenantId, Math.max(0, Date.now() - readyAt) / 1000);
     }
+    for (const [worker, jobs] of byWorker) worker.deliver(jobs);
     const orphaned = new Set(plan.filter(([worker]) => !slot.workers.includes(worker)).map(([worker]) => worker));
     for (const worker of orphaned) await this.#failBack(worker);
   }

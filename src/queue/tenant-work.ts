@@ -24,7 +24,19 @@ export class TenantWork {
   }
 
   async subscribe(queueNames: readonly string[], concurrency: number): Promise<AsyncIterable<JobRecord>> {
-    if (this.#holder === null) {
+    const { holder, qualified } = await this.#validate(queueNames, concurrency);
+    return this.#dispatcher.subscribe(this.#queues, holder, qualified, concurrency);
+  }
+
+  /** workAssignedBatches: the jobs of one claim in one message. */
+  async subscribeBatches(queueNames: readonly string[], concurrency: number): Promise<AsyncIterable<JobRecord[]>> {
+    const { holder, qualified } = await this.#validate(queueNames, concurrency);
+    return this.#dispatcher.subscribeBatches(this.#queues, holder, qualified, concurrency);
+  }
+
+  async #validate(queueNames: readonly string[], concurrency: number): Promise<{ holder: string; qualified: string[] }> {
+    const holder = this.#holder;
+    if (holder === null) {
       throw clientError('BAD_USER_INPUT', 'workAssigned needs a graphql-ws connection: jobs are held by the connection that receives them');
     }
     if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_WORKER_CONCURRENCY) {
@@ -38,7 +50,7 @@ export class TenantWork {
     const found = await Promise.all(unique.map((name) => this.#queues.getQueue(name)));
     const missing = unique.filter((_name, index) => !found[index]);
     if (missing.length) throw notFound(`no queue ${missing.map((name) => `"${name}"`).join(', ')}`);
-    return this.#dispatcher.subscribe(this.#queues, this.#holder, qualified, concurrency);
+    return { holder, qualified };
   }
 
   /** The tenant's connected workers on every gateway instance, optionally only those of one queue. */

@@ -189,4 +189,35 @@ describe('workAssigned', () => {
     await sleep(300);
     expect((await gqlData<{ workers: unknown[] }>(gateway.graphqlUrl, tenant.token, query)).workers).toEqual([]);
   });
+
+  it('workAssignedBatches pushes the jobs of one claim in one message, within concurrency', async () => {
+    await createQueue('batched');
+    const client = worker();
+    const sub = collect<{ workAssignedBatches: { id: string; state: string }[] }>(
+      client,
+      'subscription { workAssignedBatches(queues: ["batched"], concurrency: 5) { id state } }',
+    );
+    await sleep(200);
+    const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "batched", jobs: $jobs) }', {
+      jobs: Array.from({ length: 12 }, (_, n) => ({ data: { n } })),
+    });
+    const received = new Set<string>();
+    let seen = 0;
+    while (received.size < ids.length) {
+      await sub.waitFor(() => sub.results.length > seen, 5000);
+      for (; seen < sub.results.length; seen++) {
+        const batch = sub.results[seen]!.data!.workAssignedBatches;
+        expect(batch.length).toBeGreaterThan(0);
+        expect(batch.length).toBeLessThanOrEqual(5);
+        expect(batch.every((job) => job.state === 'ACTIVE')).toBe(true);
+        for (const job of batch) received.add(job.id);
+        const done = await wsExecute<{ completeJobs: { affected: number } }>(client, COMPLETE_MANY, { queue: 'batched', ids: batch.map((job) => job.id) });
+        expect(done.data?.completeJobs.affected).toBe(batch.length);
+      }
+    }
+    expect([...received].sort()).toEqual([...ids].sort());
+    // At least one message carried several jobs: the claim was not split per job.
+    expect(sub.results.some((r) => (r.data?.workAssignedBatches.length ?? 0) > 1)).toBe(true);
+    sub.stop();
+  });
 });

@@ -19,6 +19,22 @@ builder.subscriptionField('workAssigned', (t) =>
   }),
 );
 
+builder.subscriptionField('workAssignedBatches', (t) =>
+  t.field({
+    type: [JobRef],
+    authScopes: { work: true },
+    description:
+      'workAssigned for busy workers: the jobs claimed together for this connection arrive in one message. ' +
+      'Same holds, limits and fail-back; settle them with completeJobs.',
+    args: {
+      queues: t.arg.stringList({ required: true }),
+      concurrency: t.arg.int({ defaultValue: 1 }),
+    },
+    subscribe: (_root, args, { work }) => work.subscribeBatches(args.queues, args.concurrency ?? 1),
+    resolve: (jobs) => jobs,
+  }),
+);
+
 builder.mutationField('pauseWork', (t) =>
   t.boolean({
     authScopes: { work: true },
