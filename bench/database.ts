@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { createDatabase, dropDatabase } from '../test/support/database.ts';
 
 /** Where the bench creates its throwaway database (CREATE DATABASE runs through it). */
 export const ADMIN_DATABASE_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -10,26 +10,9 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-async function withAdmin<T>(action: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
-  await client.connect();
-  try {
-    return await action(client);
-  } finally {
-    await client.end();
-  }
-}
-
 export async function createBenchDatabase(): Promise<BenchDatabase> {
-  const name = `jobgate_bench_${randomBytes(4).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(ADMIN_DATABASE_URL);
-  url.pathname = `/${name}`;
-  return {
-    name,
-    url: url.toString(),
-    drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
-  };
+  const { name, url } = await createDatabase('jobgate_bench', ADMIN_DATABASE_URL);
+  return { name, url, drop: () => dropDatabase(name, ADMIN_DATABASE_URL) };
 }
 
 /** PostgreSQL's version and the settings that matter for these numbers. */

@@ -4,14 +4,14 @@ import pg from 'pg';
 /** Where test databases are created; the machine's PostgreSQL by default. */
 export const ADMIN_DATABASE_URL = process.env.TEST_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
-export function databaseUrlFor(name: string): string {
-  const url = new URL(ADMIN_DATABASE_URL);
+export function databaseUrlFor(name: string, adminUrl = ADMIN_DATABASE_URL): string {
+  const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
-async function withAdmin<T>(action: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+async function withAdmin<T>(adminUrl: string, action: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     return await action(client);
@@ -20,12 +20,13 @@ async function withAdmin<T>(action: (client: pg.Client) => Promise<T>): Promise<
   }
 }
 
-export async function createDatabase(prefix = 'jobgate_test'): Promise<{ name: string; url: string }> {
+/** A fresh, empty database (tests, benchmarks), created through `adminUrl`. */
+export async function createDatabase(prefix = 'jobgate_test', adminUrl = ADMIN_DATABASE_URL): Promise<{ name: string; url: string }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
-  return { name, url: databaseUrlFor(name) };
+  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  return { name, url: databaseUrlFor(name, adminUrl) };
 }
 
-export async function dropDatabase(name: string): Promise<void> {
-  await withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+export async function dropDatabase(name: string, adminUrl = ADMIN_DATABASE_URL): Promise<void> {
+  await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
