@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, useReadinessCheck, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tokenFromAuthorization } from '../auth/authenticate.ts';
@@ -38,6 +39,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     maskedErrors: { maskError: createMaskError(services.logger) },
     logging: services.logger.child({ component: 'yoga' }),
     graphiql: config.introspection ? { subscriptionsProtocol: 'WS', title: 'Jobgate' } : false,
+    // Served from the npm package, not a CDN: GraphiQL works without internet access.
+    renderGraphiQL,
     context: async (initial): Promise<Context> => {
       if (initial.jobgate) return initial.jobgate;
       const viewer = await services.authenticator.authenticate(
