@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { installGatewaySchema } from './db/gateway-schema.ts';
 import { applyPrismaMigrations } from './db/migrate.ts';
+import { PreparedStatements } from './db/prepared-statements.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
@@ -79,14 +80,15 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     }
     prisma = createPrisma(databaseUrl);
     boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger, monitorIntervalSeconds: config.bossMonitorIntervalSeconds });
-    pool = new pg.Pool({ connectionString: databaseUrl, max: 10, application_name: 'jobgate' });
+    // Connections are recycled now and then so that statements prepared on them do not pile up.
+    pool = new pg.Pool({ connectionString: databaseUrl, max: 10, maxUses: 50_000, application_name: 'jobgate' });
     pool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
     await installGatewaySchema(pool, config.bossSchema);
     events = new JobEventBus(databaseUrl, pool, logger);
     await events.start();
     const startedEvents = events;
     metrics.listenProbe = () => startedEvents.connected;
-    const leases = new Leases(pool);
+    const leases = new Leases(pool, new PreparedStatements());
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
@@ -113,6 +115,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       tenantQueues: (tenantId, holder) =>
         new TenantQueues(startedBoss, config.bossSchema, tenantId, config, {
           leases,
+          db: leases.db,
           holder,
           onSettled: (queue, ids) => startedDispatcher.settled(queue, ids),
           observer,

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Db, JobAttempt } from 'pg-boss';
+import type { PreparedStatements } from '../db/prepared-statements.ts';
 
 export interface LeaseGrant {
   id: string;
@@ -32,6 +33,9 @@ const GRANT_SQL = `INSERT INTO job_lease (queue, job_id, retry_count, holder)
      FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)
    ON CONFLICT (queue, job_id) DO UPDATE
      SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
+
+const LOCK_LEASES_SQL = `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
+  WHERE queue = $1 AND job_id = ANY($2::uuid[]) FOR UPDATE`;
 
 const grantValues = (queue: string, grants: readonly LeaseGrant[]) => [queue, grants.map((g) => g.id), grants.map((g) => g.retryCount), grants.map((g) => g.holder)];
 
@@ -75,15 +79,20 @@ function last(result: QueryResult | QueryResult[]): QueryResult {
  */
 export class Leases {
   readonly #pool: pg.Pool;
+  readonly #statements: PreparedStatements;
+  /** The pool's prepared-statement executor, for statements outside a transaction. */
+  readonly db: Db;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, statements: PreparedStatements) {
     this.#pool = pool;
+    this.#statements = statements;
+    this.db = statements.db(pool);
   }
 
   /** Records (or moves) the holds of freshly fetched jobs, in one statement. */
   async grant(queue: string, grants: readonly LeaseGrant[]): Promise<void> {
     if (grants.length === 0) return;
-    await this.#pool.query(GRANT_SQL, grantValues(queue, grants));
+    await this.db.executeSql(GRANT_SQL, grantValues(queue, grants));
   }
 
   /**
@@ -93,7 +102,7 @@ export class Leases {
    */
   async claim<J>(queue: string, fetch: (db: Db) => Promise<J[]>, assign: (jobs: J[]) => readonly LeaseGrant[], options: ClaimOptions): Promise<J[]> {
     if (!options.transactional) {
-      const jobs = await fetch({ executeSql: (text, values) => this.#pool.query(text, values) });
+      const jobs = await fetch(this.db);
       if (jobs.length) await this.grant(queue, assign(jobs));
       return jobs;
     }
@@ -104,11 +113,11 @@ export class Leases {
     try {
       const db: Db = {
         executeSql: async (text, values) => {
-          if (open) return client.query(text, values);
+          if (open) return client.query(this.#statements.config(text, values));
           open = true;
           if (values?.length) {
             await client.query('BEGIN');
-            return client.query(text, values);
+            return client.query(this.#statements.config(text, values));
           }
           return last((await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult | QueryResult[]);
         },
@@ -131,7 +140,7 @@ export class Leases {
     const client = await this.#pool.connect();
     try {
       const begun = last((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
-      const result = await work(client, { executeSql: (text, values) => client.query(text, values) }, begun);
+      const result = await work(client, this.#statements.db(client), begun);
       await client.query('COMMIT');
       return result;
     } catch (error) {
@@ -153,15 +162,11 @@ export class Leases {
     settle: (db: Db, split: LeaseSplit) => Promise<{ result: T; finished: readonly string[] }>,
   ): Promise<{ result: T; finished: readonly string[]; conflicts: string[] }> {
     return this.#transaction('BEGIN', async (client, db) => {
-      const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(
-        `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
-          WHERE queue = $1 AND job_id = ANY($2::uuid[]) FOR UPDATE`,
-        [queue, ids],
-      );
+      const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(this.#statements.config(LOCK_LEASES_SQL, [queue, ids]));
       const split = splitLeases(ids, holder, new Map(rows.map((row) => [row.id, row])));
       const { result, finished } = await settle(db, split);
       if (finished.length) {
-        await client.query('DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[])', [queue, finished]);
+        await client.query(this.#statements.config('DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[])', [queue, finished]));
       }
       return { result, finished, conflicts: split.conflicts };
     });
@@ -193,11 +198,7 @@ export class Leases {
       }
       const others = ids.filter((id) => !leased.has(id));
       if (others.length) {
-        const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(
-          `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
-            WHERE queue = $1 AND job_id = ANY($2::uuid[]) FOR UPDATE`,
-          [queue, others],
-        );
+        const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(this.#statements.config(LOCK_LEASES_SQL, [queue, others]));
         for (const row of rows) leased.set(row.id, row);
       }
       const split = splitLeases(ids, holder, leased);

@@ -45,6 +45,8 @@ interface SettleResponse {
 /** Who is calling, for jobs pushed by workAssigned. */
 export interface WorkIdentity {
   leases: Leases;
+  /** Runs the hot statements (sends, reads) as prepared statements. */
+  db: Db;
   /** The worker connection making the call; null over HTTP. */
   holder: string | null;
   /** Told which jobs this holder just finished, to free its slots at once. */
@@ -84,9 +86,14 @@ function assertScheduleKey(key: string | undefined): void {
 }
 
 function isQueueNotFound(error: unknown): boolean {
-  const failure = error as { code?: string; constraint?: string } | null;
-  // schedule() reports a missing queue as the foreign key violation of its schedule row.
-  return failure?.code === 'PGBOSS_QUEUE_NOT_FOUND' || (failure?.code === '23503' && failure.constraint === 'schedule_name_fkey');
+  const failure = error as { code?: string; constraint?: string; message?: string; cause?: { code?: string } } | null;
+  return (
+    failure?.code === 'PGBOSS_QUEUE_NOT_FOUND' ||
+    // schedule() reports a missing queue as the foreign key violation of its schedule row.
+    (failure?.code === '23503' && failure.constraint === 'schedule_name_fkey') ||
+    // Through our own executor pg-boss reports a queue deleted since it cached it without its code.
+    (failure?.cause?.code === '23503' && /^Queue .* does not exist$/.test(failure.message ?? ''))
+  );
 }
 
 /** pg-boss validates its arguments with node:assert: those are the caller's mistakes. */
@@ -147,7 +154,7 @@ export class TenantQueues {
   }
 
   async #sql<T>(text: string, values: unknown[]): Promise<T[]> {
-    const { rows } = await this.#boss.getDb().executeSql(text, values);
+    const { rows } = await this.#work.db.executeSql(text, values);
     return rows as T[];
   }
 
@@ -257,7 +264,7 @@ export class TenantQueues {
     const payload = assertJobPayload(data, this.#limits.maxJobDataBytes);
     const sendOptions = toBossSendOptions(this.names, options);
     await this.#prepareDeadLetter(sendOptions);
-    const id = await this.#withQueue(qualified, () => this.#boss.send(qualified, payload, sendOptions));
+    const id = await this.#withQueue(qualified, () => this.#boss.send(qualified, payload, { ...sendOptions, db: this.#work.db }));
     if (id) this.#work.observer?.sent(this.tenantId, queue, 1);
     return id ? this.getJob(queue, id) : null;
   }
@@ -285,7 +292,7 @@ export class TenantQueues {
       return { ...options, ...(startAfter === undefined ? {} : { startAfter }), ...(group ? { group } : {}), data, id: options.id ?? crypto.randomUUID() };
     });
     for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#ensureQueue(deadLetter);
-    const inserted = new Set(await this.#withQueue(qualified, async () => (await this.#boss.insert(qualified, inserts, { returnId: true })) ?? []));
+    const inserted = new Set(await this.#withQueue(qualified, async () => (await this.#boss.insert(qualified, inserts, { returnId: true, db: this.#work.db })) ?? []));
     this.#work.observer?.sent(this.tenantId, queue, inserted.size);
     return inserts.map((job) => job.id).filter((id) => inserted.has(id));
   }
@@ -368,13 +375,14 @@ export class TenantQueues {
     const boss = this.#boss;
     try {
       if (kind === 'complete' || kind === 'fail' || kind === 'touch') return await this.#settle(kind, qualified, ids.length, valid, output);
+      const options = { db: this.#work.db };
       const result = (await (kind === 'cancel'
-        ? boss.cancel(qualified, valid)
+        ? boss.cancel(qualified, valid, options)
         : kind === 'resume'
-          ? boss.resume(qualified, valid)
+          ? boss.resume(qualified, valid, options)
           : kind === 'retry'
-            ? boss.retry(qualified, valid)
-            : boss.deleteJob(qualified, valid))) as SettleResponse;
+            ? boss.retry(qualified, valid, options)
+            : boss.deleteJob(qualified, valid, options))) as SettleResponse;
       return { requested: ids.length, affected: result.affected ?? 0 };
     } catch (error) {
       if (isQueueNotFound(error)) throw notFound(`no queue "${queue}"`);

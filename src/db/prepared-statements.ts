@@ -1,0 +1,78 @@
+import type pg from 'pg';
+import type { Db } from 'pg-boss';
+
+/** Anything that runs a query config: a pool, or one of its clients inside a transaction. */
+export interface Queryable {
+  query(config: pg.QueryConfig): Promise<pg.QueryResult>;
+}
+
+/** Process-wide, so two caches sharing a connection never give one name to two texts. */
+let serial = 0;
+
+export interface PreparedStatementOptions {
+  /** Distinct texts kept prepared at once; the least recently used make room. */
+  capacity?: number;
+  /** Runs of a text before it is prepared, so one-off texts never take a slot. */
+  threshold?: number;
+}
+
+/**
+ * Names for the parameterised SQL texts that run again and again (pg-boss's
+ * insert, fetch and settle statements, the gateway's own reads), so that
+ * node-postgres prepares each one once per connection and PostgreSQL stops
+ * parsing and planning it on every call: pg-boss's single-job insert spends
+ * about as long being planned as being run. Texts without parameters may
+ * hold several statements and are never prepared. A text evicted from the
+ * cache gets a fresh name when it returns; the pool recycles connections
+ * (`maxUses`), so statements left prepared on them do not pile up.
+ */
+export class PreparedStatements {
+  readonly #capacity: number;
+  readonly #threshold: number;
+  /** Insertion order is recency order: a hit moves its text to the end. */
+  readonly #names = new Map<string, string>();
+  readonly #runs = new Map<string, number>();
+
+  constructor({ capacity = 256, threshold = 2 }: PreparedStatementOptions = {}) {
+    this.#capacity = capacity;
+    this.#threshold = threshold;
+  }
+
+  /** The query config for one run of `text`: named once the text has earned it. */
+  config(text: string, values: readonly unknown[] | undefined): pg.QueryConfig {
+    if (!values?.length) return { text };
+    const name = this.#nameFor(text);
+    return name ? { name, text, values: [...values] } : { text, values: [...values] };
+  }
+
+  /** pg-boss's executor over `queryable`, preparing the texts that recur. */
+  db(queryable: Queryable): Db {
+    return { executeSql: (text, values) => queryable.query(this.config(text, values)) };
+  }
+
+  /** How many texts are prepared now (for tests and metrics). */
+  get size(): number {
+    return this.#names.size;
+  }
+
+  #nameFor(text: string): string | undefined {
+    const known = this.#names.get(text);
+    if (known) {
+      this.#names.delete(text);
+      this.#names.set(text, known);
+      return known;
+    }
+    const runs = (this.#runs.get(text) ?? 0) + 1;
+    if (runs < this.#threshold) {
+      // Bounded: the run counts only decide which texts recur, so starting over loses little.
+      if (this.#runs.size >= this.#capacity * 8) this.#runs.clear();
+      this.#runs.set(text, runs);
+      return undefined;
+    }
+    this.#runs.delete(text);
+    if (this.#names.size >= this.#capacity) this.#names.delete(this.#names.keys().next().value!);
+    const name = `jobgate_${(++serial).toString(36)}`;
+    this.#names.set(text, name);
+    return name;
+  }
+}
