@@ -34,6 +34,8 @@ class Worker {
   readonly deliver: (jobs: JobRecord[]) => void;
   /** A draining worker keeps what it holds and gets nothing new. */
   paused = false;
+  /** Room promised to claims still in flight. */
+  reserved = 0;
 
   constructor(holder: string, queues: TenantQueues, names: readonly string[], concurrency: number, deliver: (jobs: JobRecord[]) => void) {
     this.holder = holder;
@@ -44,7 +46,7 @@ class Worker {
   }
 
   get free(): number {
-    return this.paused ? 0 : this.concurrency - this.held.size;
+    return this.paused ? 0 : Math.max(0, this.concurrency - this.held.size - this.reserved);
   }
 }
 
@@ -53,7 +55,9 @@ class QueueSlot {
   readonly workers: Worker[] = [];
   /** Round-robin start, so work spreads over the queue's workers. */
   next = 0;
-  pumping = false;
+  /** Claims in flight. */
+  claims = 0;
+  /** Jobs may have arrived while no claim could start: claim again when one ends. */
   again = false;
   /** The last claim came back short: the queue was empty then. Cleared when jobs may have arrived. */
   drained = false;
@@ -66,6 +70,9 @@ class QueueSlot {
 }
 
 const jobKey = (queue: string, id: string) => `${queue}\u0000${id}`;
+
+/** Claims of one queue that may be in flight at once on this instance. */
+const MAX_CLAIMS = 3;
 
 const FINISHED_TYPES = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'DELETED', 'RETRY', 'CREATED']);
 
@@ -88,6 +95,9 @@ export class Dispatcher {
   readonly #pollIntervalMs: number;
   readonly #onDispatched: DispatcherOptions['onDispatched'];
   readonly #retiring = new Set<Promise<void>>();
+  /** Queues that gained room, pumped together on the next turn. */
+  readonly #freed = new Set<string>();
+  #freedPumpScheduled = false;
   #pollTimer: NodeJS.Timeout | undefined;
   #refreshTimer: NodeJS.Timeout | undefined;
 
@@ -175,13 +185,26 @@ export class Dispatcher {
     for (const id of ids) this.#release(jobKey(queue, id));
   }
 
+  /**
+   * Forgets a hold. The worker's queues are pumped on the next turn of the
+   * event loop, so that a batch of settlements (or of events) frees all its
+   * room before one claim fills it, instead of starting claims of one job.
+   */
   #release(key: string): void {
     const worker = this.#heldBy.get(key);
     if (!worker) return;
     this.#heldBy.delete(key);
-    const job = worker.held.get(key);
-    worker.held.delete(key);
-    if (job) this.#pump(job.queue);
+    if (!worker.held.delete(key)) return;
+    for (const name of worker.names) this.#freed.add(name);
+    if (this.#freed.size && !this.#freedPumpScheduled) {
+      this.#freedPumpScheduled = true;
+      setImmediate(() => {
+        this.#freedPumpScheduled = false;
+        const names = [...this.#freed];
+        this.#freed.clear();
+        for (const name of names) this.#pump(name);
+      });
+    }
   }
 
   /** Runs for every job event of every tenant: returns early when nothing here can be concerned. */
@@ -199,33 +222,45 @@ export class Dispatcher {
     for (const name of this.#slots.keys()) this.#pump(name, true);
   }
 
-  /** `wake`: jobs may have arrived (a notification, a timer, the poll); a settlement alone does not wake. */
+  /**
+   * `wake`: jobs may have arrived (a notification, a timer, the poll); a
+   * settlement alone does not wake. Claims overlap: one starts whenever room
+   * frees up, up to MAX_CLAIMS per queue, each with the room it reserved, so
+   * workers do not wait for the claim before theirs. A queue that came back
+   * short is probed by one claim at a time.
+   */
   #pump(name: string, wake = false): void {
     const slot = this.#slots.get(name);
     if (!slot) return;
     if (wake) slot.drained = false;
-    if (slot.pumping) {
-      slot.again = true;
-      return;
+    while (slot.claims < MAX_CLAIMS && !(slot.drained && slot.claims > 0)) {
+      const room = new Map<Worker, number>();
+      for (const worker of slot.workers) if (worker.free > 0) room.set(worker, worker.free);
+      if (room.size === 0) break;
+      for (const [worker, free] of room) worker.reserved += free;
+      slot.claims++;
+      slot.again = false;
+      this.#claim(slot, room)
+        .catch((error: unknown) => {
+          this.#logger.error({ err: error, queue: name }, 'dispatch failed');
+          return false;
+        })
+        .then((more) => {
+          slot.claims--;
+          if (more || slot.again) this.#pump(name);
+        });
     }
-    slot.pumping = true;
-    this.#drain(slot)
-      .catch((error: unknown) => this.#logger.error({ err: error, queue: name }, 'dispatch failed'))
-      .finally(() => {
-        slot.pumping = false;
-        if (slot.again) this.#pump(name);
-      });
+    if (wake && slot.claims > 0) slot.again = true;
   }
 
-  async #drain(slot: QueueSlot): Promise<void> {
-    do {
-      slot.again = false;
-      // Room per worker as it is now: every fetched job gets a place, even if its worker leaves meanwhile.
-      const room = new Map(slot.workers.map((worker) => [worker, Math.max(0, worker.free)]));
-      const capacity = [...room.values()].reduce((sum, free) => sum + free, 0);
-      const first = slot.workers[0];
-      if (capacity === 0 || !first) return;
-      let plan: [Worker, JobRecord][] = [];
+  /** One claim with the room reserved for it; true when it filled that room (more may be waiting). */
+  async #claim(slot: QueueSlot, room: Map<Worker, number>): Promise<boolean> {
+    const reserved = new Map(room);
+    const capacity = [...room.values()].reduce((sum, free) => sum + free, 0);
+    const first = slot.workers[0];
+    let plan: [Worker, JobRecord][] = [];
+    try {
+      if (!first) return false;
       const jobs = await this.#leases
         .claim(
           slot.name,
@@ -245,11 +280,15 @@ export class Dispatcher {
       slot.drained = jobs.length < capacity;
       if (jobs.length === 0) {
         await this.#armDeferredTimer(slot, first.queues);
-        return;
+        return false;
       }
+      for (const [worker, count] of reserved) worker.reserved -= count;
+      reserved.clear();
       await this.#deliver(slot, plan);
-      if (jobs.length === capacity) slot.again = true;
-    } while (slot.again);
+      return jobs.length === capacity;
+    } finally {
+      for (const [worker, count] of reserved) worker.reserved -= count;
+    }
   }
 
   /** Spreads fetched jobs round-robin over the workers with room and records the holds in memory. */

@@ -182,6 +182,12 @@ export class TenantQueues {
     return rows.flatMap((row) => toQueueRecord(this.names, row) ?? []);
   }
 
+  /** Which of these tenant queue names exist: one indexed lookup, no job counts. */
+  async existingQueues(names: readonly string[]): Promise<Set<string>> {
+    const rows = await this.#sql<{ name: string }>(`SELECT name FROM ${this.#schema}.queue WHERE name = ANY($1::text[])`, [names.map((name) => this.names.qualify(name))]);
+    return new Set(rows.flatMap((row) => this.names.unqualify(row.name) ?? []));
+  }
+
   async #queueExists(qualified: string): Promise<boolean> {
     const rows = await this.#sql(`SELECT 1 FROM ${this.#schema}.queue WHERE name = $1`, [qualified]);
     return rows.length > 0;

@@ -47,8 +47,8 @@ export class TenantWork {
       throw badInput(`"queues" must name 1-${MAX_WORKER_QUEUES} queues`, { argument: 'queues' });
     }
     const qualified = unique.map((name) => this.#queues.names.qualify(name, 'queues'));
-    const found = await Promise.all(unique.map((name) => this.#queues.getQueue(name)));
-    const missing = unique.filter((_name, index) => !found[index]);
+    const found = await this.#queues.existingQueues(unique);
+    const missing = unique.filter((name) => !found.has(name));
     if (missing.length) throw notFound(`no queue ${missing.map((name) => `"${name}"`).join(', ')}`);
     return { holder, qualified };
   }
