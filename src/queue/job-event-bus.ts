@@ -115,13 +115,17 @@ export class JobEventBus {
       this.#syncWaiters.delete(token);
       return;
     }
-    const event = parseJobEvent(payload, new Date());
-    if (!event) return;
-    for (const listener of this.#everything) listener(event);
-    const slash = event.name.indexOf('/');
-    if (slash <= 0) return;
-    const listeners = this.#byTenant.get(event.name.slice(0, slash));
-    if (listeners) for (const listener of listeners) listener(event);
+    // One line per state change; a statement's changes share a payload.
+    const at = new Date();
+    for (const line of payload.split('\n')) {
+      const event = parseJobEvent(line, at);
+      if (!event) continue;
+      for (const listener of this.#everything) listener(event);
+      const slash = event.name.indexOf('/');
+      if (slash <= 0) continue;
+      const listeners = this.#byTenant.get(event.name.slice(0, slash));
+      if (listeners) for (const listener of listeners) listener(event);
+    }
   }
 
   /** Every event of one tenant's queues. Returns the unsubscribe function. */

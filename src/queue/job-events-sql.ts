@@ -1,31 +1,94 @@
 /** The NOTIFY channel every gateway LISTENs on. */
 export const JOB_EVENTS_CHANNEL = 'jobgate_job_events';
 
+/** Below PostgreSQL's 8,000-byte payload limit, with room for the line that crosses it. */
+const CHUNK_BYTES = 6_000;
+/** Longer lines cannot belong to a tenant queue (its name is at most 137 characters). */
+const MAX_LINE_BYTES = 1_000;
+
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
 /**
- * A row trigger on pg-boss's job table (cloned onto every partition, present
- * and future) that NOTIFYs one small tab-separated line per state change:
- * `op, state, queue name, job id, retry count`, never job data. Notifications
- * are delivered at commit, in commit order. pg-boss fails and retries a job by
- * deleting and re-inserting its row in one statement, so a delete only counts
- * as a deletion when the row is gone at the end of the statement.
+ * Job state changes become NOTIFY payloads of tab-separated lines, one per
+ * change: `op, state, queue name, job id, retry count`, never job data; a
+ * payload holds as many lines as fit in 6,000 bytes. Notifications are
+ * delivered at commit, in commit order.
+ *
+ * Statement-level triggers with transition tables send one notification per
+ * statement (per 6,000 bytes), not one per row: a claim of 100 jobs costs one
+ * NOTIFY instead of 100. They sit on the parent table (statements that name
+ * it) and on every partition (statements that name a partition, as most of
+ * pg-boss's do). A row trigger on the parent, cloned by PostgreSQL onto every
+ * partition, covers partitions created since the last adoption; it is
+ * disabled on the partitions that got the statement triggers.
+ *
+ * pg-boss fails and retries a job by deleting and re-inserting its row in one
+ * statement, so a delete only counts when the row is gone at the end of the
+ * statement.
  */
 export function jobEventsInstallSql(bossSchema: string): string {
   const job = `${quote(bossSchema)}.job`;
+  const line = (op: string, row: string) => `concat_ws(E'\\t', '${op}', ${row}.state, ${row}.name, ${row}.id, ${row}.retry_count)`;
   return `
     SELECT pg_advisory_xact_lock(hashtext('jobgate:job-events'));
     CREATE SCHEMA IF NOT EXISTS jobgate;
+
+    CREATE OR REPLACE FUNCTION jobgate.notify_job_lines(lines text[]) RETURNS void LANGUAGE plpgsql AS $fn$
+    DECLARE
+      chunk text;
+    BEGIN
+      IF cardinality(lines) = 0 THEN
+        RETURN;
+      END IF;
+      FOR chunk IN
+        SELECT string_agg(line, E'\n' ORDER BY n)
+          FROM (SELECT line, n, sum(octet_length(line) + 1) OVER (ORDER BY n) / ${CHUNK_BYTES} AS part
+                  FROM unnest(lines) WITH ORDINALITY AS l(line, n)
+                 WHERE octet_length(line) < ${MAX_LINE_BYTES}) parted
+         GROUP BY part
+         ORDER BY part
+      LOOP
+        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', chunk);
+      END LOOP;
+    END
+    $fn$;
+
+    CREATE OR REPLACE FUNCTION jobgate.notify_job_inserts() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      PERFORM jobgate.notify_job_lines(ARRAY(SELECT ${line('I', 'n')} FROM new_rows n));
+      RETURN NULL;
+    END
+    $fn$;
+
+    CREATE OR REPLACE FUNCTION jobgate.notify_job_updates() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      PERFORM jobgate.notify_job_lines(ARRAY(
+        SELECT ${line('U', 'n')} FROM new_rows n JOIN old_rows o ON o.name = n.name AND o.id = n.id
+         WHERE n.state IS DISTINCT FROM o.state));
+      RETURN NULL;
+    END
+    $fn$;
+
+    CREATE OR REPLACE FUNCTION jobgate.notify_job_deletes() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      PERFORM jobgate.notify_job_lines(ARRAY(
+        SELECT ${line('D', 'o')} FROM old_rows o
+         WHERE NOT EXISTS (SELECT 1 FROM ${job} j WHERE j.name = o.name AND j.id = o.id)));
+      RETURN NULL;
+    END
+    $fn$;
+
+    -- The fallback for partitions not adopted yet: one NOTIFY per row.
     CREATE OR REPLACE FUNCTION jobgate.notify_job_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       IF TG_OP = 'INSERT' THEN
-        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', concat_ws(E'\\t', 'I', NEW.state, NEW.name, NEW.id, NEW.retry_count));
+        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line('I', 'NEW')});
       ELSIF TG_OP = 'UPDATE' THEN
         IF NEW.state IS DISTINCT FROM OLD.state THEN
-          PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', concat_ws(E'\\t', 'U', NEW.state, NEW.name, NEW.id, NEW.retry_count));
+          PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line('U', 'NEW')});
         END IF;
       ELSIF NOT EXISTS (SELECT 1 FROM ${job} j WHERE j.name = OLD.name AND j.id = OLD.id) THEN
-        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', concat_ws(E'\\t', 'D', OLD.state, OLD.name, OLD.id, OLD.retry_count));
+        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line('D', 'OLD')});
       END IF;
       RETURN NULL;
     END
@@ -33,5 +96,37 @@ export function jobEventsInstallSql(bossSchema: string): string {
     CREATE OR REPLACE TRIGGER jobgate_job_events
       AFTER INSERT OR DELETE OR UPDATE OF state ON ${job}
       FOR EACH ROW EXECUTE FUNCTION jobgate.notify_job_change();
+
+    -- Gives a table (the parent or a partition) the statement triggers, and a partition's clone of
+    -- the row trigger is switched off. Idempotent; returns how many tables it changed.
+    CREATE OR REPLACE FUNCTION jobgate.adopt_job_tables() RETURNS int LANGUAGE plpgsql AS $fn$
+    DECLARE
+      target regclass;
+      adopted int := 0;
+    BEGIN
+      PERFORM pg_advisory_xact_lock(hashtext('jobgate:job-events'));
+      FOR target IN
+        SELECT '${job}'::regclass
+        UNION ALL
+        SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = '${job}'::regclass
+      LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = target AND tgname = 'jobgate_job_inserts')
+          AND (target = '${job}'::regclass
+               OR NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = target AND tgname = 'jobgate_job_events' AND tgenabled <> 'D'));
+        EXECUTE format('CREATE OR REPLACE TRIGGER jobgate_job_inserts AFTER INSERT ON %s REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION jobgate.notify_job_inserts()', target);
+        EXECUTE format('CREATE OR REPLACE TRIGGER jobgate_job_updates AFTER UPDATE ON %s REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION jobgate.notify_job_updates()', target);
+        EXECUTE format('CREATE OR REPLACE TRIGGER jobgate_job_deletes AFTER DELETE ON %s REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION jobgate.notify_job_deletes()', target);
+        IF target <> '${job}'::regclass THEN
+          EXECUTE format('ALTER TABLE %s DISABLE TRIGGER jobgate_job_events', target);
+        END IF;
+        adopted := adopted + 1;
+      END LOOP;
+      RETURN adopted;
+    END
+    $fn$;
+    SELECT jobgate.adopt_job_tables();
   `;
 }
+
+/** Adopts partitions created since the last install (pg-boss queues with `partition: true`). */
+export const ADOPT_JOB_TABLES_SQL = 'SELECT jobgate.adopt_job_tables() AS adopted';

@@ -1,4 +1,5 @@
 import type { Db, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
+import { ADOPT_JOB_TABLES_SQL } from './job-events-sql.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
@@ -209,6 +210,8 @@ export class TenantQueues {
     await this.#boss.createQueue(qualified, options).catch((error: unknown) => {
       throw asInputError(error);
     });
+    // A partitioned queue has a job table of its own: give it the job-event statement triggers.
+    if (options.partition) await this.#sql(ADOPT_JOB_TABLES_SQL, []);
     return (await this.getQueue(name))!;
   }
 
