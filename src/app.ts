@@ -44,6 +44,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let prisma: PrismaClient | undefined;
   let boss: PgBoss | undefined;
   let pool: pg.Pool | undefined;
+  let claimPool: pg.Pool | undefined;
   let events: JobEventBus | undefined;
   let dispatcher: Dispatcher | undefined;
   let leaseSweeper: NodeJS.Timeout | undefined;
@@ -58,9 +59,9 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let stopping: Promise<void> | undefined;
 
   async function isReady(): Promise<boolean> {
-    if (!prisma || !boss || !pool || !events?.connected || stopping) return false;
+    if (!prisma || !boss || !pool || !claimPool || !events?.connected || stopping) return false;
     try {
-      await Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1'), pool.query('SELECT 1')]);
+      await Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1'), pool.query('SELECT 1'), claimPool.query('SELECT 1')]);
       return true;
     } catch (error) {
       logger.warn({ err: error }, 'readiness check failed');
@@ -88,7 +89,9 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     await events.start();
     const startedEvents = events;
     metrics.listenProbe = () => startedEvents.connected;
-    const leases = new Leases(pool, new PreparedStatements());
+    claimPool = new pg.Pool({ connectionString: databaseUrl, max: 4, maxUses: 50_000, application_name: 'jobgate-claims', options: '-c synchronous_commit=off' });
+    claimPool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
+    const leases = new Leases(pool, claimPool, new PreparedStatements());
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
@@ -117,6 +120,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
           leases,
           db: leases.db,
           holder,
+          onSent: (queue, ids) => startedDispatcher.sent(queue, ids),
           onSettled: (queue, ids) => startedDispatcher.settled(queue, ids),
           observer,
         }),
@@ -159,7 +163,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     await dispatcher?.stop();
     await events?.stop();
     await boss?.stop({ graceful: true, timeout: config.shutdownGraceSeconds * 1000 });
-    await pool?.end();
+    await Promise.all([pool?.end(), claimPool?.end()]);
     await prisma?.$disconnect();
     await embedded?.stop();
     logger.info('jobgate stopped');

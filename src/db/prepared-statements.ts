@@ -38,16 +38,21 @@ export class PreparedStatements {
     this.#threshold = threshold;
   }
 
-  /** The query config for one run of `text`: named once the text has earned it. */
-  config(text: string, values: readonly unknown[] | undefined): pg.QueryConfig {
-    if (!values?.length) return { text };
+  /**
+   * The query config for one run of `text`: named once the text has earned it.
+   * `single`: the caller knows the text is one statement, so it may be
+   * prepared even without parameters.
+   */
+  config(text: string, values: readonly unknown[] | undefined, single = false): pg.QueryConfig {
+    if (!values?.length && !single) return { text };
     const name = this.#nameFor(text);
-    return name ? { name, text, values: [...values] } : { text, values: [...values] };
+    const params = values ? [...values] : [];
+    return name ? { name, text, values: params } : { text, values: params };
   }
 
-  /** pg-boss's executor over `queryable`, preparing the texts that recur. */
-  db(queryable: Queryable): Db {
-    return { executeSql: (text, values) => queryable.query(this.config(text, values)) };
+  /** pg-boss's executor over `queryable`, preparing the texts that recur (`single`: see `config`). */
+  db(queryable: Queryable, single = false): Db {
+    return { executeSql: (text, values) => queryable.query(this.config(text, values, single)) };
   }
 
   /** How many texts are prepared now (for tests and metrics). */

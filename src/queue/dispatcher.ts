@@ -71,6 +71,9 @@ class QueueSlot {
 
 const jobKey = (queue: string, id: string) => `${queue}\u0000${id}`;
 
+/** Bounds the memory of sends whose CREATED event has not arrived (it always does, unless missed). */
+const MAX_REMEMBERED_SENDS = 100_000;
+
 /** Claims of one queue that may be in flight at once on this instance. */
 const MAX_CLAIMS = 3;
 
@@ -95,6 +98,8 @@ export class Dispatcher {
   readonly #pollIntervalMs: number;
   readonly #onDispatched: DispatcherOptions['onDispatched'];
   readonly #retiring = new Set<Promise<void>>();
+  /** Jobs sent through this instance whose queue was woken at once (their CREATED event need not wake it). */
+  readonly #wokenBySend = new Set<string>();
   /** Queues that gained room, pumped together on the next turn. */
   readonly #freed = new Set<string>();
   #freedPumpScheduled = false;
@@ -180,6 +185,17 @@ export class Dispatcher {
     return paused;
   }
 
+  /**
+   * Jobs just sent through this instance: claim them now rather than on their
+   * CREATED event, which is then not needed to wake the queue again.
+   */
+  sent(queue: string, ids: readonly string[]): void {
+    if (!this.#slots.has(queue)) return;
+    if (this.#wokenBySend.size > MAX_REMEMBERED_SENDS) this.#wokenBySend.clear();
+    for (const id of ids) this.#wokenBySend.add(jobKey(queue, id));
+    this.#pump(queue, true);
+  }
+
   /** Settled by its holder through this instance: free the slots now, not on the event. */
   settled(queue: string, ids: readonly string[]): void {
     for (const id of ids) this.#release(jobKey(queue, id));
@@ -215,7 +231,10 @@ export class Dispatcher {
       if (holder && FINISHED_TYPES.has(event.type)) this.#release(key);
       else if (holder && event.type === 'ACTIVE' && holder.held.get(key)?.retryCount !== event.retryCount) this.#release(key);
     }
-    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) this.#pump(event.name, true);
+    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) {
+      if (event.type === 'CREATED' && this.#wokenBySend.delete(jobKey(event.name, event.jobId))) return;
+      this.#pump(event.name, true);
+    }
   }
 
   #pumpAll(): void {

@@ -79,20 +79,33 @@ function last(result: QueryResult | QueryResult[]): QueryResult {
  */
 export class Leases {
   readonly #pool: pg.Pool;
+  readonly #claimPool: pg.Pool;
   readonly #statements: PreparedStatements;
   /** The pool's prepared-statement executor, for statements outside a transaction. */
   readonly db: Db;
+  /** The same over the claim pool, where pg-boss's fetch (one statement) is prepared too. */
+  readonly #claimDb: Db;
 
-  constructor(pool: pg.Pool, statements: PreparedStatements) {
+  /**
+   * `claimPool` runs claims only, with `synchronous_commit` off: a claim's
+   * commit does not wait for its WAL flush, which takes a disk flush off the
+   * path from a job becoming ready to its push. Should PostgreSQL crash within
+   * that moment, the claim is lost as if its worker had died: the job is
+   * pushed again (at least once, as ever) and the first holder's settlement
+   * gets CONFLICT. Every durable commit after it (a settlement) flushes it.
+   */
+  constructor(pool: pg.Pool, claimPool: pg.Pool, statements: PreparedStatements) {
     this.#pool = pool;
+    this.#claimPool = claimPool;
     this.#statements = statements;
     this.db = statements.db(pool);
+    this.#claimDb = statements.db(claimPool, true);
   }
 
   /** Records (or moves) the holds of freshly fetched jobs, in one statement. */
-  async grant(queue: string, grants: readonly LeaseGrant[]): Promise<void> {
+  async grant(queue: string, grants: readonly LeaseGrant[], db: Db = this.db): Promise<void> {
     if (grants.length === 0) return;
-    await this.db.executeSql(GRANT_SQL, grantValues(queue, grants));
+    await db.executeSql(GRANT_SQL, grantValues(queue, grants));
   }
 
   /**
@@ -102,13 +115,13 @@ export class Leases {
    */
   async claim<J>(queue: string, fetch: (db: Db) => Promise<J[]>, assign: (jobs: J[]) => readonly LeaseGrant[], options: ClaimOptions): Promise<J[]> {
     if (!options.transactional) {
-      const jobs = await fetch(this.db);
-      if (jobs.length) await this.grant(queue, assign(jobs));
+      const jobs = await fetch(this.#claimDb);
+      if (jobs.length) await this.grant(queue, assign(jobs), this.#claimDb);
       return jobs;
     }
     // BEGIN rides along with pg-boss's fetch (no parameters in the usual case) and COMMIT with the
     // grant: the claim costs two round trips and one commit.
-    const client = await this.#pool.connect();
+    const client = await this.#claimPool.connect();
     let open = false;
     try {
       const db: Db = {

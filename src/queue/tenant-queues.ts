@@ -50,6 +50,8 @@ export interface WorkIdentity {
   db: Db;
   /** The worker connection making the call; null over HTTP. */
   holder: string | null;
+  /** Told of jobs just sent (qualified queue name), so that an idle worker here gets them without waiting for the event. */
+  onSent?: ((qualified: string, ids: readonly string[]) => void) | undefined;
   /** Told which jobs this holder just finished, to free its slots at once. */
   onSettled?: ((queue: string, ids: readonly string[]) => void) | undefined;
   /** Counts jobs sent and settled (metrics); `queue` is the tenant's name. */
@@ -189,8 +191,9 @@ export class TenantQueues {
     return new Set(rows.flatMap((row) => this.names.unqualify(row.name) ?? []));
   }
 
-  async #queueExists(qualified: string): Promise<boolean> {
-    const rows = await this.#sql(`SELECT 1 FROM ${this.#schema}.queue WHERE name = $1`, [qualified]);
+  /** `db`: inside a transaction, its own connection (waiting for a second one from the pool could deadlock it). */
+  async #queueExists(qualified: string, db: Db = this.#work.db): Promise<boolean> {
+    const { rows } = await db.executeSql(`SELECT 1 FROM ${this.#schema}.queue WHERE name = $1`, [qualified]);
     return rows.length > 0;
   }
 
@@ -274,8 +277,10 @@ export class TenantQueues {
     const sendOptions = toBossSendOptions(this.names, options);
     await this.#prepareDeadLetter(sendOptions);
     const id = await this.#withQueue(qualified, () => this.#boss.send(qualified, payload, { ...sendOptions, db: this.#work.db }));
-    if (id) this.#work.observer?.sent(this.tenantId, queue, 1);
-    return id ? this.getJob(queue, id) : null;
+    if (!id) return null;
+    this.#work.onSent?.(qualified, [id]);
+    this.#work.observer?.sent(this.tenantId, queue, 1);
+    return this.getJob(queue, id);
   }
 
   /**
@@ -302,6 +307,7 @@ export class TenantQueues {
     });
     for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#ensureQueue(deadLetter);
     const inserted = new Set(await this.#withQueue(qualified, async () => (await this.#boss.insert(qualified, inserts, { returnId: true, db: this.#work.db })) ?? []));
+    if (inserted.size) this.#work.onSent?.(qualified, [...inserted]);
     this.#work.observer?.sent(this.tenantId, queue, inserted.size);
     return inserts.map((job) => job.id).filter((id) => inserted.has(id));
   }
@@ -410,7 +416,7 @@ export class TenantQueues {
     const settle = async (db: Db, split: LeaseSplit): Promise<{ affected: number; settled: readonly string[] }> => {
       const attempts = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
       if (attempts.length === 0) {
-        if (split.conflicts.length === 0 && !(await this.#queueExists(qualified))) throw notFound(`no queue "${this.names.unqualify(qualified)}"`);
+        if (split.conflicts.length === 0 && !(await this.#queueExists(qualified, db))) throw notFound(`no queue "${this.names.unqualify(qualified)}"`);
         return { affected: 0, settled: [] };
       }
       const response = (kind === 'complete'

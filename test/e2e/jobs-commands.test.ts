@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { wsClient, wsExecute } from '../support/clients.ts';
 import { startJobsFixture, type JobsFixture } from '../support/jobs.ts';
 
 const SEND = 'mutation ($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
@@ -189,6 +190,21 @@ describe('completeJob, failJob, completeJobs, touchJob', () => {
     expect(await f.tables.job(a)).toMatchObject({ state: 'completed', output: { batch: 1 } });
     expect(await f.tables.job(b)).toMatchObject({ state: 'completed', output: { batch: 1 } });
     expect(await f.tables.job(queued)).toMatchObject({ state: 'created', output: null });
+  });
+
+  it('answers many concurrent settlements of jobs nobody may settle (more than the pool has connections)', async () => {
+    const queue = f.queueName('settle-flood');
+    const queued = await send(queue);
+    // Each of these looks the queue up inside its settlement transaction: 40 at once against a pool of 10.
+    // One graphql-ws connection: its operations run side by side, unlike HTTP requests queued on a few sockets.
+    const client = wsClient(f.gateway.wsUrl, { token: f.tenant.token });
+    try {
+      const answers = await Promise.all(Array.from({ length: 40 }, () => wsExecute<{ completeJobs: { affected: number } }>(client, COMPLETE_MANY, { queue, ids: [queued, crypto.randomUUID()] })));
+      expect(answers.map((answer) => answer.data?.completeJobs.affected)).toEqual(Array.from({ length: 40 }, () => 0));
+    } finally {
+      await client.dispose();
+    }
+    expect(await f.api.errorCode(COMPLETE_MANY, { queue: f.queueName('nowhere'), ids: [crypto.randomUUID()] })).toBe('NOT_FOUND');
   });
 
   it('touchJob renews an active job\'s heartbeat, CONFLICT for a job that is not active', async () => {
