@@ -252,6 +252,7 @@ export class Dispatcher {
     const slot = this.#slots.get(name);
     if (!slot) return;
     if (wake) slot.drained = false;
+    let started = false;
     while (slot.claims < MAX_CLAIMS && !(slot.drained && slot.claims > 0)) {
       const room = new Map<Worker, number>();
       for (const worker of slot.workers) if (worker.free > 0) room.set(worker, worker.free);
@@ -259,6 +260,7 @@ export class Dispatcher {
       for (const [worker, free] of room) worker.reserved += free;
       slot.claims++;
       slot.again = false;
+      started = true;
       this.#claim(slot, room)
         .catch((error: unknown) => {
           this.#logger.error({ err: error, queue: name }, 'dispatch failed');
@@ -269,7 +271,8 @@ export class Dispatcher {
           if (more || slot.again) this.#pump(name);
         });
     }
-    if (wake && slot.claims > 0) slot.again = true;
+    // A claim started just now sees whatever woke us; one already in flight may not.
+    if (wake && !started && slot.claims > 0) slot.again = true;
   }
 
   /** One claim with the room reserved for it; true when it filled that room (more may be waiting). */
