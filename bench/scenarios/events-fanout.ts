@@ -1,11 +1,11 @@
-import type { Client } from 'graphql-ws';
 import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
 import { deleteJobs } from '../database.ts';
 import { DOCS, jobData } from '../documents.ts';
 import { cpuUse, otherCores } from '../machine.ts';
 import { inParallel, round, sleep, summarize, waitFor } from '../stats.ts';
-import { connect, execute, subscribe } from '../ws-client.ts';
+import { openLightSubscriber, type LightSubscriber } from '../light-subscriber.ts';
+import { connect, execute } from '../ws-client.ts';
 
 interface Round {
   began: number;
@@ -20,14 +20,14 @@ export async function openSubscribers(
   queue: string,
   onEvent: () => void,
   parallel = 50,
-): Promise<Client[]> {
-  const clients: Client[] = [];
+): Promise<LightSubscriber[]> {
+  const subscribers: LightSubscriber[] = [];
   await inParallel(count, parallel, async () => {
-    const client = await connect(url, ctx.token);
-    clients.push(client);
-    subscribe(client, DOCS.jobEvents, { queue, types: ['CREATED'] }, onEvent, (error) => ctx.log(`subscriber error: ${String(error)}`));
+    subscribers.push(
+      await openLightSubscriber(url, ctx.token, DOCS.jobEvents, { queue, types: ['CREATED'] }, onEvent, (error) => ctx.log(`subscriber error: ${String(error)}`)),
+    );
   });
-  return clients;
+  return subscribers;
 }
 
 /** One job event delivered to 1,000 subscribers: delivery time from the `sendJob` call to each subscriber. */
@@ -65,7 +65,7 @@ export async function eventsFanout(ctx: BenchContext): Promise<ScenarioResult> {
     await sleep(50);
   }
   const cpu = cpuUse(before, ctx.cpu());
-  await Promise.all(clients.map((client) => client.dispose()));
+  for (const client of clients) client.close();
   await publisher.dispose();
   await deleteJobs(ctx.pool, ctx.gatewaySchema, [`${ctx.tenantId}/${queue}`]);
 
@@ -82,7 +82,7 @@ export async function eventsFanout(ctx: BenchContext): Promise<ScenarioResult> {
     details: { deliveries: all, lastDelivery: last, lost, events: options.fanoutEvents, subscribers: options.fanoutSubscribers, cpu },
     notes: [
       ...(lost ? [`${lost} deliveries missing after 10 s`] : []),
-      `other processes kept ${otherCores(cpu).toFixed(2)} cores busy; gateway ${round((cpu.gateway / Math.max(1, deliveries.length)) * 1e6, 1)} µs CPU per delivery`,
+      `other processes kept ${otherCores(cpu).toFixed(2)} cores busy; CPU per delivery: gateway ${round((cpu.gateway / Math.max(1, deliveries.length)) * 1e6, 1)} µs, subscribers ${round((cpu.bench / Math.max(1, deliveries.length)) * 1e6, 1)} µs`,
     ],
   };
 }

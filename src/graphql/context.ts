@@ -30,6 +30,8 @@ export interface Context {
   /** Per-interval throughput and depth of the tenant's queues (dashboard charts). */
   history: QueueHistory;
   logger: Logger;
+  /** The graphql-ws connection the operation arrived on; null over HTTP. */
+  connection: ConnectionHandle | null;
 }
 
 /** The graphql-ws connection an operation arrived on. */
@@ -37,6 +39,12 @@ export interface ConnectionHandle {
   id: string;
   /** Drops the connection (a subscriber too slow to keep up). */
   terminate(reason: string): void;
+  /**
+   * Writes a `next` message of this operation with an already serialized
+   * payload; `written` runs once the socket took it. False if the socket is
+   * no longer open.
+   */
+  sendNext(payloadJson: string, written: () => void): boolean;
 }
 
 export function createContext(services: Services, viewer: Viewer, connection: ConnectionHandle | null, requestId: string): Context {
@@ -59,5 +67,6 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     work: new TenantWork(services.dispatcher, services.workers, queues, holder),
     history: new QueueHistory(services.boss, services.config.bossSchema, viewer.tenant.id),
     logger: services.logger.child({ requestId, tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
+    connection,
   };
 }

@@ -47,6 +47,11 @@ export class TenantEvents {
     this.#onOverflow = onOverflow;
   }
 
+  /** The same events with another reaction to a full buffer (a stream that serves several subscribers). */
+  withOverflow(onOverflow: () => void): TenantEvents {
+    return new TenantEvents(this.#bus, this.#jobs, this.#bufferSize, onOverflow);
+  }
+
   #view(event: RawJobEvent): JobEventView | null {
     const queue = this.#jobs.names.unqualify(event.name);
     if (queue === null) return null;

@@ -9,6 +9,12 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: 'jobgate_ws_connections', help: 'Open graphql-ws connections', labelNames: ['tenant'], registers: [this.registry] });
   readonly subscriptions = new Gauge({ name: 'jobgate_subscriptions', help: 'Active subscriptions', labelNames: ['tenant', 'field'], registers: [this.registry] });
+  readonly subscriptionStreams = new Gauge({
+    name: 'jobgate_subscription_streams',
+    help: 'Executions serving jobEvents subscriptions; subscribers with the same scopes, document and variables share one',
+    labelNames: ['tenant'],
+    registers: [this.registry],
+  });
   readonly operations = new Counter({ name: 'jobgate_operations_total', help: 'GraphQL operations by tenant, type and root field', labelNames: ['tenant', 'type', 'field'], registers: [this.registry] });
   readonly errors = new Counter({ name: 'jobgate_errors_total', help: 'GraphQL errors by tenant and code', labelNames: ['tenant', 'code'], registers: [this.registry] });
   readonly jobsSent = new Counter({ name: 'jobgate_jobs_sent_total', help: 'Jobs created through the gateway', labelNames: ['tenant', 'queue'], registers: [this.registry] });

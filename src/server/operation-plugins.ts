@@ -5,7 +5,7 @@ import { clientError } from '../errors.ts';
 import type { Context } from '../graphql/context.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
-function operationOf(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
+export function operationOf(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   return name ? operations.find((op) => op.name?.value === name) : operations[0];
 }

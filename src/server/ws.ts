@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
-import { createContext } from '../graphql/context.ts';
+import { createContext, type ConnectionHandle } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -113,7 +113,9 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           return [new GraphQLError(`variables are nested deeper than ${MAX_JSON_DEPTH} levels`, { extensions: { code: 'BAD_USER_INPUT' } })];
         }
         const socket = ctx.extra.socket;
-        const handle = {
+        // graphql-ws's own `next` message, for payloads serialized once for many subscribers.
+        const nextPrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        const handle: ConnectionHandle = {
           id: connectionId,
           // graphql-ws awaits each write, so a subscriber that stops reading backs
           // up into its event buffer; past that, drop it (a close frame would
@@ -122,6 +124,11 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
             logger.warn({ tenant: viewer.tenant.id, reason }, 'dropping a slow consumer');
             metrics.slowConsumers.inc({ tenant: viewer.tenant.id });
             socket.terminate();
+          },
+          sendNext: (payloadJson, written) => {
+            if (socket.readyState !== WebSocket.OPEN) return false;
+            socket.send(nextPrefix + payloadJson + '}', written);
+            return true;
           },
         };
         const enveloped = yoga.getEnveloped({

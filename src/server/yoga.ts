@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import { createMaskError } from './database-errors.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
+import { useSharedSubscriptions } from './shared-subscriptions.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -57,6 +58,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       useMaxTokens(config.queryLimits.tokens),
       useTenantOperations(services.limiter, metrics),
+      // After admission: each subscriber is admitted and counted before it shares an execution.
+      useSharedSubscriptions(config.eventBufferSize, metrics.subscriptionStreams),
       usePrometheus({
         registry: metrics.registry,
         endpoint: false,

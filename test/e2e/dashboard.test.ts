@@ -369,13 +369,20 @@ describe('workers and schedules', () => {
     const queue = uniqueName('resize');
     const { createClient } = await import('graphql-ws');
     const WebSocket = (await import('ws')).default;
+    // The queue exists before the worker subscribes (workAssigned refuses unknown queues).
+    await send(tenantA, queue, { image: 'cat.png' });
     const worker = createClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, connectionParams: { token: tenantA.token }, retryAttempts: 0 });
+    let assigned: () => void = () => {};
+    const inHand = new Promise<void>((resolve, reject) => {
+      assigned = resolve;
+      setTimeout(() => reject(new Error('the worker was not assigned the job')), UI_TIMEOUT);
+    });
     const stop = worker.subscribe(
       { query: 'subscription($queues: [String!]!) { workAssigned(queues: $queues, concurrency: 3) { id } }', variables: { queues: [queue] } },
-      { next: () => {}, error: () => {}, complete: () => {} },
+      { next: () => assigned(), error: () => {}, complete: () => {} },
     );
     try {
-      await send(tenantA, queue, { image: 'cat.png' });
+      await inHand;
       await signedIn(tenantA.token);
       await page.getByRole('link', { name: 'Workers' }).click();
       const section = page.getByRole('region', { name: queue });

@@ -230,4 +230,69 @@ describe('slow consumers', () => {
       await roomy.stop();
     }
   }, 60_000);
+
+  it('cuts off a slow subscriber of a shared stream; those sharing it receive every event', async () => {
+    const roomy = await startGateway({ eventBufferSize: 50 });
+    try {
+      const owner = await createTestTenant(roomy);
+      const query = 'subscription { jobEvents(queue: "slow") { type jobId job { data } } }';
+      const socket = new WebSocket(roomy.wsUrl, 'graphql-transport-ws');
+      await new Promise<void>((resolve) => {
+        socket.on('message', (raw) => {
+          if (JSON.parse(String(raw)).type === 'connection_ack') resolve();
+        });
+        socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { token: owner.token } })));
+      });
+      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+      const healthy = wsClient(roomy.wsUrl, { token: owner.token });
+      sockets.push(healthy);
+      const watched = collect<{ jobEvents: { jobId: string; type: string } }>(healthy, query);
+      await sleep(300);
+      const scrape = async () => (await fetch(`${roomy.url}/metrics`)).text();
+      expect(await scrape()).toMatch(new RegExp(`jobgate_subscription_streams\\{tenant="${owner.tenant.id}"\\} 1`));
+      (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+      const closed = closeOf(socket, 20_000);
+      const pad = 'p'.repeat(16 * 1024);
+      const ids: string[] = [];
+      // Batches smaller than the buffer, each resolved before the next: only the paused socket lags.
+      for (let batch = 0; batch < 25; batch++) {
+        const sent = await gqlData<{ sendJobs: string[] }>(roomy.graphqlUrl, owner.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "slow", jobs: $jobs) }', {
+          jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n, pad } })),
+        });
+        ids.push(...sent.sendJobs);
+        await watched.waitFor((d) => d.jobEvents.jobId === ids.at(-1), 10_000);
+      }
+      expect(watched.results.map((r) => r.data!.jobEvents.jobId)).toEqual(ids);
+      (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      expect(await closed).toBe(1006);
+      expect(await scrape()).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 1`));
+      watched.stop();
+    } finally {
+      await roomy.stop();
+    }
+  }, 60_000);
+
+  it('cuts off every subscriber of a shared stream when its events arrive faster than they resolve', async () => {
+    const roomy = await startGateway({ eventBufferSize: 50 });
+    try {
+      const owner = await createTestTenant(roomy);
+      const query = 'subscription { jobEvents(queue: "burst") { jobId job { data } } }';
+      const subscribers = [wsClient(roomy.wsUrl, { token: owner.token }), wsClient(roomy.wsUrl, { token: owner.token })];
+      sockets.push(...subscribers);
+      const ended = subscribers.map((subscriber) => new Promise<unknown>((resolve) => subscriber.on('closed', resolve)));
+      const watched = subscribers.map((subscriber) => collect<{ jobEvents: { jobId: string } }>(subscriber, query));
+      const probe = (await gqlData<{ sendJob: { id: string } }>(roomy.graphqlUrl, owner.token, 'mutation { sendJob(queue: "burst", data: {}) { id } }')).sendJob.id;
+      await Promise.all(watched.map((sub) => sub.waitFor((d) => d.jobEvents.jobId === probe)));
+      // One statement's 100 events arrive together; each needs a job lookup, so more than 50 wait.
+      await gqlData(roomy.graphqlUrl, owner.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "burst", jobs: $jobs) }', {
+        jobs: Array.from({ length: 100 }, (_, n) => ({ data: { n } })),
+      });
+      const closes = (await Promise.all(ended)) as { code: number }[];
+      expect(closes.map((event) => event.code)).toEqual([1006, 1006]);
+      const scraped = await (await fetch(`${roomy.url}/metrics`)).text();
+      expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 2`));
+    } finally {
+      await roomy.stop();
+    }
+  }, 60_000);
 });

@@ -1,0 +1,270 @@
+import { Kind, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Gauge } from 'prom-client';
+import type { Context } from '../graphql/context.ts';
+import { operationOf } from './operation-plugins.ts';
+
+type SubscribeHook = NonNullable<Plugin<Context>['onSubscribe']>;
+type SubscribeFunction = Parameters<SubscribeHook>[0]['subscribeFn'];
+type SubscribeArgs = Parameters<SubscribeFunction>[0];
+
+/** Root subscription fields whose events are the same for every subscriber with the same document, variables and viewer. */
+const SHAREABLE_FIELDS = new Set(['jobEvents']);
+/** Arguments that, when given, start a subscription of its own (jobEvents(jobId) first yields the job's final state). */
+const UNSHAREABLE_ARGUMENTS = new Set(['jobId']);
+
+const documentIds = new WeakMap<DocumentNode, number>();
+let nextDocumentId = 0;
+
+/**
+ * Subscriptions that would execute every event identically (same tenant,
+ * scopes, document and variables) get one key; the rest get null.
+ */
+export function shareKey(args: SubscribeArgs, context: Context): string | null {
+  const operation = operationOf(args.document, args.operationName);
+  if (operation?.operation !== 'subscription' || operation.selectionSet.selections.length !== 1) return null;
+  const field = operation.selectionSet.selections[0]!;
+  if (field.kind !== Kind.FIELD || !SHAREABLE_FIELDS.has(field.name.value) || field.directives?.length) return null;
+  const variables = args.variableValues ?? {};
+  const given = (value: ValueNode) => (value.kind === Kind.VARIABLE ? variables[value.name.value] != null : value.kind !== Kind.NULL);
+  if (field.arguments?.some((argument) => UNSHAREABLE_ARGUMENTS.has(argument.name.value) && given(argument.value))) return null;
+  let documentId = documentIds.get(args.document);
+  if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
+  const { viewer } = context;
+  return [documentId, args.operationName ?? '', viewer.tenant.id, [...viewer.scopes].sort().join(','), JSON.stringify(variables)].join('\n');
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/** A result as it goes to members: serialized once when members can take it as written bytes. */
+interface SharedResult {
+  result: ExecutionResult;
+  /** The `payload` of graphql-ws's `next` message; null when it carries errors (those go through the plugins of each member). */
+  json: string | null;
+}
+
+type WriteNext = (payloadJson: string, written: () => void) => boolean;
+
+/**
+ * One subscriber of a shared stream. While nothing of its own is in flight,
+ * an event goes straight to its socket as bytes serialized once for all
+ * members; otherwise (an error result, or no socket: HTTP) it is yielded to
+ * graphql-ws like any subscription's result, and later events queue behind it
+ * so the order holds. Either way at most `bufferSize` events wait for a
+ * subscriber; past that it is dropped as a slow consumer.
+ */
+class Member implements AsyncIterableIterator<ExecutionResult> {
+  readonly #stream: SharedStream;
+  readonly #bufferSize: number;
+  readonly #writeNext: WriteNext | null;
+  readonly #onOverflow: () => void;
+  readonly #backlog: ExecutionResult[] = [];
+  readonly #written = () => {
+    this.#unwritten--;
+  };
+  #unwritten = 0;
+  /** A result was handed to graphql-ws, which asks for the next one only after sending it. */
+  #yielded = false;
+  #waiting: ((result: IteratorResult<ExecutionResult, undefined>) => void) | null = null;
+  #failWaiting: ((error: unknown) => void) | null = null;
+  #ended = false;
+  #error: { error: unknown } | null = null;
+
+  constructor(stream: SharedStream, bufferSize: number, writeNext: WriteNext | null, onOverflow: () => void) {
+    this.#stream = stream;
+    this.#bufferSize = bufferSize;
+    this.#writeNext = writeNext;
+    this.#onOverflow = onOverflow;
+  }
+
+  push({ result, json }: SharedResult): void {
+    if (this.#ended) return;
+    if (this.#unwritten + this.#backlog.length >= this.#bufferSize) {
+      // Not reading: an error would never reach it.
+      this.overflow();
+      return;
+    }
+    if (json !== null && this.#writeNext && !this.#yielded && this.#backlog.length === 0) {
+      this.#unwritten++;
+      if (!this.#writeNext(json, this.#written)) this.#unwritten--;
+    } else if (this.#waiting) {
+      const resolve = this.#waiting;
+      this.#waiting = this.#failWaiting = null;
+      this.#yielded = true;
+      resolve({ done: false, value: result });
+    } else {
+      this.#backlog.push(result);
+    }
+  }
+
+  /** Ends the stream for this member and drops its connection as a slow consumer. */
+  overflow(): void {
+    this.#leave();
+    this.#onOverflow();
+  }
+
+  /** The shared stream ended (or failed): what is queued is still delivered. */
+  end(error?: { error: unknown }): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = error ?? null;
+    if (!this.#waiting) return;
+    const [resolve, reject] = [this.#waiting, this.#failWaiting];
+    this.#waiting = this.#failWaiting = null;
+    if (this.#error) reject?.(this.#takeError());
+    else resolve(DONE);
+  }
+
+  #takeError(): unknown {
+    const { error } = this.#error!;
+    this.#error = null;
+    return error;
+  }
+
+  #leave(): void {
+    if (!this.#ended) this.#stream.leave(this);
+    this.end();
+    this.#backlog.length = 0;
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    this.#yielded = false;
+    const queued = this.#backlog.shift();
+    if (queued) {
+      this.#yielded = true;
+      return Promise.resolve({ done: false, value: queued });
+    }
+    if (this.#error) return Promise.reject(this.#takeError());
+    if (this.#ended) return Promise.resolve(DONE);
+    return new Promise((resolve, reject) => {
+      this.#waiting = resolve;
+      this.#failWaiting = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult, undefined>> {
+    this.#leave();
+    return Promise.resolve(DONE);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** One executed subscription whose results go to every member. */
+class SharedStream {
+  readonly #source: AsyncIterator<ExecutionResult>;
+  readonly #onClose: () => void;
+  readonly #members = new Set<Member>();
+  #pumping = false;
+  closed = false;
+
+  constructor(source: AsyncIterator<ExecutionResult>, onClose: () => void) {
+    this.#source = source;
+    this.#onClose = onClose;
+  }
+
+  join(bufferSize: number, writeNext: WriteNext | null, onOverflow: () => void): Member {
+    const member = new Member(this, bufferSize, writeNext, onOverflow);
+    this.#members.add(member);
+    if (!this.#pumping) {
+      this.#pumping = true;
+      void this.#pump();
+    }
+    return member;
+  }
+
+  /** Every member is dropped as a slow consumer. */
+  overflow(): void {
+    for (const member of [...this.#members]) member.overflow();
+  }
+
+  leave(member: Member): void {
+    this.#members.delete(member);
+    if (this.#members.size === 0) this.#close();
+  }
+
+  #close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#onClose();
+    // A pending next() then resolves done and the pump stops.
+    this.#source.return?.().catch(() => {});
+  }
+
+  async #pump(): Promise<void> {
+    let failure: { error: unknown } | undefined;
+    try {
+      for (;;) {
+        const next = await this.#source.next();
+        if (next.done || this.closed) break;
+        const shared: SharedResult = { result: next.value, json: next.value.errors ? null : JSON.stringify(next.value) };
+        for (const member of this.#members) member.push(shared);
+      }
+    } catch (error) {
+      failure = { error };
+    }
+    this.#close();
+    for (const member of this.#members) member.end(failure);
+    this.#members.clear();
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/**
+ * Subscribers with the same share key (see `shareKey`) share one execution:
+ * each event is resolved once (one `job` lookup), serialized once, and
+ * written to each subscriber's socket. Admission, limits and metrics still
+ * run per subscriber (plugins before this one), and results with errors
+ * still pass each subscriber's plugins; each subscriber is dropped as a slow
+ * consumer once `bufferSize` of its events wait.
+ */
+export function useSharedSubscriptions(bufferSize: number, streamsGauge: Gauge<'tenant'>): Plugin<Context> {
+  const streams = new Map<string, Promise<SharedStream | null>>();
+
+  const subscribe = (key: string, args: SubscribeArgs, subscribeFn: SubscribeFunction, context: Context): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
+    const { connection } = context;
+    const writeNext = connection ? connection.sendNext : null;
+    const onOverflow = () => connection?.terminate('slow consumer');
+    const existing = streams.get(key);
+    if (existing) {
+      // Joiners wait for the stream the first subscriber is starting; if it did not start one, they try themselves.
+      return existing.then((stream) => (stream && !stream.closed ? stream.join(bufferSize, writeNext, onOverflow) : subscribe(key, args, subscribeFn, context)));
+    }
+    const labels = { tenant: context.viewer.tenant.id };
+    const openStream = (result: AsyncIterable<ExecutionResult>) => {
+      streamsGauge.inc(labels);
+      return (opened = new SharedStream(result[Symbol.asyncIterator](), () => {
+        streamsGauge.dec(labels);
+        if (streams.get(key) === starting) streams.delete(key);
+      }));
+    };
+    // Events pile up before the stream only while resolving them lags behind: every member would
+    // have lagged alike, so every member is cut (the creator's connection alone would be).
+    let opened: SharedStream | null = null;
+    const contextValue: Context = { ...context, events: context.events.withOverflow(() => opened?.overflow()) };
+    const started = Promise.resolve().then(() => subscribeFn({ ...args, contextValue }));
+    const starting: Promise<SharedStream | null> = started.then(
+      (result) => (isAsyncIterable(result) ? openStream(result) : null),
+      () => null,
+    );
+    streams.set(key, starting);
+    return starting.then<AsyncIterable<ExecutionResult> | ExecutionResult>((stream) => {
+      if (stream) return stream.join(bufferSize, writeNext, onOverflow);
+      if (streams.get(key) === starting) streams.delete(key);
+      // Refused (an error result) or threw: this subscriber gets what its own subscribe gave.
+      return started;
+    });
+  };
+
+  return {
+    onSubscribe({ args, subscribeFn, setSubscribeFn }) {
+      const key = shareKey(args, args.contextValue);
+      if (key !== null) setSubscribeFn((subscribeArgs) => subscribe(key, subscribeArgs, subscribeFn, args.contextValue));
+    },
+  };
+}
