@@ -99,7 +99,8 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       const code = await exited;
       clearTimeout(timer);
-      if (code !== 0 && output.trim()) process.stderr.write(`gateway ${options.label} exited with ${code}:\n${output}\n`);
+      // It logs at warn and above only, so anything here deserves a look.
+      if (output.trim()) process.stderr.write(`gateway ${options.label} exited with ${code}; it logged (last 16 KiB):\n${output}\n`);
       return code;
     },
   };
