@@ -26,6 +26,9 @@ import { GatewayMetrics } from './server/metrics.ts';
 import { watchTokens } from './server/token-watch.ts';
 import { createGatewayYoga } from './server/yoga.ts';
 
+/** A readiness check that takes longer than this answers "not ready" rather than leaving the probe waiting. */
+const READY_TIMEOUT_MS = 2_500;
+
 export interface StartedApp {
   url: string;
   port: number;
@@ -60,12 +63,22 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
 
   async function isReady(): Promise<boolean> {
     if (!prisma || !boss || !pool || !claimPool || !events?.connected || stopping) return false;
+    let timer: NodeJS.Timeout | undefined;
+    // A probe must answer: a check stuck on a connection (PostgreSQL going away) counts as not ready.
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from PostgreSQL within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+    });
     try {
-      await Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1'), pool.query('SELECT 1'), claimPool.query('SELECT 1')]);
+      await Promise.race([
+        Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1'), pool.query('SELECT 1'), claimPool.query('SELECT 1')]),
+        timedOut,
+      ]);
       return true;
     } catch (error) {
       logger.warn({ err: error }, 'readiness check failed');
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
