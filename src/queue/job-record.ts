@@ -1,3 +1,4 @@
+import { notFound } from '../errors.ts';
 import type { QueueNamespace } from './names.ts';
 
 export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
@@ -53,3 +54,33 @@ export function toJobRecord(names: QueueNamespace, row: JobRow): JobRecord | nul
   const { name: _name, deadLetter, ...rest } = row;
   return { ...rest, queue, deadLetter: names.unqualify(deadLetter) };
 }
+
+/**
+ * A job this gateway has just created: id, queue and state are known, the
+ * rest of its row is read when first asked for (once for all fields), so a
+ * send that selects only those costs no read.
+ */
+export class SentJob {
+  readonly state = 'created' as const;
+  readonly id: string;
+  readonly queue: string;
+  readonly #load: () => Promise<JobRecord | null>;
+  #record: Promise<JobRecord> | undefined;
+
+  constructor(id: string, queue: string, load: () => Promise<JobRecord | null>) {
+    this.id = id;
+    this.queue = queue;
+    this.#load = load;
+  }
+
+  record(): Promise<JobRecord> {
+    this.#record ??= this.#load().then((record) => {
+      if (!record) throw notFound(`job ${this.id} was deleted before it could be read`);
+      return record;
+    });
+    return this.#record;
+  }
+}
+
+/** What a Job field resolves from. */
+export type JobSource = JobRecord | SentJob;

@@ -2,7 +2,7 @@ import type { Db, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOpti
 import { ADOPT_JOB_TABLES_SQL } from './job-events-sql.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
-import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
+import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { LeaseSplit, Leases } from './leases.ts';
 import { QueueNamespace } from './names.ts';
 import {
@@ -271,7 +271,7 @@ export class TenantQueues {
   }
 
   /** The created job, or null when a singleton, throttle or debounce rule suppressed it. */
-  async sendJob(queue: string, data: unknown, options?: JobSendOptions): Promise<JobRecord | null> {
+  async sendJob(queue: string, data: unknown, options?: JobSendOptions): Promise<SentJob | null> {
     const qualified = this.names.qualify(queue);
     const payload = assertJobPayload(data, this.#limits.maxJobDataBytes);
     const sendOptions = toBossSendOptions(this.names, options);
@@ -280,7 +280,7 @@ export class TenantQueues {
     if (!id) return null;
     this.#work.onSent?.(qualified, [id]);
     this.#work.observer?.sent(this.tenantId, queue, 1);
-    return this.getJob(queue, id);
+    return new SentJob(id, queue, () => this.getJob(queue, id));
   }
 
   /**

@@ -51,6 +51,24 @@ describe('sendJob', () => {
     expect(fetched).toMatchObject({ id: job!.id, data: { to: 'ada@example.com', tags: ['welcome'] } });
   });
 
+  it('answers a selection of id, queue and state from the send itself, and any other field from the stored row', async () => {
+    const queue = f.queueName('lean');
+    const lean = (await f.api.data<{ sendJob: { id: string; queue: string; state: string } }>(
+      'mutation($queue: String!) { sendJob(queue: $queue, data: { n: 1 }) { id queue state } }',
+      { queue },
+    )).sendJob;
+    expect(lean).toEqual({ id: expect.any(String), queue, state: 'CREATED' });
+    expect(await f.tables.job(lean.id)).toMatchObject({ state: 'created', data: { n: 1 } });
+
+    const full = (await f.api.data<{ sendJob: { id: string; data: unknown; priority: number; retryLimit: number; createdOn: string } }>(
+      'mutation($queue: String!) { sendJob(queue: $queue, data: { n: 2 }, options: { priority: 3 }) { id data priority retryLimit createdOn } }',
+      { queue },
+    )).sendJob;
+    const row = await f.tables.job(full.id);
+    expect(full).toMatchObject({ data: { n: 2 }, priority: 3, retryLimit: row?.retry_limit });
+    expect(new Date(full.createdOn).getTime()).toBe(row?.created_on.getTime());
+  });
+
   it('creates the queue once when the first sends arrive together', async () => {
     const queue = f.queueName('burst');
     const jobs = await Promise.all(Array.from({ length: 8 }, (_, n) => send(queue, { n })));

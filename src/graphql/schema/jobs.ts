@@ -1,4 +1,4 @@
-import { JOB_STATES, type JobRecord, type JobState } from '../../queue/job-record.ts';
+import { JOB_STATES, SentJob, type JobRecord, type JobSource, type JobState } from '../../queue/job-record.ts';
 import type { JobPage } from '../../queue/tenant-queues.ts';
 import { builder, type InputFields } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
@@ -7,34 +7,39 @@ export const JobStateEnum = builder.enumType('JobState', {
   values: Object.fromEntries(JOB_STATES.map((state) => [state.toUpperCase(), { value: state }])) as Record<string, { value: JobState }>,
 });
 
-export const JobRef = builder.objectRef<JobRecord>('Job').implement({
+/** A field of the job's row: at once for a job read from PostgreSQL, after the one read of a job just sent. */
+function fromRow<K extends keyof JobRecord>(key: K): (job: JobSource) => JobRecord[K] | Promise<JobRecord[K]> {
+  return (job) => (job instanceof SentJob ? job.record().then((record) => record[key]) : job[key]);
+}
+
+export const JobRef = builder.objectRef<JobSource>('Job').implement({
   description: 'A job in one of the tenant\'s queues.',
   fields: (t) => ({
     id: t.exposeID('id'),
     queue: t.exposeString('queue'),
     state: t.field({ type: JobStateEnum, resolve: (job) => job.state }),
-    data: t.expose('data', { type: 'JSON', nullable: true }),
-    output: t.expose('output', { type: 'JSON', nullable: true, description: 'What the job completed with, or its failure.' }),
-    priority: t.exposeInt('priority'),
-    retryCount: t.exposeInt('retryCount'),
-    retryLimit: t.exposeInt('retryLimit'),
-    retryDelay: t.exposeInt('retryDelay'),
-    retryBackoff: t.exposeBoolean('retryBackoff'),
-    retryDelayMax: t.exposeInt('retryDelayMax', { nullable: true }),
-    expireInSeconds: t.exposeInt('expireInSeconds'),
-    deleteAfterSeconds: t.exposeInt('deleteAfterSeconds'),
-    heartbeatSeconds: t.exposeInt('heartbeatSeconds', { nullable: true }),
-    singletonKey: t.exposeString('singletonKey', { nullable: true }),
-    groupId: t.exposeString('groupId', { nullable: true }),
-    groupTier: t.exposeString('groupTier', { nullable: true }),
-    deadLetter: t.exposeString('deadLetter', { nullable: true }),
-    policy: t.exposeString('policy', { nullable: true }),
-    startAfter: t.expose('startAfter', { type: 'DateTime' }),
-    createdOn: t.expose('createdOn', { type: 'DateTime' }),
-    startedOn: t.expose('startedOn', { type: 'DateTime', nullable: true }),
-    completedOn: t.expose('completedOn', { type: 'DateTime', nullable: true }),
-    keepUntil: t.expose('keepUntil', { type: 'DateTime' }),
-    heartbeatOn: t.expose('heartbeatOn', { type: 'DateTime', nullable: true }),
+    data: t.field({ type: 'JSON', nullable: true, resolve: fromRow('data') }),
+    output: t.field({ type: 'JSON', nullable: true, description: 'What the job completed with, or its failure.', resolve: fromRow('output') }),
+    priority: t.int({ resolve: fromRow('priority') }),
+    retryCount: t.int({ resolve: fromRow('retryCount') }),
+    retryLimit: t.int({ resolve: fromRow('retryLimit') }),
+    retryDelay: t.int({ resolve: fromRow('retryDelay') }),
+    retryBackoff: t.boolean({ resolve: fromRow('retryBackoff') }),
+    retryDelayMax: t.int({ nullable: true, resolve: fromRow('retryDelayMax') }),
+    expireInSeconds: t.int({ resolve: fromRow('expireInSeconds') }),
+    deleteAfterSeconds: t.int({ resolve: fromRow('deleteAfterSeconds') }),
+    heartbeatSeconds: t.int({ nullable: true, resolve: fromRow('heartbeatSeconds') }),
+    singletonKey: t.string({ nullable: true, resolve: fromRow('singletonKey') }),
+    groupId: t.string({ nullable: true, resolve: fromRow('groupId') }),
+    groupTier: t.string({ nullable: true, resolve: fromRow('groupTier') }),
+    deadLetter: t.string({ nullable: true, resolve: fromRow('deadLetter') }),
+    policy: t.string({ nullable: true, resolve: fromRow('policy') }),
+    startAfter: t.field({ type: 'DateTime', resolve: fromRow('startAfter') }),
+    createdOn: t.field({ type: 'DateTime', resolve: fromRow('createdOn') }),
+    startedOn: t.field({ type: 'DateTime', nullable: true, resolve: fromRow('startedOn') }),
+    completedOn: t.field({ type: 'DateTime', nullable: true, resolve: fromRow('completedOn') }),
+    keepUntil: t.field({ type: 'DateTime', resolve: fromRow('keepUntil') }),
+    heartbeatOn: t.field({ type: 'DateTime', nullable: true, resolve: fromRow('heartbeatOn') }),
   }),
 });
 
