@@ -70,19 +70,24 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   const gwSamples: number[] = [];
   const ackSamples: number[] = [];
   let gwMissed = 0;
+  const missedIds: string[] = [];
   ctx.log(`gateway sendJob → workAssigned: ${options.latencySamples} samples`);
   const gwBefore = ctx.cpu();
   for (let i = 0; i < WARMUP + options.latencySamples; i++) {
     pushed = signal();
     completed = signal();
     const began = performance.now();
-    const [, at] = await Promise.all([
-      execute(publisher, DOCS.sendJob, { queue: gwQueue, data: jobData(i) }).then(() => {
+    const [sent, at] = await Promise.all([
+      execute<{ sendJob: { id: string } }>(publisher, DOCS.sendJob, { queue: gwQueue, data: jobData(i) }).then((data) => {
         if (i >= WARMUP) ackSamples.push(performance.now() - began);
+        return data.sendJob.id;
       }),
       pushed.wait(),
     ]);
-    if (Number.isNaN(at)) gwMissed++;
+    if (Number.isNaN(at)) {
+      gwMissed++;
+      missedIds.push(sent);
+    }
     else if (i >= WARMUP) gwSamples.push(at - began);
     await completed.wait();
     await gap();
@@ -92,6 +97,11 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   stopEvents();
   await publisher.dispose();
 
+  // Where a missed sample's time went: waiting to be claimed, or after its claim.
+  const { rows: missedRows } = await ctx.pool.query<{ id: string; claimedAfterMs: number | null }>(
+    `SELECT id, extract(epoch FROM started_on - created_on) * 1000 AS "claimedAfterMs" FROM "${ctx.gatewaySchema}".job WHERE id = ANY($1::uuid[])`,
+    [missedIds],
+  );
   await deleteJobs(ctx.pool, options.rawSchema, [rawQueue]);
   await deleteJobs(ctx.pool, ctx.gatewaySchema, [`${ctx.tenantId}/${gwQueue}`]);
 
@@ -100,6 +110,7 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   const ack = summarize(ackSamples);
   const notes = [`other processes kept ${otherCores(rawCpu).toFixed(2)} (raw) / ${otherCores(gwCpu).toFixed(2)} (gateway) cores busy`];
   if (rawMissed || gwMissed) notes.push(`samples that took over ${SAMPLE_TIMEOUT_MS} ms (left out): raw ${rawMissed}, gateway ${gwMissed}`);
+  for (const row of missedRows) notes.push(`missed gateway job ${row.id}: claimed ${row.claimedAfterMs === null ? 'never' : `${Math.round(row.claimedAfterMs)} ms`} after it was created`);
   return {
     id: 'dispatch-latency',
     title: 'dispatch latency (send → handler at an idle worker)',
