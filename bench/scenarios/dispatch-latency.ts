@@ -110,6 +110,13 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   const ack = summarize(ackSamples);
   const notes = [`other processes kept ${otherCores(rawCpu).toFixed(2)} (raw) / ${otherCores(gwCpu).toFixed(2)} (gateway) cores busy`];
   if (rawMissed || gwMissed) notes.push(`samples that took over ${SAMPLE_TIMEOUT_MS} ms (left out): raw ${rawMissed}, gateway ${gwMissed}`);
+  if (gwMissed) {
+    // The gateway's own account (from ready to pushed) tells whether the time went before or after the push.
+    const scraped = await (await fetch(`${ctx.gateway.url}/metrics`)).text();
+    const series = (suffix: string) =>
+      [...scraped.matchAll(new RegExp(`^jobgate_dispatch_latency_seconds_${suffix} (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
+    notes.push(`gateway pushes that took over 1 s from ready to pushed (whole run): ${series('count\\{[^}]*\\}') - series('bucket\\{[^}]*le="1"[^}]*\\}')}`);
+  }
   for (const row of missedRows) notes.push(`missed gateway job ${row.id}: claimed ${row.claimedAfterMs === null ? 'never' : `${Math.round(row.claimedAfterMs)} ms`} after it was created`);
   return {
     id: 'dispatch-latency',
