@@ -55,6 +55,8 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   const publisher = await connect(ctx.gateway.wsUrl, ctx.token);
   await execute(publisher, DOCS.createQueue, { name: gwQueue });
   let pushed = signal();
+  const handledAt = new Map<string, number>();
+  const sentAt = new Map<string, number>();
   let completed = signal();
   const stopEvents = subscribe(publisher, DOCS.jobEvents, { queue: gwQueue, types: ['COMPLETED'] }, () => completed.fire(performance.now()));
   const worker = createWorker({
@@ -62,7 +64,8 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
     token: ctx.token,
     queues: [gwQueue],
     concurrency: 1,
-    handler: () => {
+    handler: (job) => {
+      handledAt.set(job.id, performance.now());
       pushed.fire(performance.now());
     },
     onError: (error) => ctx.log(`worker error: ${String(error)}`),
@@ -87,6 +90,7 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
     if (Number.isNaN(at)) {
       gwMissed++;
       missedIds.push(sent);
+      sentAt.set(sent, began);
     }
     else if (i >= WARMUP) gwSamples.push(at - began);
     await completed.wait();
@@ -117,7 +121,11 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
       [...scraped.matchAll(new RegExp(`^jobgate_dispatch_latency_seconds_${suffix} (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
     notes.push(`gateway pushes that took over 1 s from ready to pushed (whole run): ${series('count\\{[^}]*\\}') - series('bucket\\{[^}]*le="1"[^}]*\\}')}`);
   }
-  for (const row of missedRows) notes.push(`missed gateway job ${row.id}: claimed ${row.claimedAfterMs === null ? 'never' : `${Math.round(row.claimedAfterMs)} ms`} after it was created`);
+  for (const row of missedRows) {
+    const handled = handledAt.get(row.id);
+    const handler = handled === undefined ? 'its handler never ran' : `its handler ran ${Math.round(handled - sentAt.get(row.id)!)} ms after the send`;
+    notes.push(`missed gateway job ${row.id}: claimed ${row.claimedAfterMs === null ? 'never' : `${Math.round(row.claimedAfterMs)} ms`} after it was created; ${handler}`);
+  }
   return {
     id: 'dispatch-latency',
     title: 'dispatch latency (send → handler at an idle worker)',

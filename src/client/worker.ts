@@ -234,6 +234,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
         next: (result) => {
           if (result.errors?.length) {
             fatal = Object.assign(new Error(result.errors[0]!.message), { errors: result.errors });
+            report(fatal);
             return;
           }
           for (const assigned of (result.data?.workAssignedBatches ?? []) as WorkerJob<TData>[]) {

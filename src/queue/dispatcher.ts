@@ -19,6 +19,8 @@ interface HeldJob {
   queue: string;
   id: string;
   retryCount: number;
+  /** The ACTIVE notification of this attempt arrived: a CREATED or RETRY after it puts the job back in the queue. */
+  started: boolean;
 }
 
 /** One `workAssigned` subscription. */
@@ -77,7 +79,14 @@ const MAX_REMEMBERED_SENDS = 100_000;
 /** Claims of one queue that may be in flight at once on this instance. */
 const MAX_CLAIMS = 3;
 
-const FINISHED_TYPES = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'DELETED', 'RETRY', 'CREATED']);
+/** The hold ends whenever these arrive. */
+const ENDING_TYPES = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'DELETED']);
+/**
+ * The job is back in the queue, but only when this comes after the hold's own
+ * ACTIVE: a claim woken by a send through this instance can take a job before
+ * the notification of its creation (or of its last failure) has arrived.
+ */
+const REQUEUED_TYPES = new Set(['CREATED', 'RETRY']);
 
 /**
  * Pushes ready jobs to `workAssigned` subscriptions on this instance. Woken by
@@ -227,9 +236,15 @@ export class Dispatcher {
   #onEvent(event: RawJobEvent): void {
     if (this.#heldBy.size > 0) {
       const key = jobKey(event.name, event.jobId);
-      const holder = this.#heldBy.get(key);
-      if (holder && FINISHED_TYPES.has(event.type)) this.#release(key);
-      else if (holder && event.type === 'ACTIVE' && holder.held.get(key)?.retryCount !== event.retryCount) this.#release(key);
+      const held = this.#heldBy.get(key)?.held.get(key);
+      if (held) {
+        if (ENDING_TYPES.has(event.type)) this.#release(key);
+        else if (event.type === 'ACTIVE') {
+          // Another attempt started: this one is over.
+          if (held.retryCount !== event.retryCount) this.#release(key);
+          else held.started = true;
+        } else if (REQUEUED_TYPES.has(event.type) && held.started) this.#release(key);
+      }
     }
     if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) {
       if (event.type === 'CREATED' && this.#wokenBySend.delete(jobKey(event.name, event.jobId))) return;
@@ -333,7 +348,7 @@ export class Dispatcher {
     slot.next = index % Math.max(1, slot.workers.length);
     for (const [worker, job] of plan) {
       const key = jobKey(slot.name, job.id);
-      worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount });
+      worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount, started: false });
       this.#heldBy.set(key, worker);
     }
     return plan;

@@ -4,6 +4,7 @@ import pg from 'pg';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
+import { JOB_EVENTS_CHANNEL } from '../../src/queue/job-events-sql.ts';
 
 interface Assigned {
   workAssigned: { id: string; queue: string; state: string; data: { n?: number } | null; retryCount: number };
@@ -107,6 +108,39 @@ describe('workAssigned', () => {
     expect(peak).toBeGreaterThan(0);
     const { rows } = await sql.query("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'", [`${tenant.tenant.id}/bulk`]);
     expect(rows[0].n).toBe(30);
+    sub.stop();
+  });
+
+  it('pushes a claimed job even when the notification of its creation is read only after the claim took it', async () => {
+    await createQueue('late-news');
+    const qualified = `${tenant.tenant.id}/late-news`;
+    const client = worker();
+    const sub = collect<Assigned>(client, WORK, { queues: ['late-news'], concurrency: 1 });
+    const held = await send('late-news');
+    await sub.waitFor((d) => d.workAssigned.id === held);
+    const next = await send('late-news', { n: 1 });
+    // Hold the next claim open between its fetch and its commit: an uncommitted lease row on the
+    // same key makes its grant wait.
+    const blocker = new pg.Client({ connectionString: testDatabaseUrl() });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query("INSERT INTO job_lease (queue, job_id, retry_count, holder) VALUES ($1, $2, 0, 'test')", [qualified, next]);
+      await wsExecute(client, COMPLETE, { queue: 'late-news', id: held });
+      for (let waited = 0; ; waited += 20) {
+        const { rows } = await sql.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'jobgate-claims' AND wait_event_type = 'Lock'");
+        if (rows.length) break;
+        if (waited > 10_000) throw new Error('the claim never waited on the lease');
+        await sleep(20);
+      }
+      // The job's CREATED notification, read now: after the claim planned its hold, before its ACTIVE.
+      await sql.query('SELECT pg_notify($1, $2)', [JOB_EVENTS_CHANNEL, ['I', 'created', qualified, next, '0'].join('\t')]);
+      await gateway.services.events.sync();
+    } finally {
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+    }
+    await sub.waitFor((d) => d.workAssigned.id === next, 5_000);
     sub.stop();
   });
 
