@@ -107,6 +107,49 @@ describe('subscriptions sharing one execution', () => {
     await gaugeBecomes('jobgate_subscriptions', a, 0, ',field="jobEvents"');
   });
 
+  it('shares with a subscriber over HTTP (server-sent events), which gets the same events in the same order', async () => {
+    const [overWs] = await subscribeAll(a, [a.token], 'sse');
+    const response = await fetch(gateway.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${a.token}` },
+      body: JSON.stringify({ query: EVENTS, variables: { queue: 'sse', types: ['CREATED'] } }),
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const overSse: string[] = [];
+    const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffered = '';
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffered += value;
+        for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+          const data = buffered.slice(0, end).split('\n').find((line) => line.startsWith('data:'));
+          buffered = buffered.slice(end + 2);
+          const parsed = data ? (JSON.parse(data.slice(5)) as { data?: EventData }) : null;
+          if (parsed?.data) overSse.push(parsed.data.jobEvents.jobId);
+        }
+      }
+    })();
+    await gaugeBecomes('jobgate_subscriptions', a, 2, ',field="jobEvents"');
+    expect(await gauge('jobgate_subscription_streams', a)).toBe(1);
+    const before = overWs!.results.length;
+    const ids = (
+      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, a.token, SEND_MANY, { queue: 'sse', jobs: Array.from({ length: 50 }, (_, n) => ({ data: { n } })) })
+    ).sendJobs;
+    await overWs!.waitFor((d) => d.jobEvents.jobId === ids[49]);
+    for (let waited = 0; !overSse.includes(ids[49]!); waited += 20) {
+      if (waited > 5_000) throw new Error(`SSE got ${overSse.length} events`);
+      await sleep(20);
+    }
+    expect(createdIds(overWs!, before)).toEqual(ids);
+    expect(overSse.filter((id) => ids.includes(id))).toEqual(ids);
+    await reader.cancel();
+    await reading.catch(() => {});
+    overWs!.stop();
+    await gaugeBecomes('jobgate_subscription_streams', a, 0);
+  });
+
   it('never shares across tenants: the same document and variables see only their own tenant’s jobs', async () => {
     const [ofA] = await subscribeAll(a, [a.token], 'same-name');
     const [ofB] = await subscribeAll(b, [b.token], 'same-name');
