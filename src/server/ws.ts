@@ -113,8 +113,8 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           return [new GraphQLError(`variables are nested deeper than ${MAX_JSON_DEPTH} levels`, { extensions: { code: 'BAD_USER_INPUT' } })];
         }
         const socket = ctx.extra.socket;
-        // graphql-ws's own `next` message, for payloads serialized once for many subscribers.
-        const nextPrefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+        // graphql-ws's own `next` message, for payloads serialized once for many subscribers (built on first use).
+        let nextPrefix: string | undefined;
         const handle: ConnectionHandle = {
           id: connectionId,
           // graphql-ws awaits each write, so a subscriber that stops reading backs
@@ -127,6 +127,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           },
           sendNext: (payloadJson, written) => {
             if (socket.readyState !== WebSocket.OPEN) return false;
+            nextPrefix ??= `{"id":${JSON.stringify(id)},"type":"next","payload":`;
             socket.send(nextPrefix + payloadJson + '}', written);
             return true;
           },

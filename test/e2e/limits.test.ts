@@ -192,26 +192,39 @@ describe('per-tenant limits', () => {
   });
 });
 
+/** A graphql-ws subscriber on a bare socket, so that the test can stop it reading. */
+async function rawSubscriber(on: TestGateway, token: string, query: string): Promise<WebSocket> {
+  const socket = new WebSocket(on.wsUrl, 'graphql-transport-ws');
+  await new Promise<void>((resolve) => {
+    socket.on('message', (raw) => {
+      if (JSON.parse(String(raw)).type === 'connection_ack') resolve();
+    });
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { token } })));
+  });
+  socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+  return socket;
+}
+
+/** Pauses or resumes reading the socket's TCP stream. */
+function reading(socket: WebSocket, on: boolean): void {
+  const tcp = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  if (on) tcp.resume();
+  else tcp.pause();
+}
+
 describe('slow consumers', () => {
   it('cuts off a subscriber that stops reading; other subscribers keep receiving', async () => {
     // Defaults but for a small per-subscriber event buffer.
     const roomy = await startGateway({ eventBufferSize: 50 });
     try {
       const owner = await createTestTenant(roomy);
-      const socket = new WebSocket(roomy.wsUrl, 'graphql-transport-ws');
-      await new Promise<void>((resolve) => {
-        socket.on('message', (raw) => {
-          if (JSON.parse(String(raw)).type === 'connection_ack') resolve();
-        });
-        socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { token: owner.token } })));
-      });
-      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: 'subscription { jobEvents(queue: "slow") { type jobId job { data } } }' } }));
+      const socket = await rawSubscriber(roomy, owner.token, 'subscription { jobEvents(queue: "slow") { type jobId job { data } } }');
       const healthy = wsClient(roomy.wsUrl, { token: owner.token });
       sockets.push(healthy);
       const watched = collect<{ jobEvents: { jobId: string } }>(healthy, 'subscription { jobEvents(queue: "canary") { jobId } }');
       await sleep(300);
       // Stop reading: once the kernel's buffers are full, the gateway's writes pile up.
-      (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+      reading(socket, false);
       const closed = closeOf(socket, 20_000);
       const pad = 'p'.repeat(16 * 1024);
       for (let batch = 0; batch < 10; batch++) {
@@ -221,7 +234,7 @@ describe('slow consumers', () => {
       }
       const canary = (await gqlData<{ sendJob: { id: string } }>(roomy.graphqlUrl, owner.token, 'mutation { sendJob(queue: "canary", data: {}) { id } }')).sendJob.id;
       await watched.waitFor((d) => d.jobEvents.jobId === canary, 5000);
-      (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      reading(socket, true);
       expect(await closed).toBe(1006);
       const scraped = await (await fetch(`${roomy.url}/metrics`)).text();
       expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 1`));
@@ -236,21 +249,14 @@ describe('slow consumers', () => {
     try {
       const owner = await createTestTenant(roomy);
       const query = 'subscription { jobEvents(queue: "slow") { type jobId job { data } } }';
-      const socket = new WebSocket(roomy.wsUrl, 'graphql-transport-ws');
-      await new Promise<void>((resolve) => {
-        socket.on('message', (raw) => {
-          if (JSON.parse(String(raw)).type === 'connection_ack') resolve();
-        });
-        socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { token: owner.token } })));
-      });
-      socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+      const socket = await rawSubscriber(roomy, owner.token, query);
       const healthy = wsClient(roomy.wsUrl, { token: owner.token });
       sockets.push(healthy);
       const watched = collect<{ jobEvents: { jobId: string; type: string } }>(healthy, query);
       await sleep(300);
       const scrape = async () => (await fetch(`${roomy.url}/metrics`)).text();
       expect(await scrape()).toMatch(new RegExp(`jobgate_subscription_streams\\{tenant="${owner.tenant.id}"\\} 1`));
-      (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+      reading(socket, false);
       const closed = closeOf(socket, 20_000);
       const pad = 'p'.repeat(16 * 1024);
       const ids: string[] = [];
@@ -263,7 +269,7 @@ describe('slow consumers', () => {
         await watched.waitFor((d) => d.jobEvents.jobId === ids.at(-1), 10_000);
       }
       expect(watched.results.map((r) => r.data!.jobEvents.jobId)).toEqual(ids);
-      (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      reading(socket, true);
       expect(await closed).toBe(1006);
       expect(await scrape()).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 1`));
       watched.stop();
