@@ -88,6 +88,8 @@ async function main(): Promise<number> {
   log(`database ${database.name} created`);
   const gateway = await launch('main', true);
   pool = new pg.Pool({ connectionString: database.url, max: 4, application_name: 'bench' });
+  // An idle connection ended by the server (the database being dropped) must not crash the run.
+  pool.on('error', (error) => log(`bench pool: ${error.message}`));
   const prisma = createPrisma(database.url);
   const tenant = await createTenant(prisma, 'bench');
   // The gateway's per-tenant admission defaults (500 operations/s, 1,000 connections) would cap the

@@ -135,6 +135,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
           holder,
           onSent: (queue, ids) => startedDispatcher.sent(queue, ids),
           onSettled: (queue, ids) => startedDispatcher.settled(queue, ids),
+          heldAttempts: holder === null ? undefined : (queue, ids) => startedDispatcher.heldAttempts(holder, queue, ids),
           observer,
         }),
     };

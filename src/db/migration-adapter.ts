@@ -41,16 +41,42 @@ function poolFor(connectionString: string): pg.Pool {
   return new pg.Pool({ connectionString, Client: CatalogAsTextClient, max: 2, allowExitOnIdle: true });
 }
 
+type ConnectedAdapter = Awaited<ReturnType<PrismaPg['connect']>>;
+
+/**
+ * adapter-pg runs a migration script one statement at a time, split at every
+ * semicolon, which cuts function bodies apart. PostgreSQL takes the whole
+ * script as one message instead, as one transaction, as Prisma's native engine
+ * sends it; errors are reported as the adapter reports its own.
+ */
+function runScriptsWhole<A extends ConnectedAdapter>(adapter: A, pool: pg.Pool): A {
+  adapter.executeScript = async (script: string) => {
+    try {
+      await pool.query(script);
+    } catch (error) {
+      (adapter as unknown as { onError(error: unknown): never }).onError(error);
+    }
+  };
+  return adapter;
+}
+
 /**
  * Driver adapter for the Prisma CLI (migrate). `migrate dev` gets a throwaway
  * shadow database of its own, dropped again on dispose.
  */
 export class MigrationAdapter extends PrismaPg {
   readonly #connectionString: string;
+  readonly #pool: pg.Pool;
 
   constructor(connectionString: string) {
-    super(poolFor(connectionString));
+    const pool = poolFor(connectionString);
+    super(pool);
+    this.#pool = pool;
     this.#connectionString = connectionString;
+  }
+
+  override async connect(): ReturnType<PrismaPg['connect']> {
+    return runScriptsWhole(await super.connect(), this.#pool);
   }
 
   override async connectToShadowDb(): ReturnType<PrismaPg['connectToShadowDb']> {
@@ -62,7 +88,7 @@ export class MigrationAdapter extends PrismaPg {
     url.pathname = `/${name}`;
     const pool = poolFor(url.toString());
     pool.on('error', () => {}); // its connections are terminated by the DROP below
-    const shadow = await new PrismaPg(pool, { disposeExternalPool: true }).connect();
+    const shadow = runScriptsWhole(await new PrismaPg(pool, { disposeExternalPool: true }).connect(), pool);
     const dispose = shadow.dispose.bind(shadow);
     shadow.dispose = async () => {
       await dispose();

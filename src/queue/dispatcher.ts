@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Repeater } from '@repeaterjs/repeater';
+import type { JobAttempt } from 'pg-boss';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from './job-event-bus.ts';
 import type { RawJobEvent } from './job-event.ts';
@@ -203,6 +204,22 @@ export class Dispatcher {
     if (this.#wokenBySend.size > MAX_REMEMBERED_SENDS) this.#wokenBySend.clear();
     for (const id of ids) this.#wokenBySend.add(jobKey(queue, id));
     this.#pump(queue, true);
+  }
+
+  /**
+   * The attempts at which `holder` holds all of `ids` of `queue`, as far as
+   * this instance knows; undefined when any of them is not held by it here.
+   */
+  heldAttempts(holder: string, queue: string, ids: readonly string[]): JobAttempt[] | undefined {
+    const attempts: JobAttempt[] = [];
+    for (const id of ids) {
+      const key = jobKey(queue, id);
+      const worker = this.#heldBy.get(key);
+      const held = worker?.holder === holder ? worker.held.get(key) : undefined;
+      if (!held) return undefined;
+      attempts.push({ id, retryCount: held.retryCount });
+    }
+    return attempts;
   }
 
   /** Settled by its holder through this instance: free the slots now, not on the event. */

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Db, JobAttempt } from 'pg-boss';
+import { inlineParameters } from '../db/inline-parameters.ts';
 import type { PreparedStatements } from '../db/prepared-statements.ts';
 
 export interface LeaseGrant {
@@ -31,11 +32,11 @@ export interface ClaimOptions {
 const GRANT_SQL = `INSERT INTO job_lease (queue, job_id, retry_count, holder)
    SELECT $1, g.id, g.retry_count, g.holder
      FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)
-   ON CONFLICT (queue, job_id) DO UPDATE
+   ON CONFLICT (job_id, queue) DO UPDATE
      SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
 
 const LOCK_LEASES_SQL = `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
-  WHERE queue = $1 AND job_id = ANY($2::uuid[]) FOR UPDATE`;
+  WHERE job_id = ANY($2::uuid[]) AND queue = $1 FOR UPDATE`;
 
 const grantValues = (queue: string, grants: readonly LeaseGrant[]) => [queue, grants.map((g) => g.id), grants.map((g) => g.retryCount), grants.map((g) => g.holder)];
 
@@ -61,11 +62,17 @@ function inlineGrant(queue: string, grants: readonly LeaseGrant[]): string {
   return `INSERT INTO job_lease (queue, job_id, retry_count, holder)
    SELECT ${escapeLiteral(queue)}, g.id, g.retry_count, g.holder
      FROM unnest(${uuidArray(grants.map((g) => g.id))}, ${intArray(grants.map((g) => g.retryCount))}, ARRAY[${grants.map((g) => escapeLiteral(g.holder)).join(',')}]::text[]) AS g(id, retry_count, holder)
-   ON CONFLICT (queue, job_id) DO UPDATE
+   ON CONFLICT (job_id, queue) DO UPDATE
      SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
 }
 
 type QueryResult = pg.QueryResult<Record<string, unknown>>;
+
+/** Raised by release_held_leases (see its migration) when a hold is not where the caller expected. */
+const LEASES_CHANGED = 'JG409';
+
+/** pg-boss's statement has no inline form, or came second: the one-trip settlement does not apply. */
+class NotOneTrip extends Error {}
 
 /** The result of the last statement of a simple-protocol query (an array when it held several). */
 function last(result: QueryResult | QueryResult[]): QueryResult {
@@ -217,6 +224,44 @@ export class Leases {
       const split = splitLeases(ids, holder, leased);
       return { result: await settle(db, split), conflicts: split.conflicts };
     });
+  }
+
+  /**
+   * complete or fail of jobs that `holder` holds at `attempts`, as this
+   * instance's dispatcher knows: BEGIN, the release of exactly those holds,
+   * pg-boss's statement (its parameters written in) and COMMIT travel as one
+   * message, one round trip instead of three. When a hold turned out to have
+   * moved on, the transaction is rolled back and this returns undefined, as
+   * it does when pg-boss's statement cannot be written inline: the caller
+   * then takes the general path (`releasing`).
+   */
+  async releasingHeld<T>(queue: string, holder: string, attempts: readonly JobAttempt[], settle: (db: Db) => Promise<T>): Promise<{ result: T } | undefined> {
+    const release = `SELECT release_held_leases(${escapeLiteral(queue)}, ${escapeLiteral(holder)}, ${uuidArray(attempts.map((a) => a.id))}, ${intArray(attempts.map((a) => a.retryCount))})`;
+    const client = await this.#pool.connect();
+    let sent = false;
+    try {
+      const db: Db = {
+        executeSql: async (text, values) => {
+          // Committed with the first statement: a second one would run outside the transaction.
+          if (sent) throw new Error('pg-boss ran a second statement in a one-trip settlement');
+          const inline = values?.length ? inlineParameters(text, values) : text;
+          if (inline === undefined) throw new NotOneTrip();
+          sent = true;
+          const results = (await client.query(`BEGIN;\n${release};\n${inline};\nCOMMIT`)) as unknown as QueryResult[];
+          return results[2]!;
+        },
+      };
+      const result = await settle(db);
+      if (!sent) throw new NotOneTrip();
+      return { result };
+    } catch (error) {
+      // An error inside the message leaves its transaction open and aborted.
+      if (sent) await client.query('ROLLBACK').catch(() => {});
+      if (error instanceof NotOneTrip || (error as { code?: unknown }).code === LEASES_CHANGED) return undefined;
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   /** Drops holds whose job is no longer active in the leased attempt (settled elsewhere, expired, deleted). */

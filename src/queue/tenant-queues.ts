@@ -54,6 +54,8 @@ export interface WorkIdentity {
   onSent?: ((qualified: string, ids: readonly string[]) => void) | undefined;
   /** Told which jobs this holder just finished, to free its slots at once. */
   onSettled?: ((queue: string, ids: readonly string[]) => void) | undefined;
+  /** The attempts at which this holder holds all of `ids`, as this instance knows; undefined otherwise. */
+  heldAttempts?: ((queue: string, ids: readonly string[]) => JobAttempt[] | undefined) | undefined;
   /** Counts jobs sent and settled (metrics); `queue` is the tenant's name. */
   observer?: QueueObserver | undefined;
 }
@@ -431,13 +433,22 @@ export class TenantQueues {
     if (kind === 'touch') {
       ({ result: { affected }, conflicts } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] })));
     } else {
-      // complete and fail end the holds: released and settled in one transaction, with one round trip fewer.
+      // complete and fail end the holds. The usual case, a worker settling what it was pushed here,
+      // takes one round trip; anything else is sorted out id by id in one transaction.
+      const held = holder === null ? undefined : this.#work.heldAttempts?.(qualified, ids);
+      const oneTrip = held && holder !== null ? await leases.releasingHeld(qualified, holder, held, (db) => settle(db, { held, unleased: [], conflicts: [] })) : undefined;
       let released: readonly string[] = [];
       let settled: readonly string[] = [];
-      ({ result: { affected, settled }, conflicts } = await leases.releasing(qualified, holder, ids, async (db, split) => {
-        released = split.held.map((attempt) => attempt.id);
-        return settle(db, split);
-      }));
+      if (oneTrip) {
+        ({ affected, settled } = oneTrip.result);
+        released = ids;
+        conflicts = [];
+      } else {
+        ({ result: { affected, settled }, conflicts } = await leases.releasing(qualified, holder, ids, async (db, split) => {
+          released = split.held.map((attempt) => attempt.id);
+          return settle(db, split);
+        }));
+      }
       const finished = released.length ? [...new Set([...released, ...settled])] : settled;
       if (finished.length) this.#work.onSettled?.(qualified, finished);
     }

@@ -176,6 +176,29 @@ describe('workAssigned', () => {
     secondSub.stop();
   });
 
+  it('a hold that moved on behind this instance is not settled by its old holder; the rest of the call still is', async () => {
+    await createQueue('moved');
+    const qualified = `${tenant.tenant.id}/moved`;
+    const client = worker();
+    const sub = collect<Assigned>(client, WORK, { queues: ['moved'], concurrency: 2 });
+    const [kept, moved] = [await send('moved', { n: 1 }), await send('moved', { n: 2 })];
+    await sub.waitFor(() => sub.results.length >= 2);
+    // As when the job was cancelled, resumed and taken at the same attempt by a worker on another
+    // instance: the lease names someone else, while this instance still has the worker holding it.
+    await sql.query("UPDATE job_lease SET holder = 'another-connection' WHERE queue = $1 AND job_id = $2", [qualified, moved]);
+
+    const result = await wsExecute<{ completeJobs: { requested: number; affected: number } }>(client, COMPLETE_MANY, { queue: 'moved', ids: [kept, moved] });
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.completeJobs).toEqual({ requested: 2, affected: 1 });
+    expect((await jobRow('moved', kept)).state).toBe('completed');
+    expect((await jobRow('moved', moved)).state).toBe('active');
+    const { rows } = await sql.query('SELECT job_id AS id, holder FROM job_lease WHERE queue = $1', [qualified]);
+    expect(rows).toEqual([{ id: moved, holder: 'another-connection' }]);
+    const again = await wsExecute(client, COMPLETE, { queue: 'moved', id: moved });
+    expect(again.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    sub.stop();
+  });
+
   it('spreads work over the workers of a queue', async () => {
     await createQueue('fair');
     const a = collect<Assigned>(worker(), WORK, { queues: ['fair'], concurrency: 1 });
