@@ -10,6 +10,7 @@ import { installGatewaySchema } from './db/gateway-schema.ts';
 import { applyPrismaMigrations } from './db/migrate.ts';
 import { PreparedStatements } from './db/prepared-statements.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
+import { gatewayTypes } from './db/timestamps.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
@@ -95,14 +96,21 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     prisma = createPrisma(databaseUrl);
     boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger, monitorIntervalSeconds: config.bossMonitorIntervalSeconds });
     // Connections are recycled now and then so that statements prepared on them do not pile up.
-    pool = new pg.Pool({ connectionString: databaseUrl, max: 10, maxUses: 50_000, application_name: 'jobgate' });
+    pool = new pg.Pool({ connectionString: databaseUrl, max: 10, maxUses: 50_000, application_name: 'jobgate', types: gatewayTypes });
     pool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
     await installGatewaySchema(pool, config.bossSchema);
     events = new JobEventBus(databaseUrl, pool, logger);
     await events.start();
     const startedEvents = events;
     metrics.listenProbe = () => startedEvents.connected;
-    claimPool = new pg.Pool({ connectionString: databaseUrl, max: 4, maxUses: 50_000, application_name: 'jobgate-claims', options: '-c synchronous_commit=off' });
+    claimPool = new pg.Pool({
+      connectionString: databaseUrl,
+      max: 4,
+      maxUses: 50_000,
+      application_name: 'jobgate-claims',
+      options: '-c synchronous_commit=off',
+      types: gatewayTypes,
+    });
     claimPool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
     const leases = new Leases(pool, claimPool, new PreparedStatements());
     const workers = new WorkerRegistry(pool, config.bossSchema);

@@ -26,6 +26,55 @@ function parameterText(value: unknown): string | null | undefined {
   return JSON.stringify(value);
 }
 
+/** A statement text cut at its parameters: text, parameter index, text, ... */
+type Template = (string | number)[];
+
+/** Statement texts seen, cut once: pg-boss's settle statements are few and recur. */
+const templates = new Map<string, Template | null>();
+const MAX_TEMPLATES = 128;
+
+/** Cuts `text` at its `$n` parameters; null when it holds what is not scanned here. */
+function cut(text: string): Template | null {
+  const parts: Template = [];
+  let from = 0;
+  let i = 0;
+  while (i < text.length) {
+    const char = text[i]!;
+    const next = text[i + 1];
+    const previous = text[i - 1] ?? ' ';
+    if (char === "'" && /[eEuUbBxX&]/.test(previous)) {
+      return null; // escape-string and other prefixed literals are not scanned here
+    } else if (char === "'" || char === '"') {
+      // A quoted literal or identifier; a doubled quote inside it is an escaped quote.
+      let end = i + 1;
+      for (;;) {
+        end = text.indexOf(char, end);
+        if (end === -1) return null;
+        if (text[end + 1] === char) end += 2;
+        else break;
+      }
+      i = end + 1;
+    } else if (char === '-' && next === '-') {
+      const end = text.indexOf('\n', i);
+      i = end === -1 ? text.length : end;
+    } else if (char === '/' && next === '*') {
+      const end = text.indexOf('*/', i + 2);
+      if (end === -1) return null;
+      i = end + 2;
+    } else if (char === '$' && !/\w/.test(previous)) {
+      const match = /^\$(\d+)/.exec(text.slice(i, i + 12));
+      if (!match) return null; // a dollar-quoted body
+      parts.push(text.slice(from, i), Number(match[1]) - 1);
+      i += match[0].length;
+      from = i;
+    } else {
+      i++;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts;
+}
+
 /**
  * `text` with its `$n` parameters written in as quoted literals, so that it
  * can share one simple-protocol message with other statements. A quoted
@@ -35,47 +84,23 @@ function parameterText(value: unknown): string | null | undefined {
  * simple literal form.
  */
 export function inlineParameters(text: string, values: readonly unknown[]): string | undefined {
+  let template = templates.get(text);
+  if (template === undefined) {
+    template = cut(text);
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(text, template);
+  }
+  if (template === null) return undefined;
   let out = '';
-  let i = 0;
-  while (i < text.length) {
-    const char = text[i]!;
-    const next = text[i + 1];
-    const previous = text[i - 1] ?? ' ';
-    if (char === "'" && /[eEuUbBxX&]/.test(previous)) {
-      return undefined; // escape-string and other prefixed literals are not scanned here
-    } else if (char === "'" || char === '"') {
-      // A quoted literal or identifier; a doubled quote inside it is an escaped quote.
-      let end = i + 1;
-      for (;;) {
-        end = text.indexOf(char, end);
-        if (end === -1) return undefined;
-        if (text[end + 1] === char) end += 2;
-        else break;
-      }
-      out += text.slice(i, end + 1);
-      i = end + 1;
-    } else if (char === '-' && next === '-') {
-      const end = text.indexOf('\n', i);
-      out += end === -1 ? text.slice(i) : text.slice(i, end);
-      i = end === -1 ? text.length : end;
-    } else if (char === '/' && next === '*') {
-      const end = text.indexOf('*/', i + 2);
-      if (end === -1) return undefined;
-      out += text.slice(i, end + 2);
-      i = end + 2;
-    } else if (char === '$' && !/\w/.test(previous)) {
-      const match = /^\$(\d+)/.exec(text.slice(i, i + 12));
-      if (!match) return undefined; // a dollar-quoted body
-      const index = Number(match[1]) - 1;
-      if (index < 0 || index >= values.length) return undefined;
-      const literal = parameterText(values[index]);
-      if (literal === undefined) return undefined;
-      out += literal === null ? 'NULL' : escapeLiteral(literal);
-      i += match[0].length;
-    } else {
-      out += char;
-      i++;
+  for (const part of template) {
+    if (typeof part === 'string') {
+      out += part;
+      continue;
     }
+    if (part < 0 || part >= values.length) return undefined;
+    const literal = parameterText(values[part]);
+    if (literal === undefined) return undefined;
+    out += literal === null ? 'NULL' : escapeLiteral(literal);
   }
   return out;
 }

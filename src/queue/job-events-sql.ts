@@ -1,7 +1,9 @@
 /** The NOTIFY channel every gateway LISTENs on. */
 export const JOB_EVENTS_CHANNEL = 'jobgate_job_events';
 
-/** Below PostgreSQL's 8,000-byte payload limit, with room for the line that crosses it. */
+/** PostgreSQL refuses NOTIFY payloads of this many bytes or more. */
+const PAYLOAD_LIMIT_BYTES = 8_000;
+/** Below the payload limit, with room for the line that crosses it. */
 const CHUNK_BYTES = 6_000;
 /** Longer lines cannot belong to a tenant queue (its name is at most 137 characters). */
 const MAX_LINE_BYTES = 1_000;
@@ -10,13 +12,14 @@ const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
 /**
  * Job state changes become NOTIFY payloads of tab-separated lines, one per
- * change: `op, state, queue name, job id, retry count`, never job data; a
- * payload holds as many lines as fit in 6,000 bytes. Notifications are
+ * change: `op, state, queue name, job id, retry count`, never job data. A
+ * statement's lines share one payload when they fit under PostgreSQL's limit,
+ * and are cut into payloads of about 6,000 bytes otherwise. Notifications are
  * delivered at commit, in commit order.
  *
  * Statement-level triggers with transition tables send one notification per
- * statement (per 6,000 bytes), not one per row: a claim of 100 jobs costs one
- * NOTIFY instead of 100. They sit on the parent table (statements that name
+ * statement (or per chunk), not one per row: a claim of 60 jobs costs one
+ * NOTIFY instead of 60. They sit on the parent table (statements that name
  * it) and on every partition (statements that name a partition, as most of
  * pg-boss's do). A row trigger on the parent, cloned by PostgreSQL onto every
  * partition, covers partitions created since the last adoption; it is
@@ -36,8 +39,15 @@ export function jobEventsInstallSql(bossSchema: string): string {
     CREATE OR REPLACE FUNCTION jobgate.notify_job_lines(lines text[]) RETURNS void LANGUAGE plpgsql AS $fn$
     DECLARE
       chunk text;
+      payload text;
     BEGIN
       IF cardinality(lines) = 0 THEN
+        RETURN;
+      END IF;
+      -- The usual statement (a claim or a settlement of up to ~80 jobs) fits in one payload.
+      payload := array_to_string(lines, E'\n');
+      IF octet_length(payload) < ${PAYLOAD_LIMIT_BYTES} THEN
+        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', payload);
         RETURN;
       END IF;
       FOR chunk IN

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
+import { parseTimestamptz } from '../../src/db/timestamps.ts';
+import { testDatabaseUrl } from '../support/gateway.ts';
+
+const general = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
+
+describe('parseTimestamptz (against PostgreSQL output)', () => {
+  let client: pg.Client;
+
+  beforeAll(async () => {
+    client = new pg.Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+  });
+
+  afterAll(async () => {
+    await client.end();
+  });
+
+  it('reads every timestamptz PostgreSQL writes as node-postgres does, in any session time zone', async () => {
+    const values = [
+      'now()',
+      "'2026-12-01 23:27:02.561234+00'",
+      "'2026-12-01 23:27:02.5+00'",
+      "'2026-12-01 23:27:02.999999+00'",
+      "'2026-12-01 23:27:02+00'",
+      "'2024-02-29 00:00:00.000001+00'",
+      "'1970-01-01 00:00:00+00'",
+      "'1969-12-31 23:59:59.9+00'",
+      "'1900-06-01 12:00:00+00'", // local mean time in some zones: offsets with seconds
+      "'0050-03-01 00:00:00+00'",
+      "'0001-01-01 00:00:00+00'",
+      "'0044-03-15 12:00:00+00 BC'",
+      "'9999-12-31 23:59:59.999999+00'",
+      "'20000-01-01 00:00:00+00'",
+      "'infinity'",
+      "'-infinity'",
+    ];
+    const zones = ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'Asia/Kathmandu', 'Europe/Amsterdam', 'Pacific/Chatham', 'America/Los_Angeles'];
+    let compared = 0;
+    for (const zone of zones) {
+      await client.query(`SET TIME ZONE '${zone}'`);
+      const { rows } = await client.query<Record<string, string>>({
+        text: `SELECT ${values.map((value, i) => `(${value})::timestamptz::text AS v${i}`).join(', ')}`,
+      });
+      for (const text of Object.values(rows[0]!)) {
+        const expected = general(text);
+        const actual = parseTimestamptz(text);
+        expect([text, actual instanceof Date ? actual.getTime() : actual]).toEqual([text, expected instanceof Date ? expected.getTime() : expected]);
+        compared++;
+      }
+    }
+    expect(compared).toBe(values.length * zones.length);
+  });
+
+  it('hands what it does not read itself to the general parser', () => {
+    for (const text of ['2026-12-01', '2026-12-01 23:27:02', '2026-12-01T23:27:02Z', '2026-12-01 23:27:02.+00', '2026-12-01 23:27:02+0x', 'garbage at all!!!!!!!']) {
+      const expected = general(text);
+      const actual = parseTimestamptz(text);
+      expect(actual instanceof Date && !Number.isNaN(actual.getTime()) ? actual.getTime() : String(actual)).toEqual(
+        expected instanceof Date && !Number.isNaN(expected.getTime()) ? expected.getTime() : String(expected),
+      );
+    }
+  });
+});
