@@ -4,6 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface CpuSnapshot {
   at: number;
   machineBusy: number;
+  /** Time the hypervisor gave this machine's CPUs to someone else. */
+  machineStolen: number;
   bench: number;
   gateway: number;
   /** Per backend pid: backends come and go (pools close idle connections), so they are compared one by one. */
@@ -20,9 +22,11 @@ export interface CpuUse {
   postgres: number;
   /** Everything else on the machine (other processes, PostgreSQL's shared background work). */
   other: number;
+  /** CPU time the hypervisor took away (steal): the machine was slower by this much. */
+  stolen: number;
 }
 
-export const NO_CPU: CpuUse = { elapsed: 0, bench: 0, gateway: 0, postgres: 0, other: 0 };
+export const NO_CPU: CpuUse = { elapsed: 0, bench: 0, gateway: 0, postgres: 0, other: 0, stolen: 0 };
 
 const TICKS = 100;
 
@@ -36,13 +40,15 @@ function processSeconds(pid: number | 'self'): number {
   }
 }
 
-function machineBusySeconds(): number {
+/** Busy and stolen CPU seconds of the whole machine (/proc/stat: user … softirq, then steal). */
+function machineSeconds(): { busy: number; stolen: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const [, ...values] = line.trim().split(/\s+/);
   const ticks = values.map(Number);
   const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const stolen = ticks[7] ?? 0;
   const total = ticks.slice(0, 8).reduce((sum, value) => sum + value, 0);
-  return (total - idle) / TICKS;
+  return { busy: (total - idle - stolen) / TICKS, stolen: stolen / TICKS };
 }
 
 /** Backends whose process title names the database (`postgres: … <user> <database> …`). */
@@ -60,9 +66,11 @@ function postgresSeconds(database: string): Map<number, number> {
 }
 
 export function cpuSnapshot(database: string, gatewayPids: readonly number[]): CpuSnapshot {
+  const machine = machineSeconds();
   return {
     at: performance.now(),
-    machineBusy: machineBusySeconds(),
+    machineBusy: machine.busy,
+    machineStolen: machine.stolen,
     bench: processSeconds('self'),
     gateway: gatewayPids.reduce((sum, pid) => sum + processSeconds(pid), 0),
     postgres: postgresSeconds(database),
@@ -76,11 +84,19 @@ export function cpuUse(before: CpuSnapshot, after: CpuSnapshot): CpuUse {
   let postgres = 0;
   for (const [pid, seconds] of after.postgres) postgres += Math.max(0, seconds - (before.postgres.get(pid) ?? 0));
   const busy = after.machineBusy - before.machineBusy;
-  return { elapsed: (after.at - before.at) / 1000, bench, gateway, postgres, other: Math.max(0, busy - bench - gateway - postgres) };
+  const stolen = after.machineStolen - before.machineStolen;
+  return { elapsed: (after.at - before.at) / 1000, bench, gateway, postgres, other: Math.max(0, busy - bench - gateway - postgres), stolen };
 }
 
 export function addCpu(a: CpuUse, b: CpuUse): CpuUse {
-  return { elapsed: a.elapsed + b.elapsed, bench: a.bench + b.bench, gateway: a.gateway + b.gateway, postgres: a.postgres + b.postgres, other: a.other + b.other };
+  return {
+    elapsed: a.elapsed + b.elapsed,
+    bench: a.bench + b.bench,
+    gateway: a.gateway + b.gateway,
+    postgres: a.postgres + b.postgres,
+    other: a.other + b.other,
+    stolen: a.stolen + b.stolen,
+  };
 }
 
 /** Our CPU (bench + gateway + PostgreSQL backends) per item, in µs. */
@@ -88,5 +104,14 @@ export function cpuPerItem(use: CpuUse, items: number): number {
   return items > 0 ? ((use.bench + use.gateway + use.postgres) / items) * 1e6 : Number.NaN;
 }
 
-/** Cores busy with other processes on average. */
-export const otherCores = (use: CpuUse): number => (use.elapsed > 0 ? use.other / use.elapsed : 0);
+const cores = (seconds: number, use: CpuUse) => (use.elapsed > 0 ? seconds / use.elapsed : 0).toFixed(2);
+
+/**
+ * What else weighed on the machine during the phases of each side: cores kept
+ * busy by other processes, and cores the hypervisor took away (steal), when any.
+ */
+export function loadNote(sides: readonly (readonly [label: string, use: CpuUse])[]): string {
+  const each = (pick: (use: CpuUse) => number) => sides.map(([label, use]) => `${cores(pick(use), use)}${label ? ` (${label})` : ''}`).join(' / ');
+  const stolen = sides.some(([, use]) => use.elapsed > 0 && use.stolen / use.elapsed >= 0.01);
+  return `other processes kept ${each((use) => use.other)} cores busy${stolen ? `; the hypervisor took ${each((use) => use.stolen)} cores` : ''}`;
+}

@@ -3,7 +3,7 @@ import { metric } from '../context.ts';
 import { deleteJobs } from '../database.ts';
 import { DOCS, jobData } from '../documents.ts';
 import { startRawBoss, stopRawBoss } from '../raw-boss.ts';
-import { cpuUse, otherCores } from '../machine.ts';
+import { cpuUse, loadNote } from '../machine.ts';
 import { round, sleep, summarize } from '../stats.ts';
 import { connect, execute, subscribe } from '../ws-client.ts';
 import { createWorker } from '../../src/client/worker.ts';
@@ -112,7 +112,7 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   const raw = summarize(rawSamples);
   const gw = summarize(gwSamples);
   const ack = summarize(ackSamples);
-  const notes = [`other processes kept ${otherCores(rawCpu).toFixed(2)} (raw) / ${otherCores(gwCpu).toFixed(2)} (gateway) cores busy`];
+  const notes = [loadNote([['raw', rawCpu], ['gateway', gwCpu]])];
   if (rawMissed || gwMissed) notes.push(`samples that took over ${SAMPLE_TIMEOUT_MS} ms (left out): raw ${rawMissed}, gateway ${gwMissed}`);
   if (gwMissed) {
     // The gateway's own account (from ready to pushed) tells whether the time went before or after the push.

@@ -2,7 +2,7 @@ import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
 import { deleteJobs } from '../database.ts';
 import { DOCS, jobData } from '../documents.ts';
-import { cpuUse, otherCores } from '../machine.ts';
+import { cpuUse, loadNote } from '../machine.ts';
 import { inParallel, round, sleep, summarize, waitFor } from '../stats.ts';
 import { openLightSubscriber, type LightSubscriber } from '../light-subscriber.ts';
 import { connect, execute } from '../ws-client.ts';
@@ -82,7 +82,7 @@ export async function eventsFanout(ctx: BenchContext): Promise<ScenarioResult> {
     details: { deliveries: all, lastDelivery: last, lost, events: options.fanoutEvents, subscribers: options.fanoutSubscribers, cpu },
     notes: [
       ...(lost ? [`${lost} deliveries missing after 10 s`] : []),
-      `other processes kept ${otherCores(cpu).toFixed(2)} cores busy; CPU per delivery: gateway ${round((cpu.gateway / Math.max(1, deliveries.length)) * 1e6, 1)} µs, subscribers ${round((cpu.bench / Math.max(1, deliveries.length)) * 1e6, 1)} µs`,
+      `${loadNote([['', cpu]])}; CPU per delivery: gateway ${round((cpu.gateway / Math.max(1, deliveries.length)) * 1e6, 1)} µs, subscribers ${round((cpu.bench / Math.max(1, deliveries.length)) * 1e6, 1)} µs`,
     ],
   };
 }

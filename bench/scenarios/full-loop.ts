@@ -3,7 +3,7 @@ import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
 import { deleteJobs } from '../database.ts';
 import { DOCS, jobData } from '../documents.ts';
-import { addCpu, cpuPerItem, cpuUse, NO_CPU, otherCores, type CpuUse } from '../machine.ts';
+import { addCpu, cpuPerItem, cpuUse, loadNote, NO_CPU, type CpuUse } from '../machine.ts';
 import { round, sleep, throughput, waitFor } from '../stats.ts';
 import { connect, execute } from '../ws-client.ts';
 import { createWorker, type Worker } from '../../src/client/worker.ts';
@@ -124,7 +124,7 @@ export async function fullLoop(ctx: BenchContext): Promise<ScenarioResult> {
   const notes = options.loopRuns > 1 ? [`median of ${options.loopRuns} runs each`] : [];
   if (rawMs.some(Number.isNaN) || gwMs.some(Number.isNaN)) notes.push(`a run did not finish within ${LOOP_TIMEOUT_MS / 1000} s`);
   notes.push(
-    `other processes kept ${otherCores(rawCpu).toFixed(2)} (raw) / ${otherCores(gwCpu).toFixed(2)} (gateway) cores busy; gateway process ${round((gwCpu.gateway / jobs) * 1e6, 0)} µs CPU per job`,
+    `${loadNote([['raw', rawCpu], ['gateway', gwCpu]])}; gateway process ${round((gwCpu.gateway / jobs) * 1e6, 0)} µs CPU per job`,
   );
   return {
     id: 'full-loop',

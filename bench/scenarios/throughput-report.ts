@@ -1,5 +1,5 @@
 import { metric, type Metric } from '../context.ts';
-import { cpuPerItem, otherCores } from '../machine.ts';
+import { cpuPerItem, loadNote } from '../machine.ts';
 import { round, summarize, throughput } from '../stats.ts';
 import type { SideRun } from './alternate.ts';
 
@@ -23,7 +23,7 @@ export function throughputMetrics(raw: SideRun, gateway: SideRun, minRatio: numb
       gateway: { items: gateway.items, elapsedMs: gateway.elapsedMs, callMs: gwCalls, cpu: gateway.cpu, gatewayCpuPerJobUs: (gateway.cpu.gateway / gateway.items) * 1e6 },
     },
     notes: [
-      `other processes kept ${otherCores(raw.cpu).toFixed(2)} (raw phases) / ${otherCores(gateway.cpu).toFixed(2)} (gateway phases) cores busy; gateway process ${round((gateway.cpu.gateway / gateway.items) * 1e6, 0)} µs CPU per job`,
+      `${loadNote([['raw phases', raw.cpu], ['gateway phases', gateway.cpu]])}; gateway process ${round((gateway.cpu.gateway / gateway.items) * 1e6, 0)} µs CPU per job`,
     ],
   };
 }

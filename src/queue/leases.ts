@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Db, JobAttempt } from 'pg-boss';
-import { inlineParameters } from '../db/inline-parameters.ts';
+import { SqlPrepared, UNKNOWN_PREPARED_STATEMENT } from '../db/sql-prepared.ts';
 import type { PreparedStatements } from '../db/prepared-statements.ts';
 
 export interface LeaseGrant {
@@ -71,7 +71,7 @@ type QueryResult = pg.QueryResult<Record<string, unknown>>;
 /** Raised by release_held_leases (see its migration) when a hold is not where the caller expected. */
 const LEASES_CHANGED = 'JG409';
 
-/** pg-boss's statement has no inline form, or came second: the one-trip settlement does not apply. */
+/** pg-boss's statement cannot be written as EXECUTE with literals: the one-trip settlement does not apply. */
 class NotOneTrip extends Error {}
 
 /** The result of the last statement of a simple-protocol query (an array when it held several). */
@@ -92,6 +92,8 @@ export class Leases {
   readonly db: Db;
   /** The same over the claim pool, where pg-boss's fetch (one statement) is prepared too. */
   readonly #claimDb: Db;
+  /** pg-boss's settle statements, for the one-trip settlement. */
+  readonly #sqlPrepared = new SqlPrepared();
 
   /**
    * `claimPool` runs claims only, with `synchronous_commit` off: a claim's
@@ -229,11 +231,12 @@ export class Leases {
   /**
    * complete or fail of jobs that `holder` holds at `attempts`, as this
    * instance's dispatcher knows: BEGIN, the release of exactly those holds,
-   * pg-boss's statement (its parameters written in) and COMMIT travel as one
-   * message, one round trip instead of three. When a hold turned out to have
-   * moved on, the transaction is rolled back and this returns undefined, as
-   * it does when pg-boss's statement cannot be written inline: the caller
-   * then takes the general path (`releasing`).
+   * pg-boss's statement (prepared once per connection, run by EXECUTE with
+   * its parameters written in) and COMMIT travel as one message, one round
+   * trip instead of three. When a hold turned out to have moved on, the
+   * transaction is rolled back and this returns undefined, as it does when
+   * pg-boss's statement cannot be run so: the caller then takes the general
+   * path (`releasing`).
    */
   async releasingHeld<T>(queue: string, holder: string, attempts: readonly JobAttempt[], settle: (db: Db) => Promise<T>): Promise<{ result: T } | undefined> {
     const release = `SELECT release_held_leases(${escapeLiteral(queue)}, ${escapeLiteral(holder)}, ${uuidArray(attempts.map((a) => a.id))}, ${intArray(attempts.map((a) => a.retryCount))})`;
@@ -244,10 +247,10 @@ export class Leases {
         executeSql: async (text, values) => {
           // Committed with the first statement: a second one would run outside the transaction.
           if (sent) throw new Error('pg-boss ran a second statement in a one-trip settlement');
-          const inline = values?.length ? inlineParameters(text, values) : text;
-          if (inline === undefined) throw new NotOneTrip();
+          const statement = await this.#sqlPrepared.execute(client, text, values ?? []);
+          if (statement === undefined) throw new NotOneTrip();
           sent = true;
-          const results = (await client.query(`BEGIN;\n${release};\n${inline};\nCOMMIT`)) as unknown as QueryResult[];
+          const results = (await client.query(`BEGIN;\n${release};\n${statement};\nCOMMIT`)) as unknown as QueryResult[];
           return results[2]!;
         },
       };
@@ -257,7 +260,9 @@ export class Leases {
     } catch (error) {
       // An error inside the message leaves its transaction open and aborted.
       if (sent) await client.query('ROLLBACK').catch(() => {});
-      if (error instanceof NotOneTrip || (error as { code?: unknown }).code === LEASES_CHANGED) return undefined;
+      const code = (error as { code?: unknown }).code;
+      if (code === UNKNOWN_PREPARED_STATEMENT) this.#sqlPrepared.forget(client);
+      if (error instanceof NotOneTrip || code === LEASES_CHANGED || code === UNKNOWN_PREPARED_STATEMENT) return undefined;
       throw error;
     } finally {
       client.release();
