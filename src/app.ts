@@ -10,7 +10,7 @@ import { installGatewaySchema } from './db/gateway-schema.ts';
 import { applyPrismaMigrations } from './db/migrate.ts';
 import { PreparedStatements } from './db/prepared-statements.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
-import { gatewayTypes } from './db/timestamps.ts';
+import { gatewayTypes } from './db/type-parsers.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
 import { Dispatcher } from './queue/dispatcher.ts';

@@ -383,14 +383,21 @@ export class Dispatcher {
   /** Pushes claimed jobs to their workers; jobs of workers that left meanwhile go straight back. */
   async #deliver(slot: QueueSlot, plan: readonly [Worker, JobRecord][]): Promise<void> {
     const byWorker = new Map<Worker, JobRecord[]>();
+    const orphaned = new Set<Worker>();
+    const now = Date.now();
     for (const [worker, job] of plan) {
-      if (this.#heldBy.get(jobKey(slot.name, job.id)) !== worker || !slot.workers.includes(worker)) continue;
-      byWorker.set(worker, [...(byWorker.get(worker) ?? []), job]);
+      if (!slot.workers.includes(worker)) {
+        orphaned.add(worker);
+        continue;
+      }
+      if (this.#heldBy.get(jobKey(slot.name, job.id)) !== worker) continue;
+      let jobs = byWorker.get(worker);
+      if (!jobs) byWorker.set(worker, (jobs = []));
+      jobs.push(job);
       const readyAt = Math.max(job.createdOn.getTime(), job.startAfter.getTime());
-      this.#onDispatched?.(worker.queues.tenantId, Math.max(0, Date.now() - readyAt) / 1000);
+      this.#onDispatched?.(worker.queues.tenantId, Math.max(0, now - readyAt) / 1000);
     }
     for (const [worker, jobs] of byWorker) worker.deliver(jobs);
-    const orphaned = new Set(plan.filter(([worker]) => !slot.workers.includes(worker)).map(([worker]) => worker));
     for (const worker of orphaned) await this.#failBack(worker);
   }
 

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { parseTimestamptz } from '../../src/db/timestamps.ts';
+import { parseTimestamptz, parseUuidArray } from '../../src/db/type-parsers.ts';
 import { testDatabaseUrl } from '../support/gateway.ts';
 
-const general = pg.types.getTypeParser(1184, 'text') as (text: string) => unknown;
+const builtin = (oid: number) => (pg.types.getTypeParser as (oid: number, format: 'text') => (text: string) => unknown)(oid, 'text');
+const general = builtin(1184);
+const generalUuidArray = builtin(2951);
 
 describe('parseTimestamptz (against PostgreSQL output)', () => {
   let client: pg.Client;
@@ -61,5 +63,15 @@ describe('parseTimestamptz (against PostgreSQL output)', () => {
         expected instanceof Date && !Number.isNaN(expected.getTime()) ? expected.getTime() : String(expected),
       );
     }
+  });
+
+  it('reads uuid[] as node-postgres does', async () => {
+    const { rows } = await client.query<Record<string, string>>(`SELECT
+      '{}'::uuid[]::text AS empty,
+      ARRAY['6f1c1f5e-9a3f-4c59-9c1a-0c0b7c7bcf11']::uuid[]::text AS one,
+      ARRAY['6F1C1F5E-9A3F-4C59-9C1A-0C0B7C7BCF11', '0b5c4d1e-7b52-4a8e-9a55-4c7f1d2e3f40']::uuid[]::text AS two,
+      ARRAY['6f1c1f5e-9a3f-4c59-9c1a-0c0b7c7bcf11', NULL]::uuid[]::text AS with_null,
+      ARRAY[ARRAY['6f1c1f5e-9a3f-4c59-9c1a-0c0b7c7bcf11'::uuid]]::text AS nested`);
+    for (const text of Object.values(rows[0]!)) expect([text, parseUuidArray(text)]).toEqual([text, generalUuidArray(text)]);
   });
 });

@@ -1,10 +1,15 @@
 import pg from 'pg';
 
 const TIMESTAMPTZ_OID = 1184;
+const UUID_ARRAY_OID = 2951;
 
 type TextParser = (text: string) => unknown;
 
-const generalTimestamptz = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as TextParser;
+/** node-postgres's own text parser for a type (its typings list only some type ids). */
+const builtinParser = (oid: number): TextParser => (pg.types.getTypeParser as (oid: number, format: 'text') => TextParser)(oid, 'text');
+
+const generalTimestamptz = builtinParser(TIMESTAMPTZ_OID);
+const generalUuidArray = builtinParser(UUID_ARRAY_OID);
 
 /** The number in text[from, to), or -1 when a character there is not a digit. */
 function digits(text: string, from: number, to: number): number {
@@ -59,8 +64,22 @@ export function parseTimestamptz(text: string): unknown {
   return new Date(utc - sign * (offsetHours * 60 + offsetMinutes) * 60_000);
 }
 
-/** node-postgres type parsers for the gateway's pools: its defaults, with timestamptz read by hand. */
+/**
+ * A uuid[] ("{6f1c…,0b5c…}"): uuids are never quoted, so a one-dimensional
+ * array without NULLs is its elements between commas (pg-boss answers every
+ * settlement with the ids it settled). Anything else goes to the general parser.
+ */
+export function parseUuidArray(text: string): unknown {
+  if (text === '{}') return [];
+  if (text[0] !== '{' || text[1] === '{' || text.includes('NULL') || text.includes('"')) return generalUuidArray(text);
+  return text.slice(1, -1).split(',');
+}
+
+/** node-postgres type parsers for the gateway's pools: its defaults, with timestamptz and uuid[] read by hand. */
 export const gatewayTypes: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === TIMESTAMPTZ_OID && format !== 'binary' ? parseTimestamptz : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: string) => {
+    if (format !== 'binary' && oid === TIMESTAMPTZ_OID) return parseTimestamptz;
+    if (format !== 'binary' && oid === UUID_ARRAY_OID) return parseUuidArray;
+    return pg.types.getTypeParser(oid, format as 'text');
+  }) as pg.CustomTypesConfig['getTypeParser'],
 };
