@@ -26,7 +26,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     batchInFlight: 2,
     latencySamples: full ? 3_000 : 400,
     loopJobs: 20_000,
-    loopRuns: full ? 3 : 1,
+    loopRuns: full ? 5 : 3,
     fanoutSubscribers: 1_000,
     fanoutEvents: full ? 100 : 20,
     idleConnections: 10_000,

@@ -304,6 +304,7 @@ export class TenantQueues {
         // pg-boss's batch insert has no "next slot": debouncing needs sendJob.
         throw badInput(`jobs[${index}]: debounceSeconds and singletonNextSlot need sendJob, not sendJobs`, { argument: 'jobs' });
       }
+      if (job.options === undefined || job.options === null) return { data, id: crypto.randomUUID() };
       const { startAfter, group, ...options } = toBossSendOptions(this.names, job.options);
       return { ...options, ...(startAfter === undefined ? {} : { startAfter }), ...(group ? { group } : {}), data, id: options.id ?? crypto.randomUUID() };
     });
