@@ -22,6 +22,9 @@ export async function startBoss({ databaseUrl, schema, logger, supervise = true,
     superviseIntervalSeconds: monitorIntervalSeconds,
     monitorIntervalSeconds,
     max: 10,
+    // The gateway registers no OpenTelemetry SDK, so pg-boss's spans and instruments would all be
+    // no-ops; off, pg-boss stops building their attributes on every send, fetch and settlement.
+    openTelemetry: { enabled: false },
   });
   boss.on('error', (error) => logger.error({ err: error }, 'pg-boss error'));
   boss.on('warning', (warning) => logger.warn({ warning }, 'pg-boss warning'));
