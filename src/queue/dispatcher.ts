@@ -35,8 +35,6 @@ class Worker {
   readonly concurrency: number;
   /** Hands the worker the jobs of one claim (one by one, or as one batch). */
   readonly deliver: (jobs: JobRecord[]) => void;
-  /** Holds of jobs already pushed to this worker that are still being recorded. */
-  readonly recording = new Set<Promise<void>>();
   /** A draining worker keeps what it holds and gets nothing new. */
   paused = false;
   /** Room promised to claims still in flight. */
@@ -66,8 +64,6 @@ class QueueSlot {
   again = false;
   /** The last claim came back short: the queue was empty then. Cleared when jobs may have arrived. */
   drained = false;
-  /** The last claim came back short; unlike `drained`, a wake-up leaves it be. */
-  short = false;
   deferredTimer: NodeJS.Timeout | undefined;
   readonly name: string;
 
@@ -319,7 +315,7 @@ export class Dispatcher {
     let plan: [Worker, JobRecord][] = [];
     try {
       if (!first) return false;
-      const { jobs, granted } = await this.#leases
+      const jobs = await this.#leases
         .claim(
           slot.name,
           (db) => first.queues.claim(slot.name, capacity, db),
@@ -327,26 +323,22 @@ export class Dispatcher {
             plan = this.#plan(slot, fetched, room);
             return plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder }));
           },
-          // A queue whose last claim came back short gets few jobs at a time (a send woke it, or it is
-          // being probed): a lone fetch, whose jobs are pushed while their holds are recorded, reaches
-          // the worker a round trip sooner. A busy queue's fetch and holds share one transaction and
-          // one commit.
-          { transactional: !slot.short },
+          // A queue that just came back short is probably empty: probe it with a lone fetch. Otherwise the
+          // fetch and the holds share one transaction, so one commit (one WAL flush) covers both.
+          { transactional: !slot.drained },
         )
         .catch((error: unknown) => {
           this.#forget(slot, plan);
           throw error;
         });
-      slot.drained = slot.short = jobs.length < capacity;
+      slot.drained = jobs.length < capacity;
       if (jobs.length === 0) {
         await this.#armDeferredTimer(slot, first.queues);
         return false;
       }
       for (const [worker, count] of reserved) worker.reserved -= count;
       reserved.clear();
-      const recorded = this.#recording(slot, plan, granted);
       await this.#deliver(slot, plan);
-      await recorded;
       return jobs.length === capacity;
     } finally {
       for (const [worker, count] of reserved) worker.reserved -= count;
@@ -377,24 +369,6 @@ export class Dispatcher {
       this.#heldBy.set(key, worker);
     }
     return plan;
-  }
-
-  /**
-   * Follows the recording of a claim's holds, pushed before it ends: each
-   * worker concerned fails back only after it (so that the holds it releases
-   * exist). Should it fail, the jobs stay with their workers: their own
-   * settlements and fail-back go by the attempt pushed, without a lease.
-   */
-  #recording(slot: QueueSlot, plan: readonly [Worker, JobRecord][], granted: Promise<void>): Promise<void> {
-    const recorded = granted.catch((error: unknown) => {
-      this.#logger.error({ err: error, queue: slot.name, jobs: plan.length }, 'could not record the holds of pushed jobs');
-    });
-    const workers = new Set(plan.map(([worker]) => worker));
-    for (const worker of workers) worker.recording.add(recorded);
-    void recorded.then(() => {
-      for (const worker of workers) worker.recording.delete(recorded);
-    });
-    return recorded;
   }
 
   /** Undoes the in-memory holds of a claim that failed. */
@@ -453,7 +427,6 @@ export class Dispatcher {
 
   /** Fails a departed worker's unsettled jobs (a failed attempt: retry limits apply). */
   async #failBack(worker: Worker): Promise<void> {
-    while (worker.recording.size) await Promise.all([...worker.recording]);
     const byQueue = new Map<string, HeldJob[]>();
     for (const [key, job] of worker.held) {
       if (this.#heldBy.get(key) === worker) this.#heldBy.delete(key);
@@ -462,7 +435,7 @@ export class Dispatcher {
     worker.held.clear();
     for (const [queue, jobs] of byQueue) {
       try {
-        await worker.queues.failBack(queue, jobs.map((job) => ({ id: job.id, retryCount: job.retryCount })), { message: 'worker disconnected before settling the job' });
+        await worker.queues.failBack(queue, jobs.map((job) => job.id), { message: 'worker disconnected before settling the job' });
       } catch (error) {
         this.#logger.error({ err: error, queue, jobs: jobs.length }, 'could not fail back jobs of a departed worker');
       }

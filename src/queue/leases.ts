@@ -19,13 +19,6 @@ export interface LeaseSplit {
   conflicts: string[];
 }
 
-/** What a claim took. */
-export interface Claimed<J> {
-  jobs: J[];
-  /** Settles once the holds are recorded (at once when they were recorded with the fetch). */
-  granted: Promise<void>;
-}
-
 export interface ClaimOptions {
   /**
    * Fetch and record the holds in one transaction, so one commit (one WAL
@@ -126,16 +119,14 @@ export class Leases {
 
   /**
    * Fetches jobs with `fetch` and records the holds `assign` decides for them.
-   * In the transactional mode both commit together, and when the holds cannot
-   * be recorded the fetch is rolled back and the error propagates. Otherwise
-   * the fetch has committed on its own and the holds are recorded while the
-   * caller pushes the jobs (`granted`): a lone job reaches its worker one
-   * round trip sooner.
+   * When the holds cannot be recorded the error propagates; in the
+   * transactional mode the fetch is then rolled back as well.
    */
-  async claim<J>(queue: string, fetch: (db: Db) => Promise<J[]>, assign: (jobs: J[]) => readonly LeaseGrant[], options: ClaimOptions): Promise<Claimed<J>> {
+  async claim<J>(queue: string, fetch: (db: Db) => Promise<J[]>, assign: (jobs: J[]) => readonly LeaseGrant[], options: ClaimOptions): Promise<J[]> {
     if (!options.transactional) {
       const jobs = await fetch(this.#claimDb);
-      return { jobs, granted: jobs.length ? this.grant(queue, assign(jobs), this.#claimDb) : Promise.resolve() };
+      if (jobs.length) await this.grant(queue, assign(jobs), this.#claimDb);
+      return jobs;
     }
     // BEGIN rides along with pg-boss's fetch (no parameters in the usual case) and COMMIT with the
     // grant: the claim costs two round trips and one commit.
@@ -157,7 +148,7 @@ export class Leases {
       const grants = jobs.length ? assign(jobs) : [];
       if (open) await client.query(grants.length ? `${inlineGrant(queue, grants)};\nCOMMIT` : 'COMMIT');
       open = false;
-      return { jobs, granted: Promise.resolve() };
+      return jobs;
     } catch (error) {
       if (open) await client.query('ROLLBACK').catch(() => {});
       throw error;

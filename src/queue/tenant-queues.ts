@@ -543,14 +543,10 @@ export class TenantQueues {
   }
 
   /** Fails this holder's unsettled jobs back to the queue (a failed attempt). */
-  async failBack(qualified: string, pushed: readonly JobAttempt[], error: object): Promise<number> {
-    const pushedAt = new Map(pushed.map((attempt) => [attempt.id, attempt.retryCount]));
-    const { result } = await this.#work.leases.releasing(this.#owned(qualified), this.#work.holder, [...pushedAt.keys()], async (db, split) => {
-      // A hold whose recording failed has no lease: the attempt pushed is what this holder has.
-      const unrecorded = split.unleased.map((id) => ({ id, retryCount: pushedAt.get(id)! }));
-      const attempts = [...split.held, ...unrecorded];
-      if (attempts.length === 0) return 0;
-      const response = (await this.#boss.fail(qualified, attempts, error, { db })) as SettleResponse;
+  async failBack(qualified: string, ids: readonly string[], error: object): Promise<number> {
+    const { result } = await this.#work.leases.releasing(this.#owned(qualified), this.#work.holder, ids, async (db, split) => {
+      if (split.held.length === 0) return 0;
+      const response = (await this.#boss.fail(qualified, split.held, error, { db })) as SettleResponse;
       return response.affected ?? 0;
     });
     return result;

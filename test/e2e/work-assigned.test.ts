@@ -199,38 +199,6 @@ describe('workAssigned', () => {
     sub.stop();
   });
 
-  it('a job pushed while its hold could not be recorded stays its worker’s: it settles it, or gets it failed back on leaving', async () => {
-    await createQueue('unrecorded', { retryLimit: 1 });
-    const qualified = `${tenant.tenant.id}/unrecorded`;
-    const refuse = `test_refuse_lease_${tenant.tenant.id}`;
-    await sql.query(`CREATE FUNCTION ${refuse}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'lease refused by the test'; END $$`);
-    await sql.query(`CREATE TRIGGER ${refuse} BEFORE INSERT ON job_lease FOR EACH ROW WHEN (NEW.queue = '${qualified}') EXECUTE FUNCTION ${refuse}()`);
-    try {
-      const first = worker();
-      const firstSub = collect<Assigned>(first, WORK, { queues: ['unrecorded'], concurrency: 2 });
-      await sleep(200);
-      const kept = await send('unrecorded', { n: 1 });
-      await firstSub.waitFor((d) => d.workAssigned.id === kept, 5_000);
-      const left = await send('unrecorded', { n: 2 });
-      await firstSub.waitFor((d) => d.workAssigned.id === left, 5_000);
-      expect((await sql.query('SELECT 1 FROM job_lease WHERE queue = $1', [qualified])).rows).toEqual([]);
-
-      const done = await wsExecute(first, COMPLETE, { queue: 'unrecorded', id: kept });
-      expect(done.errors).toBeUndefined();
-      expect((await jobRow('unrecorded', kept)).state).toBe('completed');
-
-      await first.dispose();
-      for (let waited = 0; (await jobRow('unrecorded', left)).state === 'active'; waited += 20) {
-        if (waited > 3_000) throw new Error('the departed worker’s job was not failed back');
-        await sleep(20);
-      }
-      expect((await jobRow('unrecorded', left)).state).toBe('retry');
-    } finally {
-      await sql.query(`DROP TRIGGER IF EXISTS ${refuse} ON job_lease`);
-      await sql.query(`DROP FUNCTION IF EXISTS ${refuse}()`);
-    }
-  });
-
   it('spreads work over the workers of a queue', async () => {
     await createQueue('fair');
     const a = collect<Assigned>(worker(), WORK, { queues: ['fair'], concurrency: 1 });
