@@ -46,15 +46,25 @@ export class WorkerRegistry {
     await this.#pool.query(`DELETE FROM worker_session WHERE seen_at < now() - ${LIVE_WINDOW}`);
   }
 
-  /** A tenant's live workers with the jobs each holds right now. */
+  /**
+   * A tenant's live workers with the jobs each holds right now. `job_lease`
+   * has no index but its key (holds live for seconds), so its rows are read
+   * once for all the workers, not once per worker.
+   */
   async list(tenantId: string): Promise<WorkerSessionRow[]> {
     const { rows } = await this.#pool.query<WorkerSessionRow>(
-      `SELECT w.id, w.queues, w.concurrency, w.connected_at AS "connectedAt", w.seen_at AS "seenAt",
-              (SELECT count(*) FROM job_lease l JOIN ${this.#bossSchema}.job j
-                  ON j.name = l.queue AND j.id = l.job_id AND j.state = 'active' AND j.retry_count = l.retry_count
-                WHERE l.holder = w.holder AND l.queue = ANY(w.queues))::int AS "inHand"
-         FROM worker_session w
-        WHERE w.tenant_id = $1 AND w.seen_at > now() - ${LIVE_WINDOW}
+      `WITH live AS (
+         SELECT * FROM worker_session WHERE tenant_id = $1 AND seen_at > now() - ${LIVE_WINDOW}
+       ), held AS (
+         SELECT l.holder, l.queue, count(*) AS n
+           FROM job_lease l JOIN ${this.#bossSchema}.job j
+             ON j.name = l.queue AND j.id = l.job_id AND j.state = 'active' AND j.retry_count = l.retry_count
+          WHERE l.holder IN (SELECT holder FROM live)
+          GROUP BY l.holder, l.queue
+       )
+       SELECT w.id, w.queues, w.concurrency, w.connected_at AS "connectedAt", w.seen_at AS "seenAt",
+              COALESCE((SELECT sum(h.n) FROM held h WHERE h.holder = w.holder AND h.queue = ANY(w.queues)), 0)::int AS "inHand"
+         FROM live w
         ORDER BY w.connected_at, w.id`,
       [tenantId],
     );
