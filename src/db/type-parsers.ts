@@ -6,7 +6,7 @@ const UUID_ARRAY_OID = 2951;
 type TextParser = (text: string) => unknown;
 
 /** node-postgres's own text parser for a type (its typings list only some type ids). */
-const builtinParser = (oid: number): TextParser => (pg.types.getTypeParser as (oid: number, format: 'text') => TextParser)(oid, 'text');
+export const builtinParser = (oid: number): TextParser => (pg.types.getTypeParser as (oid: number, format: 'text') => TextParser)(oid, 'text');
 
 const generalTimestamptz = builtinParser(TIMESTAMPTZ_OID);
 const generalUuidArray = builtinParser(UUID_ARRAY_OID);

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from '@jest/globals';
+import pg from 'pg';
 import { buildApp, type StartedApp } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
@@ -16,6 +18,19 @@ export function testDatabaseUrl(): string {
   const url = process.env.DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set: run the tests through npm test');
   return url;
+}
+
+/** A client on the run's database for the enclosing block: connected before its tests, ended after them. */
+export function useTestClient(): () => pg.Client {
+  let client: pg.Client | undefined;
+  beforeAll(async () => {
+    client = new pg.Client({ connectionString: testDatabaseUrl() });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+  });
+  return () => client!;
 }
 
 /** A real gateway on a free port against the run's database. */
