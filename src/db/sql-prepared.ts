@@ -39,7 +39,10 @@ export function sqlLiteral(value: unknown): string | undefined {
 /** SQLSTATE invalid_sql_statement_name: EXECUTE of a name the connection does not hold. */
 export const UNKNOWN_PREPARED_STATEMENT = '26000';
 
-const MAX_TEXTS = 64;
+/** Texts given a name at once; the least recently used give theirs up. */
+const MAX_TEXTS = 256;
+/** Statements kept prepared on one connection; the least recently used is deallocated. */
+const MAX_PER_CONNECTION = 32;
 
 /** Process-wide, so two instances sharing a connection never give one name to two texts. */
 let serial = 0;
@@ -48,12 +51,14 @@ let serial = 0;
  * SQL-level prepared statements (PREPARE, then EXECUTE with literal
  * arguments), for a statement that has to travel in one simple-protocol
  * message with others: its plan is made once per connection, not on every
- * run. Each pooled connection is prepared on first use, one round trip once.
+ * run. Each pooled connection is prepared on first use, one round trip once,
+ * and holds at most a few dozen such statements: pg-boss's fetch has the
+ * queue name written in, so there is one text per queue.
  */
 export class SqlPrepared {
-  /** Statement text → its name; names are never reused. */
+  /** Statement text → its name, in recency order; names are never reused. */
   readonly #names = new Map<string, string>();
-  /** Names prepared on each connection. */
+  /** Names prepared on each connection, in recency order. */
   readonly #prepared = new WeakMap<pg.PoolClient, Set<string>>();
 
   /**
@@ -67,16 +72,18 @@ export class SqlPrepared {
       if (literal === undefined) return undefined;
       args.push(literal);
     }
-    let name = this.#names.get(text);
-    if (!name) {
-      // Connections keep what they prepared until the pool retires them (maxUses).
-      if (this.#names.size >= MAX_TEXTS) this.#names.clear();
-      name = `jobgate_sql_${++serial}`;
-      this.#names.set(text, name);
-    }
+    const name = this.#nameFor(text);
     let prepared = this.#prepared.get(client);
     if (!prepared) this.#prepared.set(client, (prepared = new Set()));
-    if (!prepared.has(name)) {
+    if (prepared.has(name)) {
+      prepared.delete(name);
+      prepared.add(name);
+    } else {
+      if (prepared.size >= MAX_PER_CONNECTION) {
+        const oldest = prepared.values().next().value!;
+        await client.query(`DEALLOCATE ${oldest}`).catch(() => {});
+        prepared.delete(oldest);
+      }
       // The extended protocol takes one statement only, so a text holding several cannot run any
       // of them here; a text that cannot be prepared is simply not run this way.
       const prepare: pg.QueryConfig & { queryMode: 'extended' } = { text: `PREPARE ${name} AS ${text}`, queryMode: 'extended' };
@@ -93,5 +100,17 @@ export class SqlPrepared {
   /** After an error that says `client` lost its prepared statements. */
   forget(client: pg.PoolClient): void {
     this.#prepared.delete(client);
+  }
+
+  #nameFor(text: string): string {
+    let name = this.#names.get(text);
+    if (name) this.#names.delete(text);
+    else {
+      // A connection still holding the old name lets it age out of its own recency order.
+      if (this.#names.size >= MAX_TEXTS) this.#names.delete(this.#names.keys().next().value!);
+      name = `jobgate_sql_${++serial}`;
+    }
+    this.#names.set(text, name);
+    return name;
   }
 }

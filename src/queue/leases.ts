@@ -92,7 +92,7 @@ export class Leases {
   readonly db: Db;
   /** The same over the claim pool, where pg-boss's fetch (one statement) is prepared too. */
   readonly #claimDb: Db;
-  /** pg-boss's settle statements, for the one-trip settlement. */
+  /** pg-boss's settle statements (the one-trip settlement) and its fetch inside a claim. */
   readonly #sqlPrepared = new SqlPrepared();
 
   /**
@@ -141,7 +141,7 @@ export class Leases {
             await client.query('BEGIN');
             return client.query(this.#statements.config(text, values));
           }
-          return last((await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult | QueryResult[]);
+          return last(await this.#beginWith(client, text));
         },
       };
       const jobs = await fetch(db);
@@ -154,6 +154,25 @@ export class Leases {
       throw error;
     } finally {
       client.release();
+    }
+  }
+
+  /**
+   * BEGIN and pg-boss's fetch in one message, the fetch run by EXECUTE of its
+   * statement prepared on this connection: parsing and planning it costs about
+   * as long as running it. Its text as is when it cannot be prepared.
+   */
+  async #beginWith(client: pg.PoolClient, text: string): Promise<QueryResult | QueryResult[]> {
+    const statement = await this.#sqlPrepared.execute(client, text, []);
+    if (statement === undefined) return (await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult[];
+    try {
+      return (await client.query(`BEGIN;\n${statement}`)) as unknown as QueryResult[];
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== UNKNOWN_PREPARED_STATEMENT) throw error;
+      // Something deallocated it behind our back: the transaction is open and aborted.
+      this.#sqlPrepared.forget(client);
+      await client.query('ROLLBACK');
+      return (await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult[];
     }
   }
 

@@ -72,6 +72,27 @@ describe('SqlPrepared (against PostgreSQL)', () => {
     }
   });
 
+  it('keeps a bounded number of statements prepared on a connection, deallocating the least recently used', async () => {
+    const sqlPrepared = new SqlPrepared();
+    const client = await pool.connect();
+    try {
+      await client.query('DEALLOCATE ALL');
+      const text = (n: number) => `SELECT ${n} AS n /* queue ${n} */`;
+      const first = await sqlPrepared.execute(client, text(0), []);
+      for (let n = 1; n < 40; n++) {
+        expect((await client.query(await sqlPrepared.execute(client, text(n), []) as string)).rows).toEqual([{ n }]);
+        // Used again and again, the first text stays prepared under the same name.
+        expect(await sqlPrepared.execute(client, text(0), [])).toBe(first);
+      }
+      const names = await preparedNames(client);
+      expect(names).toHaveLength(32);
+      expect(names).toContain(first!.replace('EXECUTE ', ''));
+      expect((await client.query(first!)).rows).toEqual([{ n: 0 }]);
+    } finally {
+      client.release();
+    }
+  });
+
   it('declines what it cannot write as literals or prepare', async () => {
     expect(sqlLiteral(Buffer.from('x'))).toBeUndefined();
     expect(sqlLiteral([['nested']])).toBeUndefined();
