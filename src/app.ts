@@ -142,6 +142,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
           db: leases.db,
           holder,
           onSent: (queue, ids) => startedDispatcher.sent(queue, ids),
+          handoff: (queue) => startedDispatcher.handoff(queue),
           onSettled: (queue, ids) => startedDispatcher.settled(queue, ids),
           heldAttempts: holder === null ? undefined : (queue, ids) => startedDispatcher.heldAttempts(holder, queue, ids),
           observer,

@@ -16,6 +16,23 @@ export interface DispatcherOptions {
   onDispatched?: (tenantId: string, seconds: number) => void;
 }
 
+/** Room at workers waiting on a queue, for a send to fill in its own transaction (see `Dispatcher.handoff`). */
+export interface Handoff {
+  /** Holder of the n-th job the send's claim fetches, for as many jobs as there is room. */
+  readonly holders: readonly string[];
+  /**
+   * The transaction committed: `jobs` (in `holders` order) are held, `sentIds`
+   * were created by it. Undefined jobs: no claim was made, the room is given back.
+   */
+  done(jobs: readonly JobRecord[] | undefined, sentIds?: readonly string[]): void;
+}
+
+/** Position of a claim's n-th job: its worker, and where the round-robin goes on from. */
+interface Turn {
+  worker: Worker;
+  next: number;
+}
+
 interface HeldJob {
   queue: string;
   id: string;
@@ -207,6 +224,42 @@ export class Dispatcher {
   }
 
   /**
+   * For a send into `queue` while workers here have room: reserves that room
+   * for a claim made in the send's own transaction. Undefined when there is
+   * no room, or as many claims as allowed are in flight.
+   */
+  handoff(queue: string): Handoff | undefined {
+    const slot = this.#slots.get(queue);
+    if (!slot || slot.claims >= MAX_CLAIMS) return undefined;
+    const room = this.#room(slot);
+    if (room.size === 0) return undefined;
+    for (const [worker, free] of room) worker.reserved += free;
+    slot.claims++;
+    const turns = this.#turns(slot, room);
+    let open = true;
+    return {
+      holders: turns.map((turn) => turn.worker.holder),
+      done: (jobs, sentIds = []) => {
+        if (!open) return;
+        open = false;
+        for (const [worker, free] of room) worker.reserved -= free;
+        slot.claims--;
+        if (!jobs) {
+          if (slot.again) this.#pump(queue);
+          return;
+        }
+        // Its CREATED event is no news here; nor, once the holds are known, is its ACTIVE.
+        if (this.#wokenBySend.size > MAX_REMEMBERED_SENDS) this.#wokenBySend.clear();
+        for (const id of sentIds) this.#wokenBySend.add(jobKey(queue, id));
+        const plan = this.#plan(slot, jobs, turns, true);
+        slot.drained = jobs.length < turns.length;
+        this.#deliver(slot, plan).catch((error: unknown) => this.#logger.error({ err: error, queue }, 'dispatch failed'));
+        if (!slot.drained || slot.again) this.#pump(queue);
+      },
+    };
+  }
+
+  /**
    * The attempts at which `holder` holds all of `ids` of `queue`, as far as
    * this instance knows; undefined when any of them is not held by it here.
    */
@@ -251,6 +304,8 @@ export class Dispatcher {
 
   /** Runs for every job event of every tenant: returns early when nothing here can be concerned. */
   #onEvent(event: RawJobEvent): void {
+    // A job this instance sent and already acted on (woke its queue, or claimed it with the send).
+    if (event.type === 'CREATED' && this.#wokenBySend.size > 0 && this.#wokenBySend.delete(jobKey(event.name, event.jobId))) return;
     if (this.#heldBy.size > 0) {
       const key = jobKey(event.name, event.jobId);
       const held = this.#heldBy.get(key)?.held.get(key);
@@ -263,10 +318,7 @@ export class Dispatcher {
         } else if (REQUEUED_TYPES.has(event.type) && held.started) this.#release(key);
       }
     }
-    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) {
-      if (event.type === 'CREATED' && this.#wokenBySend.delete(jobKey(event.name, event.jobId))) return;
-      this.#pump(event.name, true);
-    }
+    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) this.#pump(event.name, true);
   }
 
   #pumpAll(): void {
@@ -286,8 +338,7 @@ export class Dispatcher {
     if (wake) slot.drained = false;
     let started = false;
     while (slot.claims < MAX_CLAIMS && !(slot.drained && slot.claims > 0)) {
-      const room = new Map<Worker, number>();
-      for (const worker of slot.workers) if (worker.free > 0) room.set(worker, worker.free);
+      const room = this.#room(slot);
       if (room.size === 0) break;
       for (const [worker, free] of room) worker.reserved += free;
       slot.claims++;
@@ -312,6 +363,7 @@ export class Dispatcher {
     const reserved = new Map(room);
     const capacity = [...room.values()].reduce((sum, free) => sum + free, 0);
     const first = slot.workers[0];
+    const turns = this.#turns(slot, room);
     let plan: [Worker, JobRecord][] = [];
     try {
       if (!first) return false;
@@ -320,7 +372,7 @@ export class Dispatcher {
           slot.name,
           (db) => first.queues.claim(slot.name, capacity, db),
           (fetched) => {
-            plan = this.#plan(slot, fetched, room);
+            plan = this.#plan(slot, fetched, turns, false);
             return plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder }));
           },
           // A queue that just came back short is probably empty: probe it with a lone fetch. Otherwise the
@@ -345,27 +397,42 @@ export class Dispatcher {
     }
   }
 
-  /** Spreads fetched jobs round-robin over the workers with room and records the holds in memory. */
-  #plan(slot: QueueSlot, jobs: readonly JobRecord[], room: Map<Worker, number>): [Worker, JobRecord][] {
-    const plan: [Worker, JobRecord][] = [];
+  /** The workers of `slot` with room, and how much. */
+  #room(slot: QueueSlot): Map<Worker, number> {
+    const room = new Map<Worker, number>();
+    for (const worker of slot.workers) if (worker.free > 0) room.set(worker, worker.free);
+    return room;
+  }
+
+  /** Who gets a claim's n-th job: round-robin over the workers with room, from where the last claim stopped. */
+  #turns(slot: QueueSlot, room: ReadonlyMap<Worker, number>): Turn[] {
+    const left = new Map(room);
     const workers = [...room.keys()];
+    const turns: Turn[] = [];
     let index = slot.next;
-    for (const job of jobs) {
-      for (let tries = 0; tries < workers.length; tries++) {
-        const worker = workers[index % workers.length]!;
-        index++;
-        const free = room.get(worker) ?? 0;
-        if (free > 0) {
-          room.set(worker, free - 1);
-          plan.push([worker, job]);
-          break;
-        }
-      }
+    let capacity = 0;
+    for (const free of room.values()) capacity += free;
+    while (turns.length < capacity) {
+      const worker = workers[index % workers.length]!;
+      index++;
+      const free = left.get(worker)!;
+      if (free === 0) continue;
+      left.set(worker, free - 1);
+      turns.push({ worker, next: index });
     }
-    slot.next = index % Math.max(1, slot.workers.length);
+    return turns;
+  }
+
+  /**
+   * Gives the n-th fetched job to the n-th turn and records the holds in
+   * memory; `started`: the claim has committed (its ACTIVE event is no news).
+   */
+  #plan(slot: QueueSlot, jobs: readonly JobRecord[], turns: readonly Turn[], started: boolean): [Worker, JobRecord][] {
+    const plan: [Worker, JobRecord][] = jobs.slice(0, turns.length).map((job, n) => [turns[n]!.worker, job]);
+    if (plan.length) slot.next = turns[plan.length - 1]!.next % Math.max(1, slot.workers.length);
     for (const [worker, job] of plan) {
       const key = jobKey(slot.name, job.id);
-      worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount, started: false });
+      worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount, started });
       this.#heldBy.set(key, worker);
     }
     return plan;

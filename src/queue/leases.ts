@@ -288,6 +288,76 @@ export class Leases {
     }
   }
 
+  /**
+   * A send and a claim in one transaction and one message: BEGIN, pg-boss's
+   * insert, its fetch with the holds of the fetched jobs (the n-th to
+   * `holders[n]`) recorded by the same statement, COMMIT. A job sent while a
+   * worker waits is then in that worker's hands after one durable commit,
+   * instead of a commit, a wake-up and a claim of two more round trips.
+   * Both statements are prepared on the connection and run by EXECUTE.
+   * `claimed` is undefined when the two could not run together; the send
+   * alone was then made, as it would have been without a claim.
+   */
+  async sendAndClaim<S, J>(
+    queue: string,
+    holders: readonly string[],
+    send: (db: Db) => Promise<S>,
+    fetch: (db: Db) => Promise<J[]>,
+  ): Promise<{ sent: S; claimed: J[] | undefined }> {
+    const insert = new CapturedStatement();
+    const claim = new CapturedStatement();
+    const sending = send(insert.db);
+    const fetching = fetch(claim.db);
+    // Each call either reaches its statement or ends first (an error before it).
+    const [sendReached, fetchReached] = await Promise.all([insert.reachedBy(sending), claim.reachedBy(fetching)]);
+    const claiming = fetching.then(
+      (jobs) => jobs,
+      () => undefined,
+    );
+    if (!sendReached) {
+      claim.fail(new Error('send ended before its statement'));
+      return { sent: await sending, claimed: undefined };
+    }
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      const combined = fetchReached && !claim.values?.length ? await this.#combined(client, queue, holders, insert, claim) : undefined;
+      if (combined) {
+        insert.succeed(combined[1]!);
+        claim.succeed(combined[2]!);
+      } else {
+        claim.fail(new Error('claim not made with the send'));
+        insert.succeed(await client.query(this.#statements.config(insert.text, insert.values)));
+      }
+    } catch (error) {
+      // pg-boss sees the error as its statement's own.
+      insert.fail(error);
+      claim.fail(error);
+    } finally {
+      client?.release();
+    }
+    return { sent: await sending, claimed: await claiming };
+  }
+
+  /** The message of `sendAndClaim`; undefined when it could not be prepared or failed (rolled back). */
+  async #combined(client: pg.PoolClient, queue: string, holders: readonly string[], insert: CapturedStatement, claim: CapturedStatement): Promise<QueryResult[] | undefined> {
+    const insertStatement = await this.#sqlPrepared.execute(client, insert.text, insert.values ?? []);
+    const claimStatement = insertStatement && (await this.#sqlPrepared.execute(client, claimWithGrants(claim.text), [queue, holders]));
+    if (!claimStatement) return undefined;
+    try {
+      return (await client.query(`BEGIN;
+${insertStatement};
+${claimStatement};
+COMMIT`)) as unknown as QueryResult[];
+    } catch (error) {
+      // Whichever statement failed, the transaction is open and aborted: the send is then made on its own,
+      // so that a claim's failure (a policy's unique index, say) never costs the send.
+      await client.query('ROLLBACK').catch(() => {});
+      if ((error as { code?: unknown }).code === UNKNOWN_PREPARED_STATEMENT) this.#sqlPrepared.forget(client);
+      return undefined;
+    }
+  }
+
   /** Drops holds whose job is no longer active in the leased attempt (settled elsewhere, expired, deleted). */
   async purgeStale(bossSchema: string): Promise<number> {
     const schema = `"${bossSchema.replaceAll('"', '""')}"`;
@@ -299,6 +369,79 @@ export class Leases {
              WHERE j.name = l.queue AND j.id = l.job_id AND j.state = 'active' AND j.retry_count = l.retry_count)`,
     );
     return rowCount ?? 0;
+  }
+}
+
+/**
+ * pg-boss's fetch with the holds of what it fetched recorded in the same
+ * statement: the n-th fetched job (in the order the rows come back) goes to
+ * the n-th holder of $2. Relies on the fetch returning "id" and "retryCount",
+ * as the rest of the gateway does; a fetch that changed shape fails to
+ * prepare and the send goes alone.
+ */
+function claimWithGrants(fetch: string): string {
+  return `WITH fetched AS (${fetch}),
+  numbered AS (SELECT id AS job_id, "retryCount" AS retry_count, row_number() OVER () AS n FROM fetched),
+  granted AS (
+    INSERT INTO job_lease (queue, job_id, retry_count, holder)
+    SELECT $1, job_id, retry_count, ($2::text[])[n] FROM numbered
+    ON CONFLICT (job_id, queue) DO UPDATE
+      SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now())
+  SELECT fetched.* FROM fetched JOIN numbered ON numbered.job_id = fetched.id ORDER BY numbered.n`;
+}
+
+/**
+ * Stands in for pg-boss's executor to learn the one statement a call runs,
+ * and hands that call its result once the statement has run elsewhere.
+ */
+class CapturedStatement {
+  text = '';
+  values: unknown[] | undefined;
+  readonly #reached: Promise<void>;
+  #onReached: () => void = () => {};
+  #taken = false;
+  readonly #result: Promise<QueryResult>;
+  #succeed: (result: QueryResult) => void = () => {};
+  #fail: (error: unknown) => void = () => {};
+
+  constructor() {
+    this.#reached = new Promise((resolve) => (this.#onReached = resolve));
+    this.#result = new Promise((resolve, reject) => {
+      this.#succeed = resolve;
+      this.#fail = reject;
+    });
+    // Failed before any call asked for it, it is nobody's error.
+    this.#result.catch(() => {});
+  }
+
+  readonly db: Db = {
+    executeSql: (text, values) => {
+      if (this.#taken) return Promise.reject(new Error('a second statement where one was expected'));
+      this.#taken = true;
+      this.text = text;
+      this.values = values;
+      this.#onReached();
+      return this.#result;
+    },
+  };
+
+  /** True once `call` runs its statement; false when it ends without one. */
+  reachedBy(call: Promise<unknown>): Promise<boolean> {
+    return Promise.race([
+      this.#reached.then(() => true),
+      call.then(
+        () => this.#taken,
+        () => this.#taken,
+      ),
+    ]);
+  }
+
+  succeed(result: QueryResult): void {
+    this.#succeed(result);
+  }
+
+  fail(error: unknown): void {
+    this.#fail(error);
   }
 }
 

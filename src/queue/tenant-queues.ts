@@ -4,6 +4,7 @@ import { badInput, conflict, notFound } from '../errors.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { LeaseSplit, Leases } from './leases.ts';
+import type { Handoff } from './dispatcher.ts';
 import { QueueNamespace } from './names.ts';
 import {
   countColumns,
@@ -52,6 +53,8 @@ export interface WorkIdentity {
   holder: string | null;
   /** Told of jobs just sent (qualified queue name), so that an idle worker here gets them without waiting for the event. */
   onSent?: ((qualified: string, ids: readonly string[]) => void) | undefined;
+  /** Room at workers waiting on a queue (qualified name), for a send to claim jobs in its own transaction. */
+  handoff?: ((qualified: string) => Handoff | undefined) | undefined;
   /** Told which jobs this holder just finished, to free its slots at once. */
   onSettled?: ((queue: string, ids: readonly string[]) => void) | undefined;
   /** The attempts at which this holder holds all of `ids`, as this instance knows; undefined otherwise. */
@@ -278,9 +281,31 @@ export class TenantQueues {
     const payload = assertJobPayload(data, this.#limits.maxJobDataBytes);
     const sendOptions = toBossSendOptions(this.names, options);
     await this.#prepareDeadLetter(sendOptions);
-    const id = await this.#withQueue(qualified, () => this.#boss.send(qualified, payload, { ...sendOptions, db: this.#work.db }));
+    // A second insert (the next slot) could not share the claim's transaction; a deferred job is not
+    // the send's to claim, and the usual claim arms the timer for its start.
+    let handoff = sendOptions.singletonNextSlot || sendOptions.startAfter !== undefined ? undefined : this.#work.handoff?.(qualified);
+    let handedOff = false;
+    const id = await this.#withQueue(qualified, async () => {
+      const room = handoff;
+      handoff = undefined;
+      if (!room) return this.#boss.send(qualified, payload, { ...sendOptions, db: this.#work.db });
+      const { sent, claimed } = await this.#work.leases
+        .sendAndClaim(
+          qualified,
+          room.holders,
+          (db) => this.#boss.send(qualified, payload, { ...sendOptions, db }),
+          (db) => this.claim(qualified, room.holders.length, db),
+        )
+        .catch((error: unknown) => {
+          room.done(undefined);
+          throw error;
+        });
+      room.done(claimed, sent ? [sent] : []);
+      handedOff = claimed !== undefined;
+      return sent;
+    });
     if (!id) return null;
-    this.#work.onSent?.(qualified, [id]);
+    if (!handedOff) this.#work.onSent?.(qualified, [id]);
     this.#work.observer?.sent(this.tenantId, queue, 1);
     return new SentJob(id, queue, () => this.getJob(queue, id));
   }

@@ -144,6 +144,56 @@ describe('workAssigned', () => {
     sub.stop();
   });
 
+  it('claims a job sent while a worker waits in the send\'s own transaction, within concurrency', async () => {
+    await createQueue('same-transaction');
+    const qualified = `${tenant.tenant.id}/same-transaction`;
+    const listener = new pg.Client({ connectionString: testDatabaseUrl() });
+    await listener.connect();
+    const notices: { pid: number; line: string }[] = [];
+    listener.on('notification', (n) => {
+      for (const line of n.payload?.split('\n') ?? []) if (line.includes(qualified)) notices.push({ pid: n.processId, line });
+    });
+    await listener.query(`LISTEN ${JOB_EVENTS_CHANNEL}`);
+    const noticeOf = async (id: string, prefix: string) => {
+      for (let waited = 0; waited < 5_000; waited += 20) {
+        const found = notices.find((n) => n.line.startsWith(prefix) && n.line.includes(id));
+        if (found) return found;
+        await sleep(20);
+      }
+      throw new Error(`no "${prefix}" notification for ${id}`);
+    };
+    try {
+      const client = worker();
+      const sub = collect<Assigned>(client, WORK, { queues: ['same-transaction'], concurrency: 2 });
+      const query = '{ workers(queue: "same-transaction") { id } }';
+      while ((await gqlData<{ workers: unknown[] }>(gateway.graphqlUrl, tenant.token, query)).workers.length === 0) await sleep(20);
+      // Past the worker's first claim (of an empty queue), which holds its room while in flight.
+      await sleep(300);
+      const ids = [await send('same-transaction', { n: 0 }), await send('same-transaction', { n: 1 }), await send('same-transaction', { n: 2 })];
+      await sub.waitFor((d) => d.workAssigned.id === ids[1]);
+      // The first was created and made active by one backend: the insert and the claim were one transaction.
+      // (The second may not be: its CREATED notification can reach the gateway before the first send's
+      // own result does, and start a claim that holds the room the second send would have used.)
+      const [created, active] = [await noticeOf(ids[0]!, 'I\tcreated'), await noticeOf(ids[0]!, 'U\tactive')];
+      expect(active.pid).toBe(created.pid);
+      for (const id of ids.slice(0, 2)) {
+        const { rows } = await sql.query('SELECT holder FROM job_lease WHERE queue = $1 AND job_id = $2', [qualified, id]);
+        expect(rows).toHaveLength(1);
+      }
+      // The events of all three sends have reached the gateway; they did not free a slot.
+      await gateway.services.events.sync();
+      await sleep(100);
+      expect(sub.results.map((r) => r.data?.workAssigned.id)).toEqual(ids.slice(0, 2));
+      expect((await jobRow('same-transaction', ids[2]!)).state).toBe('created');
+      await wsExecute(client, COMPLETE, { queue: 'same-transaction', id: ids[0] });
+      await sub.waitFor((d) => d.workAssigned.id === ids[2]);
+      for (const id of ids.slice(1)) expect((await wsExecute<{ completeJob: { state: string } }>(client, COMPLETE, { queue: 'same-transaction', id })).data?.completeJob.state).toBe('COMPLETED');
+      sub.stop();
+    } finally {
+      await listener.end();
+    }
+  });
+
   it("gives a closed worker's job to another worker within a second; the late completion is a CONFLICT", async () => {
     await createQueue('handoff', { retryLimit: 3 });
     const first = worker();
@@ -227,6 +277,19 @@ describe('workAssigned', () => {
     expect(Date.now() - sentAt).toBeGreaterThanOrEqual(900);
     const touched = await wsExecute(client, 'mutation($id: ID!) { touchJob(queue: "later", id: $id) { id state } }', { id: delayed });
     expect(touched.errors).toBeUndefined();
+    sub.stop();
+  });
+
+  it('delivers a delayed job sent through the instance its worker waits on when it becomes ready', async () => {
+    await createQueue('later-here');
+    const client = worker();
+    const sub = collect<Assigned>(client, WORK, { queues: ['later-here'] });
+    await sleep(200);
+    const delayed = await send('later-here', { n: 1 }, { delaySeconds: 1 });
+    const sentAt = Date.now();
+    // Well before the 5 s safety poll: the claim that found nothing ready armed a timer for it.
+    await sub.waitFor((d) => d.workAssigned.id === delayed, 3_000);
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(900);
     sub.stop();
   });
 
