@@ -18,11 +18,15 @@ export interface PreparedStatementOptions {
 
 /**
  * Names for the parameterised SQL texts that run again and again (pg-boss's
- * insert, fetch and settle statements, the gateway's own reads), so that
+ * insert and settle statements, the gateway's own reads), so that
  * node-postgres prepares each one once per connection and PostgreSQL stops
  * parsing and planning it on every call: pg-boss's single-job insert spends
  * about as long being planned as being run. Texts without parameters may
- * hold several statements and are never prepared. A text evicted from the
+ * hold several statements and are never prepared; nor is pg-boss's fetch
+ * (it has none): PostgreSQL keeps one plan for a statement without
+ * parameters, and a fetch planned while its queue's table was empty went on
+ * joining every row of it once the table held 100,000 jobs (2 s a fetch,
+ * against 2 ms planned afresh). A text evicted from the
  * cache gets a fresh name when it returns; the pool recycles connections
  * (`maxUses`), so statements left prepared on them do not pile up.
  */
@@ -38,21 +42,17 @@ export class PreparedStatements {
     this.#threshold = threshold;
   }
 
-  /**
-   * The query config for one run of `text`: named once the text has earned it.
-   * `single`: the caller knows the text is one statement, so it may be
-   * prepared even without parameters.
-   */
-  config(text: string, values: readonly unknown[] | undefined, single = false): pg.QueryConfig {
-    if (!values?.length && !single) return { text };
+  /** The query config for one run of `text`: named once the text has earned it. */
+  config(text: string, values: readonly unknown[] | undefined): pg.QueryConfig {
+    if (!values?.length) return { text };
     const name = this.#nameFor(text);
     const params = values ? [...values] : [];
     return name ? { name, text, values: params } : { text, values: params };
   }
 
-  /** pg-boss's executor over `queryable`, preparing the texts that recur (`single`: see `config`). */
-  db(queryable: Queryable, single = false): Db {
-    return { executeSql: (text, values) => queryable.query(this.config(text, values, single)) };
+  /** pg-boss's executor over `queryable`, preparing the texts that recur. */
+  db(queryable: Queryable): Db {
+    return { executeSql: (text, values) => queryable.query(this.config(text, values)) };
   }
 
   /** How many texts are prepared now (for tests and metrics). */

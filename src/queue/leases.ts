@@ -90,9 +90,9 @@ export class Leases {
   readonly #statements: PreparedStatements;
   /** The pool's prepared-statement executor, for statements outside a transaction. */
   readonly db: Db;
-  /** The same over the claim pool, where pg-boss's fetch (one statement) is prepared too. */
+  /** The same over the claim pool. */
   readonly #claimDb: Db;
-  /** pg-boss's settle statements (the one-trip settlement) and its fetch inside a claim. */
+  /** pg-boss's settle and insert statements, for the one-trip settlement and the send that claims. */
   readonly #sqlPrepared = new SqlPrepared();
 
   /**
@@ -108,7 +108,7 @@ export class Leases {
     this.#claimPool = claimPool;
     this.#statements = statements;
     this.db = statements.db(pool);
-    this.#claimDb = statements.db(claimPool, true);
+    this.#claimDb = statements.db(claimPool);
   }
 
   /** Records (or moves) the holds of freshly fetched jobs, in one statement. */
@@ -141,7 +141,7 @@ export class Leases {
             await client.query('BEGIN');
             return client.query(this.#statements.config(text, values));
           }
-          return last(await this.#beginWith(client, text));
+          return last((await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult | QueryResult[]);
         },
       };
       const jobs = await fetch(db);
@@ -154,25 +154,6 @@ export class Leases {
       throw error;
     } finally {
       client.release();
-    }
-  }
-
-  /**
-   * BEGIN and pg-boss's fetch in one message, the fetch run by EXECUTE of its
-   * statement prepared on this connection: parsing and planning it costs about
-   * as long as running it. Its text as is when it cannot be prepared.
-   */
-  async #beginWith(client: pg.PoolClient, text: string): Promise<QueryResult | QueryResult[]> {
-    const statement = await this.#sqlPrepared.execute(client, text, []);
-    if (statement === undefined) return (await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult[];
-    try {
-      return (await client.query(`BEGIN;\n${statement}`)) as unknown as QueryResult[];
-    } catch (error) {
-      if ((error as { code?: unknown }).code !== UNKNOWN_PREPARED_STATEMENT) throw error;
-      // Something deallocated it behind our back: the transaction is open and aborted.
-      this.#sqlPrepared.forget(client);
-      await client.query('ROLLBACK');
-      return (await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult[];
     }
   }
 
@@ -294,7 +275,7 @@ export class Leases {
    * `holders[n]`) recorded by the same statement, COMMIT. A job sent while a
    * worker waits is then in that worker's hands after one durable commit,
    * instead of a commit, a wake-up and a claim of two more round trips.
-   * Both statements are prepared on the connection and run by EXECUTE.
+   * The insert is prepared on the connection and run by EXECUTE.
    * `claimed` is undefined when the two could not run together; the send
    * alone was then made, as it would have been without a claim.
    */
@@ -342,13 +323,9 @@ export class Leases {
   /** The message of `sendAndClaim`; undefined when it could not be prepared or failed (rolled back). */
   async #combined(client: pg.PoolClient, queue: string, holders: readonly string[], insert: CapturedStatement, claim: CapturedStatement): Promise<QueryResult[] | undefined> {
     const insertStatement = await this.#sqlPrepared.execute(client, insert.text, insert.values ?? []);
-    const claimStatement = insertStatement && (await this.#sqlPrepared.execute(client, claimWithGrants(claim.text), [queue, holders]));
-    if (!claimStatement) return undefined;
+    if (!insertStatement) return undefined;
     try {
-      return (await client.query(`BEGIN;
-${insertStatement};
-${claimStatement};
-COMMIT`)) as unknown as QueryResult[];
+      return (await client.query(`BEGIN;\n${insertStatement};\n${claimWithGrants(claim.text, queue, holders)};\nCOMMIT`)) as unknown as QueryResult[];
     } catch (error) {
       // Whichever statement failed, the transaction is open and aborted: the send is then made on its own,
       // so that a claim's failure (a policy's unique index, say) never costs the send.
@@ -375,16 +352,17 @@ COMMIT`)) as unknown as QueryResult[];
 /**
  * pg-boss's fetch with the holds of what it fetched recorded in the same
  * statement: the n-th fetched job (in the order the rows come back) goes to
- * the n-th holder of $2. Relies on the fetch returning "id" and "retryCount",
- * as the rest of the gateway does; a fetch that changed shape fails to
- * prepare and the send goes alone.
+ * the n-th of `holders`. Relies on the fetch returning "id" and "retryCount",
+ * as the rest of the gateway does; should it change shape, the statement
+ * fails and the send goes alone. Never prepared, like pg-boss's fetch: a plan
+ * cached while a queue's table was small goes on scanning it when it is not.
  */
-function claimWithGrants(fetch: string): string {
+function claimWithGrants(fetch: string, queue: string, holders: readonly string[]): string {
   return `WITH fetched AS (${fetch}),
   numbered AS (SELECT id AS job_id, "retryCount" AS retry_count, row_number() OVER () AS n FROM fetched),
   granted AS (
     INSERT INTO job_lease (queue, job_id, retry_count, holder)
-    SELECT $1, job_id, retry_count, ($2::text[])[n] FROM numbered
+    SELECT ${escapeLiteral(queue)}, job_id, retry_count, (ARRAY[${holders.map((holder) => escapeLiteral(holder)).join(',')}]::text[])[n] FROM numbered
     ON CONFLICT (job_id, queue) DO UPDATE
       SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now())
   SELECT fetched.* FROM fetched JOIN numbered ON numbered.job_id = fetched.id ORDER BY numbered.n`;
