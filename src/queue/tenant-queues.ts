@@ -5,6 +5,7 @@ import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type 
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { LeaseSplit, Leases } from './leases.ts';
 import type { Handoff } from './dispatcher.ts';
+import { jobIdMaker } from './job-ids.ts';
 import { QueueNamespace } from './names.ts';
 import {
   countColumns,
@@ -280,6 +281,7 @@ export class TenantQueues {
     const qualified = this.names.qualify(queue);
     const payload = assertJobPayload(data, this.#limits.maxJobDataBytes);
     const sendOptions = toBossSendOptions(this.names, options);
+    sendOptions.id ??= jobIdMaker()();
     await this.#prepareDeadLetter(sendOptions);
     // A second insert (the next slot) could not share the claim's transaction; a deferred job is not
     // the send's to claim, and the usual claim arms the timer for its start.
@@ -323,15 +325,16 @@ export class TenantQueues {
       });
     }
     if (jobs.length === 0) return [];
+    const newId = jobIdMaker();
     const inserts = jobs.map((job, index) => {
       const data = assertJobPayload(job.data, this.#limits.maxJobDataBytes, `jobs[${index}].data`);
       if (job.options?.debounceSeconds !== undefined || job.options?.singletonNextSlot) {
         // pg-boss's batch insert has no "next slot": debouncing needs sendJob.
         throw badInput(`jobs[${index}]: debounceSeconds and singletonNextSlot need sendJob, not sendJobs`, { argument: 'jobs' });
       }
-      if (job.options === undefined || job.options === null) return { data, id: crypto.randomUUID() };
+      if (job.options === undefined || job.options === null) return { data, id: newId() };
       const { startAfter, group, ...options } = toBossSendOptions(this.names, job.options);
-      return { ...options, ...(startAfter === undefined ? {} : { startAfter }), ...(group ? { group } : {}), data, id: options.id ?? crypto.randomUUID() };
+      return { ...options, ...(startAfter === undefined ? {} : { startAfter }), ...(group ? { group } : {}), data, id: options.id ?? newId() };
     });
     for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#ensureQueue(deadLetter);
     const inserted = new Set(await this.#withQueue(qualified, async () => (await this.#boss.insert(qualified, inserts, { returnId: true, db: this.#work.db })) ?? []));

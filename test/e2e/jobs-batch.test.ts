@@ -18,6 +18,8 @@ describe('sendJobs (batch publish)', () => {
 
     expect(sendJobs).toHaveLength(25);
     expect(new Set(sendJobs).size).toBe(25);
+    // Time-ordered (UUIDv7) ids: the batch's rows go to the edge of the job table's key index.
+    for (const id of sendJobs) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     for (const [i, id] of sendJobs.entries()) {
       expect(await f.tables.job(id)).toMatchObject({ name: f.qualified(queue), state: 'created', data: { seq: i } });
     }

@@ -40,6 +40,7 @@ describe('sendJob', () => {
     const job = await send(queue, { to: 'ada@example.com', tags: ['welcome'] });
 
     expect(job).toMatchObject({ queue, state: 'CREATED', data: { to: 'ada@example.com', tags: ['welcome'] } });
+    expect(job!.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(await f.tables.job(job!.id)).toMatchObject({
       name: `${f.tenant.tenant.id}/${queue}`,
       state: 'created',
