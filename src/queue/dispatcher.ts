@@ -81,6 +81,11 @@ class QueueSlot {
   again = false;
   /** The last claim came back short: the queue was empty then. Cleared when jobs may have arrived. */
   drained = false;
+  /**
+   * Sends claiming in their own transaction, each with the ids of the jobs whose
+   * CREATED arrived meanwhile: news only if that claim did not take them.
+   */
+  readonly handoffs = new Set<Set<string>>();
   deferredTimer: NodeJS.Timeout | undefined;
   readonly name: string;
 
@@ -236,6 +241,8 @@ export class Dispatcher {
     for (const [worker, free] of room) worker.reserved += free;
     slot.claims++;
     const turns = this.#turns(slot, room);
+    const createdMeanwhile = new Set<string>();
+    slot.handoffs.add(createdMeanwhile);
     let open = true;
     return {
       holders: turns.map((turn) => turn.worker.holder),
@@ -244,17 +251,20 @@ export class Dispatcher {
         open = false;
         for (const [worker, free] of room) worker.reserved -= free;
         slot.claims--;
+        slot.handoffs.delete(createdMeanwhile);
         if (!jobs) {
-          if (slot.again) this.#pump(queue);
+          if (slot.again || createdMeanwhile.size) this.#pump(queue, createdMeanwhile.size > 0);
           return;
         }
-        // Its CREATED event is no news here; nor, once the holds are known, is its ACTIVE.
+        // The send's CREATED event is no news here, whenever it comes; nor, once the holds are known, is its ACTIVE.
         if (this.#wokenBySend.size > MAX_REMEMBERED_SENDS) this.#wokenBySend.clear();
-        for (const id of sentIds) this.#wokenBySend.add(jobKey(queue, id));
+        for (const id of sentIds) if (!createdMeanwhile.delete(id)) this.#wokenBySend.add(jobKey(queue, id));
+        for (const job of jobs) createdMeanwhile.delete(job.id);
         const plan = this.#plan(slot, jobs, turns, true);
         slot.drained = jobs.length < turns.length;
         this.#deliver(slot, plan).catch((error: unknown) => this.#logger.error({ err: error, queue }, 'dispatch failed'));
-        if (!slot.drained || slot.again) this.#pump(queue);
+        // Jobs created meanwhile that this claim did not take were committed after it looked.
+        if (!slot.drained || slot.again || createdMeanwhile.size) this.#pump(queue, createdMeanwhile.size > 0);
       },
     };
   }
@@ -318,7 +328,15 @@ export class Dispatcher {
         } else if (REQUEUED_TYPES.has(event.type) && held.started) this.#release(key);
       }
     }
-    if ((event.type === 'CREATED' || event.type === 'RETRY') && this.#slots.has(event.name)) this.#pump(event.name, true);
+    if (event.type !== 'CREATED' && event.type !== 'RETRY') return;
+    const slot = this.#slots.get(event.name);
+    if (!slot) return;
+    if (event.type === 'CREATED' && slot.handoffs.size > 0) {
+      // Probably a send's own job, read before its claim came back: that claim decides.
+      for (const createdMeanwhile of slot.handoffs) createdMeanwhile.add(event.jobId);
+      return;
+    }
+    this.#pump(event.name, true);
   }
 
   #pumpAll(): void {

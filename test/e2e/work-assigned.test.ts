@@ -194,6 +194,22 @@ describe('workAssigned', () => {
     }
   });
 
+  it('a job another instance creates while a send here claims in its own transaction still reaches the worker at once', async () => {
+    await createQueue('meanwhile');
+    const client = worker();
+    const sub = collect<Assigned>(client, WORK, { queues: ['meanwhile'], concurrency: 4 });
+    const query = '{ workers(queue: "meanwhile") { id } }';
+    while ((await gqlData<{ workers: unknown[] }>(gateway.graphqlUrl, tenant.token, query)).workers.length === 0) await sleep(20);
+    await sleep(300);
+    for (let round = 0; round < 15; round++) {
+      // Here: a send that claims. There: a send whose CREATED may reach this instance during that claim.
+      const ids = await Promise.all([send('meanwhile', { round }), send('meanwhile', { round }, undefined, other)]);
+      for (const id of ids) await sub.waitFor((d) => d.workAssigned.id === id, 2_000);
+      for (const id of ids) await wsExecute(client, COMPLETE, { queue: 'meanwhile', id });
+    }
+    sub.stop();
+  });
+
   it("gives a closed worker's job to another worker within a second; the late completion is a CONFLICT", async () => {
     await createQueue('handoff', { retryLimit: 3 });
     const first = worker();
