@@ -315,7 +315,8 @@ export class Dispatcher {
   /** Runs for every job event of every tenant: returns early when nothing here can be concerned. */
   #onEvent(event: RawJobEvent): void {
     // A job this instance sent and already acted on (woke its queue, or claimed it with the send).
-    if (event.type === 'CREATED' && this.#wokenBySend.size > 0 && this.#wokenBySend.delete(jobKey(event.name, event.jobId))) return;
+    // (Only queues with workers here remember sends: the slot check spares every other event a key.)
+    if (event.type === 'CREATED' && this.#wokenBySend.size > 0 && this.#slots.has(event.name) && this.#wokenBySend.delete(jobKey(event.name, event.jobId))) return;
     if (this.#heldBy.size > 0) {
       const key = jobKey(event.name, event.jobId);
       const held = this.#heldBy.get(key)?.held.get(key);
@@ -379,9 +380,9 @@ export class Dispatcher {
   /** One claim with the room reserved for it; true when it filled that room (more may be waiting). */
   async #claim(slot: QueueSlot, room: Map<Worker, number>): Promise<boolean> {
     const reserved = new Map(room);
-    const capacity = [...room.values()].reduce((sum, free) => sum + free, 0);
     const first = slot.workers[0];
     const turns = this.#turns(slot, room);
+    const capacity = turns.length;
     let plan: [Worker, JobRecord][] = [];
     try {
       if (!first) return false;

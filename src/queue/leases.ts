@@ -30,11 +30,13 @@ export interface ClaimOptions {
   transactional: boolean;
 }
 
-const GRANT_SQL = `INSERT INTO job_lease (queue, job_id, retry_count, holder)
-   SELECT $1, g.id, g.retry_count, g.holder
-     FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)
+/** Records holds from `rows` (queue, job id, retry count, holder), moving any the jobs already had. */
+const upsertLeases = (rows: string) => `INSERT INTO job_lease (queue, job_id, retry_count, holder)
+   ${rows}
    ON CONFLICT (job_id, queue) DO UPDATE
      SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
+
+const GRANT_SQL = upsertLeases('SELECT $1, g.id, g.retry_count, g.holder FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)');
 
 const LOCK_LEASES_SQL = `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
   WHERE job_id = ANY($2::uuid[]) AND queue = $1 FOR UPDATE`;
@@ -50,6 +52,10 @@ function uuidArray(ids: readonly string[]): string {
   return `'{${ids.join(',')}}'::uuid[]`;
 }
 
+function textArray(values: readonly string[]): string {
+  return `ARRAY[${values.map((value) => escapeLiteral(value)).join(',')}]::text[]`;
+}
+
 function intArray(values: readonly number[]): string {
   for (const value of values) if (!Number.isInteger(value)) throw new Error(`not an integer: ${value}`);
   return `'{${values.join(',')}}'::int[]`;
@@ -60,11 +66,8 @@ function intArray(values: readonly number[]): string {
  * with COMMIT in one simple-protocol message: one round trip, not two.
  */
 function inlineGrant(queue: string, grants: readonly LeaseGrant[]): string {
-  return `INSERT INTO job_lease (queue, job_id, retry_count, holder)
-   SELECT ${escapeLiteral(queue)}, g.id, g.retry_count, g.holder
-     FROM unnest(${uuidArray(grants.map((g) => g.id))}, ${intArray(grants.map((g) => g.retryCount))}, ARRAY[${grants.map((g) => escapeLiteral(g.holder)).join(',')}]::text[]) AS g(id, retry_count, holder)
-   ON CONFLICT (job_id, queue) DO UPDATE
-     SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
+  const values = `${uuidArray(grants.map((g) => g.id))}, ${intArray(grants.map((g) => g.retryCount))}, ${textArray(grants.map((g) => g.holder))}`;
+  return upsertLeases(`SELECT ${escapeLiteral(queue)}, g.id, g.retry_count, g.holder FROM unnest(${values}) AS g(id, retry_count, holder)`);
 }
 
 type QueryResult = pg.QueryResult<Record<string, unknown>>;
@@ -361,11 +364,7 @@ export class Leases {
 function claimWithGrants(fetch: string, queue: string, holders: readonly string[]): string {
   return `WITH fetched AS (${fetch}),
   numbered AS (SELECT id AS job_id, "retryCount" AS retry_count, row_number() OVER () AS n FROM fetched),
-  granted AS (
-    INSERT INTO job_lease (queue, job_id, retry_count, holder)
-    SELECT ${escapeLiteral(queue)}, job_id, retry_count, (ARRAY[${holders.map((holder) => escapeLiteral(holder)).join(',')}]::text[])[n] FROM numbered
-    ON CONFLICT (job_id, queue) DO UPDATE
-      SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now())
+  granted AS (${upsertLeases(`SELECT ${escapeLiteral(queue)}, job_id, retry_count, (${textArray(holders)})[n] FROM numbered`)})
   SELECT fetched.* FROM fetched JOIN numbered ON numbered.job_id = fetched.id ORDER BY numbered.n`;
 }
 
