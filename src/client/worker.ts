@@ -69,7 +69,7 @@ function printed(document: TypedDocumentNode<unknown, never>): string {
 export interface Worker {
   /** Jobs being worked right now. */
   readonly running: number;
-  /** Settles once the worker stopped, or rejects with what stopped it (a refused token, an unknown queue). */
+  /** Settles once the worker stopped, or rejects with what stopped it (a refused token, an invalid queue name). */
   readonly done: Promise<void>;
   /** Stops taking work, lets running jobs finish and settle, then disconnects. */
   stop(): Promise<void>;

@@ -197,6 +197,14 @@ export class TenantQueues {
     return new Set(rows.flatMap((row) => this.names.unqualify(row.name) ?? []));
   }
 
+  /** Qualified names of these tenant queues, creating with defaults those that do not exist yet. */
+  async ensureQueues(names: readonly string[], argument?: string): Promise<string[]> {
+    const qualified = names.map((name) => this.names.qualify(name, argument));
+    const found = await this.existingQueues(names);
+    for (const [index, name] of names.entries()) if (!found.has(name)) await this.#ensureQueue(qualified[index]!);
+    return qualified;
+  }
+
   /** `db`: inside a transaction, its own connection (waiting for a second one from the pool could deadlock it). */
   async #queueExists(qualified: string, db: Db = this.#work.db): Promise<boolean> {
     const { rows } = await db.executeSql(`SELECT 1 FROM ${this.#schema}.queue WHERE name = $1`, [qualified]);

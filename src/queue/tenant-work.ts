@@ -1,4 +1,4 @@
-import { badInput, clientError, notFound } from '../errors.ts';
+import { badInput, clientError } from '../errors.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantQueues } from './tenant-queues.ts';
@@ -46,10 +46,8 @@ export class TenantWork {
     if (unique.length === 0 || unique.length > MAX_WORKER_QUEUES) {
       throw badInput(`"queues" must name 1-${MAX_WORKER_QUEUES} queues`, { argument: 'queues' });
     }
-    const qualified = unique.map((name) => this.#queues.names.qualify(name, 'queues'));
-    const found = await this.#queues.existingQueues(unique);
-    const missing = unique.filter((name) => !found.has(name));
-    if (missing.length) throw notFound(`no queue ${missing.map((name) => `"${name}"`).join(', ')}`);
+    // Workers usually start before their producers: a queue is created with defaults on first use, as sendJob does.
+    const qualified = await this.#queues.ensureQueues(unique, 'queues');
     return { holder, qualified };
   }
 

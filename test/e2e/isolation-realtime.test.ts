@@ -200,13 +200,19 @@ describe('workAssigned, leases and workers', () => {
     before = await dbSnapshot(db, A);
   });
 
-  it('workAssigned on a queue B does not have is NOT_FOUND like on a never-used name; invalid names are BAD_USER_INPUT', async () => {
+  it('workAssigned on a queue name only A has creates B\'s own queue, as a never-used name does; invalid names are BAD_USER_INPUT', async () => {
     const bSocket = client(attacker);
-    const error = (queues: string[]) => watch<Assigned>(bSocket, WORK, { queues }).error;
-    const answer = async (queues: string[]) => JSON.stringify(await error(queues));
+    const answer = async (queues: string[]) => JSON.stringify(await watch<Assigned>(bSocket, WORK, { queues }).error);
     const unused = freshName();
-    expect(normalise(await error(['done']), { done: '<q>' })).toEqual(normalise(await error([unused]), { [unused]: '<q>' }));
-    expect(await answer(['done'])).toContain('NOT_FOUND');
+    const subs = [watch<Assigned>(bSocket, WORK, { queues: ['done'] }), watch<Assigned>(bSocket, WORK, { queues: [unused] })];
+    const B = attacker.tenant.id;
+    const bQueues = async () => (await db.query<{ name: string }>('SELECT name FROM pgboss.queue WHERE name = ANY($1)', [[`${B}/done`, `${B}/${unused}`]])).rows;
+    const deadline = Date.now() + 10_000;
+    while ((await bQueues()).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await bQueues()).map((row) => row.name).sort()).toEqual([`${B}/done`, `${B}/${unused}`].sort());
+    // Neither subscription got anything of A's, nor an error that tells the names apart.
+    expect(subs.map((sub) => sub.results)).toEqual([[], []]);
+    for (const sub of subs) sub.stop();
     for (const name of ['', '..', `../${A}/emails`, `/${A}/emails`, `${A}%2Femails`, '_emails', '\u0435mails']) {
       expect({ name, error: await answer([name]) }).toEqual({ name, error: expect.stringContaining('BAD_USER_INPUT') });
     }

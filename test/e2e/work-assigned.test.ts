@@ -40,6 +40,15 @@ async function jobRow(queue: string, id: string): Promise<{ state: string; retry
   return rows[0];
 }
 
+/** Until the queue's row exists (the worker's subscription created it). */
+async function waitForQueue(name: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await sql.query('SELECT 1 FROM pgboss.queue WHERE name = $1', [`${tenant.tenant.id}/${name}`])).rowCount === 0) {
+    if (Date.now() > deadline) throw new Error(`queue ${name} was not created`);
+    await sleep(20);
+  }
+}
+
 beforeAll(async () => {
   [gateway, other] = await Promise.all([startGateway(), startGateway()]);
   tenant = await createTestTenant(gateway);
@@ -71,9 +80,17 @@ describe('workAssigned', () => {
     sub.stop();
   });
 
-  it('refuses unknown queues, missing WORK scope, bad concurrency and HTTP with clear errors', async () => {
-    const unknown = collect<Assigned>(worker(), WORK, { queues: ['no-such-queue'] });
-    expect(JSON.stringify(await unknown.error)).toContain('NOT_FOUND');
+  it('a worker started before its queue exists creates it with defaults and gets the first job sent to it', async () => {
+    const sub = collect<Assigned>(worker(), WORK, { queues: ['first-use'], concurrency: 1 });
+    await waitForQueue('first-use');
+    const id = await send('first-use', { n: 1 });
+    const pushed = await sub.waitFor((d) => d.workAssigned.id === id);
+    expect(pushed.workAssigned).toMatchObject({ queue: 'first-use', state: 'ACTIVE' });
+    expect(sub.results.filter((r) => r.errors)).toEqual([]);
+    sub.stop();
+  });
+
+  it('refuses missing WORK scope, bad concurrency, bad names and HTTP with clear errors', async () => {
     const zero = collect<Assigned>(worker(), WORK, { queues: ['images'], concurrency: 0 });
     expect(JSON.stringify(await zero.error)).toContain('BAD_USER_INPUT');
     const badName = collect<Assigned>(worker(), WORK, { queues: ['../images'] });

@@ -78,6 +78,33 @@ describe('worker SDK', () => {
     expect(new Set(seen).size).toBe(20);
   });
 
+  it('starts before its queue exists: waits for work, then the first sendJob is worked and nothing fails', async () => {
+    const errors: unknown[] = [];
+    let worked = 0;
+    const worker = createWorker({
+      url: gateway.wsUrl,
+      token: tenant.token,
+      queues: ['sdk-worker-first'],
+      handler: () => {
+        worked++;
+        return { ok: true };
+      },
+      onError: (error) => errors.push(error),
+    });
+    workers.push(worker);
+    let stopped = false;
+    void worker.done.then(
+      () => (stopped = true),
+      (error: unknown) => errors.push(error),
+    );
+    await until(async () => (await sql.query('SELECT 1 FROM pgboss.queue WHERE name = $1', [`${tenant.tenant.id}/sdk-worker-first`])).rowCount === 1);
+    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "sdk-worker-first", data: { first: true }) { id } }');
+    await until(async () => (await states('sdk-worker-first')).completed === 1);
+    const { rows } = await sql.query('SELECT output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-worker-first`, sendJob.id]);
+    expect(rows[0].output).toEqual({ ok: true });
+    expect({ worked, stopped, errors }).toEqual({ worked: 1, stopped: false, errors: [] });
+  });
+
   it('stops cleanly: the running job finishes and is completed, not failed back', async () => {
     await createQueue('sdk-stop');
     let started: () => void = () => {};

@@ -8,6 +8,7 @@ builder.subscriptionField('workAssigned', (t) =>
     authScopes: { work: true },
     description:
       'Pushes ready jobs of the named queues to this worker connection, never more than `concurrency` unsettled at a time. ' +
+      'Queues that do not exist yet are created with defaults, as sendJob does: workers may start before their producers. ' +
       'Only this connection may complete, fail or touch them (CONFLICT otherwise); when it closes or the subscription ends, ' +
       'unsettled jobs are failed back at once (a failed attempt, so retry limits apply) and go to other workers.',
     args: {
