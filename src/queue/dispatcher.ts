@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Repeater } from '@repeaterjs/repeater';
-import type { JobAttempt } from 'pg-boss';
+import type { GroupConcurrencyConfig, JobAttempt } from 'pg-boss';
+import { strictestGroupLimits } from './group-limits.ts';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from './job-event-bus.ts';
 import type { RawJobEvent } from './job-event.ts';
@@ -27,6 +28,16 @@ export interface Handoff {
   done(jobs: readonly JobRecord[] | undefined, sentIds?: readonly string[]): void;
 }
 
+/** One `workAssigned` subscription's request. */
+export interface WorkRequest {
+  queues: TenantQueues;
+  holder: string;
+  /** Qualified pg-boss names. */
+  names: readonly string[];
+  concurrency: number;
+  groupLimits?: GroupConcurrencyConfig | undefined;
+}
+
 /** Position of a claim's n-th job: its worker, and where the round-robin goes on from. */
 interface Turn {
   worker: Worker;
@@ -50,6 +61,8 @@ class Worker {
   /** Qualified pg-boss names. */
   readonly names: readonly string[];
   readonly concurrency: number;
+  /** Jobs of one group active at once, across the tenant's workers and instances (pg-boss's group concurrency). */
+  readonly groupLimits: GroupConcurrencyConfig | undefined;
   /** Hands the worker the jobs of one claim (one by one, or as one batch). */
   readonly deliver: (jobs: JobRecord[]) => void;
   /** A draining worker keeps what it holds and gets nothing new. */
@@ -57,11 +70,12 @@ class Worker {
   /** Room promised to claims still in flight. */
   reserved = 0;
 
-  constructor(holder: string, queues: TenantQueues, names: readonly string[], concurrency: number, deliver: (jobs: JobRecord[]) => void) {
-    this.holder = holder;
-    this.queues = queues;
-    this.names = names;
-    this.concurrency = concurrency;
+  constructor(request: WorkRequest, deliver: (jobs: JobRecord[]) => void) {
+    this.holder = request.holder;
+    this.queues = request.queues;
+    this.names = request.names;
+    this.concurrency = request.concurrency;
+    this.groupLimits = request.groupLimits;
     this.deliver = deliver;
   }
 
@@ -86,6 +100,8 @@ class QueueSlot {
    * CREATED arrived meanwhile: news only if that claim did not take them.
    */
   readonly handoffs = new Set<Set<string>>();
+  /** Groups the next claim of a group-limited queue passes over (see `#claim`). */
+  skippedGroups: Set<string> | null = null;
   deferredTimer: NodeJS.Timeout | undefined;
   readonly name: string;
 
@@ -101,6 +117,9 @@ const MAX_REMEMBERED_SENDS = 100_000;
 
 /** Claims of one queue that may be in flight at once on this instance. */
 const MAX_CLAIMS = 3;
+
+/** Groups a chain of follow-up claims passes over at most (they travel as one fetch parameter). */
+const MAX_SKIPPED_GROUPS = 100;
 
 /** The hold ends whenever these arrive. */
 const ENDING_TYPES = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'DELETED']);
@@ -166,26 +185,21 @@ export class Dispatcher {
   }
 
   /** A stream of jobs for one worker connection; ending it fails unsettled jobs back. */
-  subscribe(queues: TenantQueues, holder: string, names: readonly string[], concurrency: number): AsyncIterable<JobRecord> {
-    return this.#stream<JobRecord>(queues, holder, names, concurrency, (push) => (jobs) => {
+  subscribe(request: WorkRequest): AsyncIterable<JobRecord> {
+    return this.#stream<JobRecord>(request, (push) => (jobs) => {
       for (const job of jobs) push(job);
     });
   }
 
   /** The same, but the jobs of one claim arrive together: one message, not one per job. */
-  subscribeBatches(queues: TenantQueues, holder: string, names: readonly string[], concurrency: number): AsyncIterable<JobRecord[]> {
-    return this.#stream<JobRecord[]>(queues, holder, names, concurrency, (push) => (jobs) => push(jobs));
+  subscribeBatches(request: WorkRequest): AsyncIterable<JobRecord[]> {
+    return this.#stream<JobRecord[]>(request, (push) => (jobs) => push(jobs));
   }
 
-  #stream<T>(
-    queues: TenantQueues,
-    holder: string,
-    names: readonly string[],
-    concurrency: number,
-    delivery: (push: (item: T) => void) => (jobs: JobRecord[]) => void,
-  ): AsyncIterable<T> {
+  #stream<T>(request: WorkRequest, delivery: (push: (item: T) => void) => (jobs: JobRecord[]) => void): AsyncIterable<T> {
+    const { queues, holder, names, concurrency } = request;
     return new Repeater<T>(async (push, stop) => {
-      const worker = new Worker(holder, queues, names, concurrency, delivery((item) => void push(item).catch(stop)));
+      const worker = new Worker(request, delivery((item) => void push(item).catch(stop)));
       this.#workers.add(worker);
       await this.#registry
         .register({ id: worker.id, tenantId: queues.tenantId, instanceId: this.#instanceId, holder, queues: names, concurrency })
@@ -235,7 +249,8 @@ export class Dispatcher {
    */
   handoff(queue: string): Handoff | undefined {
     const slot = this.#slots.get(queue);
-    if (!slot || slot.claims >= MAX_CLAIMS) return undefined;
+    // A group-limited queue claims one at a time under a lock, which a send's own transaction does not take.
+    if (!slot || slot.claims >= MAX_CLAIMS || strictestGroupLimits(slot.workers.map((worker) => worker.groupLimits))) return undefined;
     const room = this.#room(slot);
     if (room.size === 0) return undefined;
     for (const [worker, free] of room) worker.reserved += free;
@@ -383,20 +398,27 @@ export class Dispatcher {
     const first = slot.workers[0];
     const turns = this.#turns(slot, room);
     const capacity = turns.length;
+    const groupLimits = strictestGroupLimits(slot.workers.map((worker) => worker.groupLimits));
+    // pg-boss's fetch takes the first `capacity` ready jobs and then keeps of each group only what
+    // its limit allows: a claim behind one group's flood comes back short though other groups wait.
+    // The claim that follows such a claim passes the groups it got over, and so reaches them.
+    const skippedGroups = groupLimits ? (slot.skippedGroups ?? new Set<string>()) : undefined;
+    slot.skippedGroups = null;
+    const groups = groupLimits && skippedGroups ? { limits: groupLimits, ignore: [...skippedGroups] } : undefined;
     let plan: [Worker, JobRecord][] = [];
     try {
       if (!first) return false;
       const jobs = await this.#leases
         .claim(
           slot.name,
-          (db) => first.queues.claim(slot.name, capacity, db),
+          (db) => first.queues.claim(slot.name, capacity, db, groups),
           (fetched) => {
             plan = this.#plan(slot, fetched, turns, false);
             return plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder }));
           },
           // A queue that just came back short is probably empty: probe it with a lone fetch. Otherwise the
           // fetch and the holds share one transaction, so one commit (one WAL flush) covers both.
-          { transactional: !slot.drained },
+          { transactional: !slot.drained, serialized: groupLimits !== undefined },
         )
         .catch((error: unknown) => {
           this.#forget(slot, plan);
@@ -410,6 +432,14 @@ export class Dispatcher {
       for (const [worker, count] of reserved) worker.reserved -= count;
       reserved.clear();
       await this.#deliver(slot, plan);
+      if (skippedGroups && jobs.length < capacity) {
+        for (const job of jobs) if (job.groupId !== null) skippedGroups.add(job.groupId);
+        if (skippedGroups.size <= MAX_SKIPPED_GROUPS) {
+          slot.skippedGroups = skippedGroups;
+          slot.drained = false;
+          return true;
+        }
+      }
       return jobs.length === capacity;
     } finally {
       for (const [worker, count] of reserved) worker.reserved -= count;

@@ -28,6 +28,13 @@ export interface ClaimOptions {
    * the holds are recorded in a second statement.
    */
   transactional: boolean;
+  /**
+   * Claims of this queue run one at a time on every instance (a transaction
+   * lock on the queue's name, taken before the fetch): pg-boss's group limits
+   * count active jobs in the fetch's snapshot, so two claims at once could each
+   * fill the same group's room. Implies `transactional`.
+   */
+  serialized?: boolean;
 }
 
 /** Records holds from `rows` (queue, job id, retry count, holder), moving any the jobs already had. */
@@ -127,7 +134,7 @@ export class Leases {
    * transactional mode the fetch is then rolled back as well.
    */
   async claim<J>(queue: string, fetch: (db: Db) => Promise<J[]>, assign: (jobs: J[]) => readonly LeaseGrant[], options: ClaimOptions): Promise<J[]> {
-    if (!options.transactional) {
+    if (!options.transactional && !options.serialized) {
       const jobs = await fetch(this.#claimDb);
       if (jobs.length) await this.grant(queue, assign(jobs), this.#claimDb);
       return jobs;
@@ -135,6 +142,7 @@ export class Leases {
     // BEGIN rides along with pg-boss's fetch (no parameters in the usual case) and COMMIT with the
     // grant: the claim costs two round trips and one commit.
     const client = await this.#claimPool.connect();
+    const begin = options.serialized ? `BEGIN;\nSELECT pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`jobgate claim ${queue}`)}, 0))` : 'BEGIN';
     let open = false;
     try {
       const db: Db = {
@@ -142,10 +150,10 @@ export class Leases {
           if (open) return client.query(this.#statements.config(text, values));
           open = true;
           if (values?.length) {
-            await client.query('BEGIN');
+            await client.query(begin);
             return client.query(this.#statements.config(text, values));
           }
-          return last((await client.query(`BEGIN;\n${text}`)) as unknown as QueryResult | QueryResult[]);
+          return last((await client.query(`${begin};\n${text}`)) as unknown as QueryResult | QueryResult[]);
         },
       };
       const jobs = await fetch(db);

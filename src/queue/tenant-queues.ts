@@ -1,4 +1,4 @@
-import type { Db, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
+import type { Db, GroupConcurrencyConfig, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
 import { ADOPT_JOB_TABLES_SQL } from './job-events-sql.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
@@ -530,9 +530,10 @@ export class TenantQueues {
    * Runs per dispatch batch: each record is built field by field (one object
    * of one shape) rather than by spreading pg-boss's wider rows twice.
    */
-  async claim(qualified: string, limit: number, db?: Db): Promise<JobRecord[]> {
+  async claim(qualified: string, limit: number, db?: Db, groups?: { limits: GroupConcurrencyConfig; ignore: readonly string[] }): Promise<JobRecord[]> {
     const queue = this.names.unqualify(this.#owned(qualified))!;
-    const jobs = await this.#boss.fetch(qualified, { batchSize: limit, includeMetadata: true, ...(db ? { db } : {}) });
+    const groupOptions = groups ? { groupConcurrency: groups.limits, ...(groups.ignore.length ? { ignoreGroups: [...groups.ignore] } : {}) } : {};
+    const jobs = await this.#boss.fetch(qualified, { batchSize: limit, includeMetadata: true, ...(db ? { db } : {}), ...groupOptions });
     const records: JobRecord[] = [];
     for (const job of jobs) {
       if (job.name !== qualified) continue;

@@ -1,5 +1,7 @@
+import type { GroupConcurrencyConfig } from 'pg-boss';
 import { badInput, clientError } from '../errors.ts';
-import type { Dispatcher } from './dispatcher.ts';
+import { toGroupLimits, type GroupConcurrencyInput } from './group-limits.ts';
+import type { Dispatcher, WorkRequest } from './dispatcher.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantQueues } from './tenant-queues.ts';
 import type { WorkerRegistry, WorkerSessionRow } from './worker-registry.ts';
@@ -23,15 +25,19 @@ export class TenantWork {
     this.#holder = holder;
   }
 
-  async subscribe(queueNames: readonly string[], concurrency: number): Promise<AsyncIterable<JobRecord>> {
-    const { holder, qualified } = await this.#validate(queueNames, concurrency);
-    return this.#dispatcher.subscribe(this.#queues, holder, qualified, concurrency);
+  async subscribe(queueNames: readonly string[], concurrency: number, groupConcurrency?: GroupConcurrencyInput | null): Promise<AsyncIterable<JobRecord>> {
+    return this.#dispatcher.subscribe(await this.#request(queueNames, concurrency, groupConcurrency));
   }
 
   /** workAssignedBatches: the jobs of one claim in one message. */
-  async subscribeBatches(queueNames: readonly string[], concurrency: number): Promise<AsyncIterable<JobRecord[]>> {
+  async subscribeBatches(queueNames: readonly string[], concurrency: number, groupConcurrency?: GroupConcurrencyInput | null): Promise<AsyncIterable<JobRecord[]>> {
+    return this.#dispatcher.subscribeBatches(await this.#request(queueNames, concurrency, groupConcurrency));
+  }
+
+  async #request(queueNames: readonly string[], concurrency: number, groupConcurrency: GroupConcurrencyInput | null | undefined): Promise<WorkRequest> {
+    const groupLimits: GroupConcurrencyConfig | undefined = groupConcurrency ? toGroupLimits(groupConcurrency, MAX_WORKER_CONCURRENCY) : undefined;
     const { holder, qualified } = await this.#validate(queueNames, concurrency);
-    return this.#dispatcher.subscribeBatches(this.#queues, holder, qualified, concurrency);
+    return { queues: this.#queues, holder, names: qualified, concurrency, groupLimits };
   }
 
   async #validate(queueNames: readonly string[], concurrency: number): Promise<{ holder: string; qualified: string[] }> {

@@ -2,6 +2,23 @@ import type { WorkerSessionView } from '../../queue/tenant-work.ts';
 import { builder } from '../builder.ts';
 import { JobRef } from './jobs.ts';
 
+const GroupTierLimitInput = builder.inputType('GroupTierLimitInput', {
+  fields: (t) => ({
+    tier: t.string({ required: true, description: 'A `groupTier` jobs are sent with.' }),
+    limit: t.int({ required: true }),
+  }),
+});
+
+const GroupConcurrencyInput = builder.inputType('GroupConcurrencyInput', {
+  description:
+    'At most this many jobs of one `groupId` active at once in the queue, across all the tenant\'s workers and gateway instances ' +
+    '(pg-boss\'s group concurrency); jobs without a group are not limited. Workers of one queue on one instance share the strictest limits asked.',
+  fields: (t) => ({
+    default: t.int({ required: true, description: 'For groups whose tier has no limit of its own.' }),
+    tiers: t.field({ type: [GroupTierLimitInput], description: 'Limits by `groupTier`.' }),
+  }),
+});
+
 builder.subscriptionField('workAssigned', (t) =>
   t.field({
     type: JobRef,
@@ -14,8 +31,9 @@ builder.subscriptionField('workAssigned', (t) =>
     args: {
       queues: t.arg.stringList({ required: true }),
       concurrency: t.arg.int({ defaultValue: 1 }),
+      groupConcurrency: t.arg({ type: GroupConcurrencyInput }),
     },
-    subscribe: (_root, args, { work }) => work.subscribe(args.queues, args.concurrency ?? 1),
+    subscribe: (_root, args, { work }) => work.subscribe(args.queues, args.concurrency ?? 1, args.groupConcurrency),
     resolve: (job) => job,
   }),
 );
@@ -30,8 +48,9 @@ builder.subscriptionField('workAssignedBatches', (t) =>
     args: {
       queues: t.arg.stringList({ required: true }),
       concurrency: t.arg.int({ defaultValue: 1 }),
+      groupConcurrency: t.arg({ type: GroupConcurrencyInput }),
     },
-    subscribe: (_root, args, { work }) => work.subscribeBatches(args.queues, args.concurrency ?? 1),
+    subscribe: (_root, args, { work }) => work.subscribeBatches(args.queues, args.concurrency ?? 1, args.groupConcurrency),
     resolve: (jobs) => jobs,
   }),
 );
