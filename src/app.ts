@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { JobEventBus } from './queue/job-event-bus.ts';
+import { LeaseTokens, loadLeaseSecret } from './queue/lease-tokens.ts';
 import { Leases } from './queue/leases.ts';
 import { WorkerRegistry } from './queue/worker-registry.ts';
 import { TenantQueues, type QueueObserver } from './queue/tenant-queues.ts';
@@ -99,6 +100,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     pool = new pg.Pool({ connectionString: databaseUrl, max: 10, maxUses: 50_000, application_name: 'jobgate', types: gatewayTypes });
     pool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
     await installGatewaySchema(pool, config.bossSchema);
+    const startedPool = pool;
     events = new JobEventBus(databaseUrl, pool, logger);
     await events.start();
     const startedEvents = events;
@@ -113,6 +115,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     });
     claimPool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
     const leases = new Leases(pool, claimPool, new PreparedStatements());
+    const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
@@ -136,9 +139,11 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       workers,
       authenticator: new Authenticator(prisma, logger),
       limiter: new TenantLimiter(config.tenantLimits),
-      tenantQueues: (tenantId, holder) =>
+      tenantQueues: (tenantId, holder, admission) =>
         new TenantQueues(startedBoss, config.bossSchema, tenantId, config, {
           leases,
+          leaseTokens,
+          admission,
           db: leases.db,
           holder,
           onSent: (queue, ids) => startedDispatcher.sent(queue, ids),

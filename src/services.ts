@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Authenticator } from './auth/authenticate.ts';
+import type { OperationAdmission } from './auth/operation-admission.ts';
 import type { TenantLimiter } from './auth/tenant-limiter.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './db/prisma.ts';
@@ -25,6 +26,10 @@ export interface Services {
   workers: WorkerRegistry;
   authenticator: Authenticator;
   limiter: TenantLimiter;
-  /** The tenant-scoped queue layer; `holder` identifies a worker connection (null over HTTP). */
-  tenantQueues(tenantId: string, holder: string | null): TenantQueues;
+  /**
+   * The tenant-scoped queue layer; `holder` identifies a worker connection
+   * (null over HTTP), `admission` the calling operation's (none for work of
+   * the gateway's own).
+   */
+  tenantQueues(tenantId: string, holder: string | null, admission?: OperationAdmission): TenantQueues;
 }

@@ -1,4 +1,5 @@
 import type { Viewer } from '../auth/authenticate.ts';
+import { OperationAdmission } from '../auth/operation-admission.ts';
 import type { Logger } from '../logger.ts';
 import { QueueHistory } from '../queue/queue-history.ts';
 import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/global-stats.ts';
@@ -32,6 +33,8 @@ export interface Context {
   logger: Logger;
   /** The graphql-ws connection the operation arrived on; null over HTTP. */
   connection: ConnectionHandle | null;
+  /** The operation's rate-limit admission, where it is deferred to a settle. */
+  admission: OperationAdmission;
 }
 
 /** The graphql-ws connection an operation arrived on. */
@@ -49,7 +52,8 @@ export interface ConnectionHandle {
 
 export function createContext(services: Services, viewer: Viewer, connection: ConnectionHandle | null, requestId: string): Context {
   const holder = connection === null ? null : `${services.instanceId}:${connection.id}`;
-  const queues = services.tenantQueues(viewer.tenant.id, holder);
+  const admission = new OperationAdmission();
+  const queues = services.tenantQueues(viewer.tenant.id, holder, admission);
   return {
     viewer,
     requestId,
@@ -68,5 +72,6 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     history: new QueueHistory(services.boss, services.config.bossSchema, viewer.tenant.id),
     logger: services.logger.child({ requestId, tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
     connection,
+    admission,
   };
 }

@@ -3,6 +3,7 @@ import type { Db, JobAttempt } from 'pg-boss';
 import { CapturedStatement } from '../db/captured-statement.ts';
 import { SqlPrepared, UNKNOWN_PREPARED_STATEMENT } from '../db/sql-prepared.ts';
 import type { PreparedStatements } from '../db/prepared-statements.ts';
+import type { LeaseClaim } from './lease-tokens.ts';
 
 export interface LeaseGrant {
   id: string;
@@ -16,8 +17,21 @@ export interface LeaseSplit {
   held: JobAttempt[];
   /** Never pushed by workAssigned: anyone with WORK may settle them. */
   unleased: string[];
-  /** Held by someone else. */
+  /** Held by someone else, or named with a lease that is not the job's current one. */
   conflicts: string[];
+  /** Of `held`: settled on a lease, away from the connection that holds the job. */
+  viaLease: string[];
+}
+
+/** Leases presented with a settle, by job id: what each token says, or null for one this gateway never issued. */
+export type PresentedLeases = ReadonlyMap<string, LeaseClaim | null>;
+
+const NO_LEASES: PresentedLeases = new Map();
+
+interface LeaseRow {
+  holder: string;
+  retryCount: number;
+  detached: boolean;
 }
 
 export interface ClaimOptions {
@@ -45,8 +59,11 @@ const upsertLeases = (rows: string) => `INSERT INTO job_lease (queue, job_id, re
 
 const GRANT_SQL = upsertLeases('SELECT $1, g.id, g.retry_count, g.holder FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)');
 
-const LOCK_LEASES_SQL = `SELECT job_id AS id, holder, retry_count AS "retryCount" FROM job_lease
+const LOCK_LEASES_SQL = `SELECT job_id AS id, holder, retry_count AS "retryCount", detached FROM job_lease
   WHERE job_id = ANY($2::uuid[]) AND queue = $1 FOR UPDATE`;
+
+const DETACH_SQL = 'UPDATE job_lease SET detached = true WHERE queue = $1 AND job_id = ANY($2::uuid[]) AND NOT detached';
+const DELETE_SQL = 'DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[])';
 
 const grantValues = (queue: string, grants: readonly LeaseGrant[]) => [queue, grants.map((g) => g.id), grants.map((g) => g.retryCount), grants.map((g) => g.holder)];
 
@@ -194,14 +211,16 @@ export class Leases {
     holder: string | null,
     ids: readonly string[],
     settle: (db: Db, split: LeaseSplit) => Promise<{ result: T; finished: readonly string[] }>,
+    presented: PresentedLeases = NO_LEASES,
   ): Promise<{ result: T; finished: readonly string[]; conflicts: string[] }> {
     return this.#transaction('BEGIN', async (client, db) => {
-      const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(this.#statements.config(LOCK_LEASES_SQL, [queue, ids]));
-      const split = splitLeases(ids, holder, new Map(rows.map((row) => [row.id, row])));
+      const { rows } = await client.query<LeaseRow & { id: string }>(this.#statements.config(LOCK_LEASES_SQL, [queue, ids]));
+      const split = splitLeases(ids, holder, new Map(rows.map((row) => [row.id, row])), presented);
       const { result, finished } = await settle(db, split);
-      if (finished.length) {
-        await client.query(this.#statements.config('DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[])', [queue, finished]));
-      }
+      if (finished.length) await client.query(this.#statements.config(DELETE_SQL, [queue, finished]));
+      // Used away from its connection: that connection's close must not fail the job back underneath it.
+      const detached = split.viaLease.filter((id) => !finished.includes(id));
+      if (detached.length) await client.query(this.#statements.config(DETACH_SQL, [queue, detached]));
       return { result, finished, conflicts: split.conflicts };
     });
   }
@@ -218,25 +237,49 @@ export class Leases {
     holder: string | null,
     ids: readonly string[],
     settle: (db: Db, split: LeaseSplit) => Promise<T>,
+    presented: PresentedLeases = NO_LEASES,
+  ): Promise<{ result: T; conflicts: string[] }> {
+    return this.#releasing(queue, holder, ids, settle, presented, false);
+  }
+
+  /**
+   * A departing connection's holds, failed back by `settle`: all but those
+   * whose lease was used elsewhere (detached), which stay with their job
+   * until it is settled on the lease or pg-boss's expiry returns it.
+   */
+  async releasingForFailBack<T>(queue: string, holder: string, ids: readonly string[], settle: (db: Db, split: LeaseSplit) => Promise<T>): Promise<{ result: T; conflicts: string[] }> {
+    return this.#releasing(queue, holder, ids, settle, NO_LEASES, true);
+  }
+
+  async #releasing<T>(
+    queue: string,
+    holder: string | null,
+    ids: readonly string[],
+    settle: (db: Db, split: LeaseSplit) => Promise<T>,
+    presented: PresentedLeases,
+    keepDetached: boolean,
   ): Promise<{ result: T; conflicts: string[] }> {
     // BEGIN travels with the DELETE (values written in): three round trips in all, one commit.
     const begin = holder === null
       ? 'BEGIN'
       : `BEGIN;
-         DELETE FROM job_lease WHERE queue = ${escapeLiteral(queue)} AND job_id = ANY(${uuidArray(ids)}) AND holder = ${escapeLiteral(holder)}
+         DELETE FROM job_lease WHERE queue = ${escapeLiteral(queue)} AND job_id = ANY(${uuidArray(ids)}) AND holder = ${escapeLiteral(holder)}${keepDetached ? ' AND NOT detached' : ''}
          RETURNING job_id AS id, retry_count AS "retryCount"`;
     return this.#transaction(begin, async (client, db, begun) => {
-      const leased = new Map<string, { holder: string; retryCount: number }>();
+      const leased = new Map<string, LeaseRow>();
       if (holder !== null) {
-        for (const row of begun.rows as { id: string; retryCount: number }[]) leased.set(row.id, { holder, retryCount: row.retryCount });
+        for (const row of begun.rows as { id: string; retryCount: number }[]) leased.set(row.id, { holder, retryCount: row.retryCount, detached: false });
       }
       const others = ids.filter((id) => !leased.has(id));
       if (others.length) {
-        const { rows } = await client.query<{ id: string; holder: string; retryCount: number }>(this.#statements.config(LOCK_LEASES_SQL, [queue, others]));
-        for (const row of rows) leased.set(row.id, row);
+        const { rows } = await client.query<LeaseRow & { id: string }>(this.#statements.config(LOCK_LEASES_SQL, [queue, others]));
+        // A detached hold of the departing holder is nobody's to fail back: it counts as someone else's.
+        for (const row of rows) leased.set(row.id, keepDetached && row.detached ? { ...row, holder: '' } : row);
       }
-      const split = splitLeases(ids, holder, leased);
-      return { result: await settle(db, split), conflicts: split.conflicts };
+      const split = splitLeases(ids, holder, leased, presented);
+      const result = await settle(db, split);
+      if (split.viaLease.length) await client.query(this.#statements.config(DELETE_SQL, [queue, split.viaLease]));
+      return { result, conflicts: split.conflicts };
     });
   }
 
@@ -376,13 +419,22 @@ function claimWithGrants(fetch: string, queue: string, holders: readonly string[
   SELECT fetched.* FROM fetched JOIN numbered ON numbered.job_id = fetched.id ORDER BY numbered.n`;
 }
 
-function splitLeases(ids: readonly string[], holder: string | null, leased: ReadonlyMap<string, { holder: string; retryCount: number }>): LeaseSplit {
-  const split: LeaseSplit = { held: [], unleased: [], conflicts: [] };
+/**
+ * A presented lease settles its job when it names the hold the job's lease
+ * row records (holder and attempt); any other is stale. Without one, the
+ * holder alone may settle, and a job never pushed is anyone's with WORK.
+ */
+function splitLeases(ids: readonly string[], holder: string | null, leased: ReadonlyMap<string, Omit<LeaseRow, 'detached'>>, presented: PresentedLeases): LeaseSplit {
+  const split: LeaseSplit = { held: [], unleased: [], conflicts: [], viaLease: [] };
   for (const id of ids) {
     const lease = leased.get(id);
-    if (!lease) split.unleased.push(id);
-    else if (lease.holder === holder) split.held.push({ id, retryCount: lease.retryCount });
-    else split.conflicts.push(id);
+    const claim = presented.get(id);
+    if (lease && lease.holder === holder) split.held.push({ id, retryCount: lease.retryCount });
+    else if (claim === undefined) (lease ? split.conflicts : split.unleased).push(id);
+    else if (claim !== null && lease && lease.holder === claim.holder && lease.retryCount === claim.retryCount) {
+      split.held.push({ id, retryCount: lease.retryCount });
+      split.viaLease.push(id);
+    } else split.conflicts.push(id);
   }
   return split;
 }

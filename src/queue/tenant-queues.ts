@@ -1,9 +1,11 @@
 import type { Db, GroupConcurrencyConfig, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
+import type { OperationAdmission } from '../auth/operation-admission.ts';
 import { ADOPT_JOB_TABLES_SQL } from './job-events-sql.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
-import type { LeaseSplit, Leases } from './leases.ts';
+import type { LeaseSplit, Leases, PresentedLeases } from './leases.ts';
+import type { LeaseTokens } from './lease-tokens.ts';
 import type { Handoff } from './dispatcher.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { QueueNamespace } from './names.ts';
@@ -48,6 +50,10 @@ interface SettleResponse {
 /** Who is calling, for jobs pushed by workAssigned. */
 export interface WorkIdentity {
   leases: Leases;
+  /** Signs and reads the lease tokens of pushed jobs. */
+  leaseTokens: LeaseTokens;
+  /** The calling operation's rate-limit admission, when a settle decides it. */
+  admission?: OperationAdmission | undefined;
   /** Runs the hot statements (sends, reads) as prepared statements. */
   db: Db;
   /** The worker connection making the call; null over HTTP. */
@@ -417,18 +423,47 @@ export class TenantQueues {
     return assertJobPayload(typeof value === 'string' ? { message: value } : value, this.#limits.maxJobDataBytes, argument);
   }
 
+  /**
+   * What each presented lease says, by job id (`leases[n]` goes with `ids[n]`).
+   * A token this gateway did not issue for that job of that queue reads as
+   * null: settling with it is CONFLICT, whichever tenant it came from.
+   */
+  #presentedLeases(qualified: string, ids: readonly string[], leases: readonly (string | null | undefined)[] | undefined): PresentedLeases {
+    const presented = new Map<string, ReturnType<LeaseTokens['read']>>();
+    if (!leases?.length) return presented;
+    if (leases.length !== ids.length) throw badInput('"lease" must give one lease per id, in the same order', { argument: 'lease' });
+    for (const [index, id] of ids.entries()) {
+      const token = leases[index];
+      if (token !== null && token !== undefined && isUuid(id)) presented.set(id, this.#work.leaseTokens.read(token, qualified, id));
+    }
+    return presented;
+  }
+
+  /**
+   * The deferred rate-limit admission of a settle: none for jobs the caller
+   * holds (its connection, or authentic leases for every id), the usual one
+   * otherwise.
+   */
+  #admitSettle(qualified: string, ids: readonly string[], presented: PresentedLeases): JobAttempt[] | undefined {
+    const held = this.#work.holder === null ? undefined : this.#work.heldAttempts?.(qualified, ids);
+    if (!held && !(ids.length > 0 && ids.every((id) => presented.get(id)))) this.#work.admission?.admitUnheld();
+    return held;
+  }
+
   /** Applies a command to jobs of one of the tenant's queues; a missing queue is NOT_FOUND. */
-  async command(kind: JobCommand, queue: string, ids: readonly string[], payload?: unknown): Promise<CommandResult> {
+  async command(kind: JobCommand, queue: string, ids: readonly string[], payload?: unknown, leases?: readonly (string | null | undefined)[]): Promise<CommandResult> {
     const qualified = this.names.qualify(queue);
+    const presented = this.#presentedLeases(qualified, ids, leases);
     const valid = this.#validIds(ids);
     const output = kind === 'complete' ? this.#output(payload, 'output') : kind === 'fail' ? this.#output(payload, 'error') : null;
     if (valid.length === 0) {
+      if (kind === 'complete' || kind === 'fail' || kind === 'touch') this.#work.admission?.admitUnheld();
       if (!(await this.#queueExists(qualified))) throw notFound(`no queue "${queue}"`);
       return { requested: ids.length, affected: 0 };
     }
     const boss = this.#boss;
     try {
-      if (kind === 'complete' || kind === 'fail' || kind === 'touch') return await this.#settle(kind, qualified, ids.length, valid, output);
+      if (kind === 'complete' || kind === 'fail' || kind === 'touch') return await this.#settle(kind, qualified, ids.length, valid, output, presented);
       const options = { db: this.#work.db };
       const result = (await (kind === 'cancel'
         ? boss.cancel(qualified, valid, options)
@@ -447,11 +482,13 @@ export class TenantQueues {
   /**
    * complete, fail and touch: only active jobs, each fenced to its current
    * attempt (pg-boss's own fail would also fail waiting jobs). A job pushed by
-   * workAssigned may only be settled by the connection holding it.
+   * workAssigned may only be settled by the connection holding it, or with
+   * its current lease.
    */
-  async #settle(kind: 'complete' | 'fail' | 'touch', qualified: string, requested: number, ids: string[], output: object | null): Promise<CommandResult> {
+  async #settle(kind: 'complete' | 'fail' | 'touch', qualified: string, requested: number, ids: string[], output: object | null, presented: PresentedLeases): Promise<CommandResult> {
     const boss = this.#boss;
     const { leases, holder } = this.#work;
+    const held = this.#admitSettle(qualified, ids, presented);
     const settle = async (db: Db, split: LeaseSplit): Promise<{ affected: number; settled: readonly string[] }> => {
       const attempts = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
       if (attempts.length === 0) {
@@ -468,12 +505,11 @@ export class TenantQueues {
     let affected: number;
     let conflicts: readonly string[];
     if (kind === 'touch') {
-      ({ result: { affected }, conflicts } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] })));
+      ({ result: { affected }, conflicts } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] }), presented));
     } else {
       // complete and fail end the holds. The usual case, a worker settling what it was pushed here,
       // takes one round trip; anything else is sorted out id by id in one transaction.
-      const held = holder === null ? undefined : this.#work.heldAttempts?.(qualified, ids);
-      const oneTrip = held && holder !== null ? await leases.releasingHeld(qualified, holder, held, (db) => settle(db, { held, unleased: [], conflicts: [] })) : undefined;
+      const oneTrip = held && holder !== null ? await leases.releasingHeld(qualified, holder, held, (db) => settle(db, { held, unleased: [], conflicts: [], viaLease: [] })) : undefined;
       let released: readonly string[] = [];
       let settled: readonly string[] = [];
       if (oneTrip) {
@@ -481,15 +517,22 @@ export class TenantQueues {
         released = ids;
         conflicts = [];
       } else {
-        ({ result: { affected, settled }, conflicts } = await leases.releasing(qualified, holder, ids, async (db, split) => {
-          released = split.held.map((attempt) => attempt.id);
-          return settle(db, split);
-        }));
+        ({ result: { affected, settled }, conflicts } = await leases.releasing(
+          qualified,
+          holder,
+          ids,
+          async (db, split) => {
+            released = split.held.map((attempt) => attempt.id);
+            return settle(db, split);
+          },
+          presented,
+        ));
       }
       const finished = released.length ? [...new Set([...released, ...settled])] : settled;
       if (finished.length) this.#work.onSettled?.(qualified, finished);
     }
     if (kind !== 'touch' && affected) this.#work.observer?.settled(this.tenantId, this.names.unqualify(qualified) ?? '', kind, affected);
+    if (conflicts.some((id) => presented.has(id))) this.#work.admission?.chargeStale();
     return { requested, affected, conflicts: conflicts.length };
   }
 
@@ -503,11 +546,11 @@ export class TenantQueues {
   }
 
   /** One job: NOT_FOUND when it does not exist, CONFLICT when its state does not allow the command. */
-  async commandOne(kind: Exclude<JobCommand, 'delete'>, queue: string, id: string, payload?: unknown): Promise<JobRecord> {
-    const { affected, conflicts } = await this.command(kind, queue, [id], payload);
+  async commandOne(kind: Exclude<JobCommand, 'delete'>, queue: string, id: string, payload?: unknown, lease?: string | null): Promise<JobRecord> {
+    const { affected, conflicts } = await this.command(kind, queue, [id], payload, lease === null || lease === undefined ? undefined : [lease]);
     const job = await this.getJob(queue, id);
     if (!job) throw notFound(`no job ${id} in queue "${queue}"`);
-    if (conflicts) throw conflict(`job ${id} is held by another worker connection`);
+    if (conflicts) throw conflict(lease ? `the lease is not job ${id}'s current one (another attempt, or already settled)` : `job ${id} is held by another worker connection`);
     if (affected === 0) throw conflict(`job ${id} is ${job.state}; ${kind} does not apply`);
     return job;
   }
@@ -516,6 +559,17 @@ export class TenantQueues {
     const { affected } = await this.command('delete', queue, [id]);
     if (affected === 0) throw notFound(`no job ${id} in queue "${queue}"`);
     return true;
+  }
+
+  // ---- leases ----
+
+  /** The lease of a job pushed to the caller's connection, to settle it from anywhere; null for anyone else. */
+  leaseFor(job: { id: string; queue: string }): string | null {
+    const holder = this.#work.holder;
+    if (holder === null) return null;
+    const qualified = this.names.qualify(job.queue);
+    const [attempt] = this.#work.heldAttempts?.(qualified, [job.id]) ?? [];
+    return attempt ? this.#work.leaseTokens.issue(qualified, job.id, attempt.retryCount, holder) : null;
   }
 
   // ---- dispatch (qualified names, for the dispatcher of workAssigned) ----
@@ -581,7 +635,9 @@ export class TenantQueues {
 
   /** Fails this holder's unsettled jobs back to the queue (a failed attempt). */
   async failBack(qualified: string, ids: readonly string[], error: object): Promise<number> {
-    const { result } = await this.#work.leases.releasing(this.#owned(qualified), this.#work.holder, ids, async (db, split) => {
+    const holder = this.#work.holder;
+    if (holder === null) return 0;
+    const { result } = await this.#work.leases.releasingForFailBack(this.#owned(qualified), holder, ids, async (db, split) => {
       if (split.held.length === 0) return 0;
       const response = (await this.#boss.fail(qualified, split.held, error, { db })) as SettleResponse;
       return response.affected ?? 0;

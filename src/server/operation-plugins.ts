@@ -1,5 +1,6 @@
 import { GraphQLError, Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { SETTLEMENT_FIELDS } from '../auth/operation-admission.ts';
 import type { TenantLimiter } from '../auth/tenant-limiter.ts';
 import { clientError } from '../errors.ts';
 import type { Context } from '../graphql/context.ts';
@@ -10,10 +11,17 @@ export function operationOf(document: DocumentNode, name: string | null | undefi
   return name ? operations.find((op) => op.name?.value === name) : operations[0];
 }
 
+function rootFieldNames(operation: OperationDefinitionNode | undefined): string[] {
+  return (operation?.selectionSet.selections ?? []).map((selection) => (selection.kind === Kind.FIELD ? selection.name.value : '…'));
+}
+
 function rootFields(operation: OperationDefinitionNode | undefined): string {
-  return (operation?.selectionSet.selections ?? [])
-    .map((selection) => (selection.kind === Kind.FIELD ? selection.name.value : '…'))
-    .join(',');
+  return rootFieldNames(operation).join(',');
+}
+
+function onlySettlements(operation: OperationDefinitionNode | undefined): boolean {
+  const names = rootFieldNames(operation);
+  return operation?.operation === 'mutation' && names.length > 0 && names.every((name) => SETTLEMENT_FIELDS.has(name));
 }
 
 function rateLimited(message: string, limit: string): GraphQLError {
@@ -60,9 +68,14 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
     const fields = rootFields(operation);
     metrics.operations.inc({ tenant: tenant.id, type, field: fields });
     context.logger.info({ operation: operation?.name?.value ?? null, type, fields }, 'operation');
-    if (limiter.tryOperation(tenant)) return null;
-    metrics.rateLimited.inc({ tenant: tenant.id, limit: 'operations' });
-    return rateLimited(`tenant operation rate exceeded (${limiter.limitsFor(tenant).operationsPerSecond}/s)`, 'operations');
+    const takeOperation = () => {
+      if (limiter.tryOperation(tenant)) return null;
+      metrics.rateLimited.inc({ tenant: tenant.id, limit: 'operations' });
+      return rateLimited(`tenant operation rate exceeded (${limiter.limitsFor(tenant).operationsPerSecond}/s)`, 'operations');
+    };
+    if (!onlySettlements(operation)) return takeOperation();
+    context.admission.defer(takeOperation);
+    return null;
   };
 
   return {

@@ -40,6 +40,13 @@ export const JobRef = builder.objectRef<JobSource>('Job').implement({
     completedOn: t.field({ type: 'DateTime', nullable: true, resolve: fromRow('completedOn') }),
     keepUntil: t.field({ type: 'DateTime', resolve: fromRow('keepUntil') }),
     heartbeatOn: t.field({ type: 'DateTime', nullable: true, resolve: fromRow('heartbeatOn') }),
+    lease: t.string({
+      nullable: true,
+      description:
+        'For the worker connection a job was pushed to, and only for it: a token for this attempt with which any connection or HTTP ' +
+        'request of the tenant with WORK may settle the job (completeJob, failJob, touchJob). Keep it secret; never log it.',
+      resolve: (job, _args, { queues }) => (job instanceof SentJob ? null : queues.leaseFor(job)),
+    }),
   }),
 });
 
@@ -127,6 +134,8 @@ const queueAndId = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[
   queue: t.arg.string({ required: true }),
   id: t.arg.id({ required: true }),
 });
+const leaseArg = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) =>
+  t.arg.string({ description: 'The job\'s lease (`Job.lease` of the pushed job): then any connection or request with WORK may settle it.' });
 const queueAndIds = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) => ({
   queue: t.arg.string({ required: true }),
   ids: t.arg.idList({ required: true }),
@@ -160,27 +169,31 @@ builder.mutationFields((t) => ({
   completeJob: t.field({
     type: JobRef,
     authScopes: { work: true },
-    args: { ...queueAndId(t), output: t.arg({ type: 'JSON' }) },
-    resolve: (_r, a, { queues }) => queues.commandOne('complete', a.queue, String(a.id), a.output),
+    args: { ...queueAndId(t), output: t.arg({ type: 'JSON' }), lease: leaseArg(t) },
+    resolve: (_r, a, { queues }) => queues.commandOne('complete', a.queue, String(a.id), a.output, a.lease),
   }),
   completeJobs: t.field({
     type: JobCommandResultRef,
     authScopes: { work: true },
-    args: { ...queueAndIds(t), output: t.arg({ type: 'JSON' }) },
-    resolve: (_r, a, { queues }) => queues.command('complete', a.queue, a.ids.map(String), a.output),
+    args: {
+      ...queueAndIds(t),
+      output: t.arg({ type: 'JSON' }),
+      lease: t.arg.stringList({ description: 'The jobs\' leases, one per id in the same order: then any connection or request with WORK may settle them.' }),
+    },
+    resolve: (_r, a, { queues }) => queues.command('complete', a.queue, a.ids.map(String), a.output, a.lease ?? undefined),
   }),
   failJob: t.field({
     type: JobRef,
     authScopes: { work: true },
     description: 'Fails an active job; it is retried while its retry limit allows.',
-    args: { ...queueAndId(t), error: t.arg({ type: 'JSON', description: 'A JSON object or array, or a message string.' }) },
-    resolve: (_r, a, { queues }) => queues.commandOne('fail', a.queue, String(a.id), a.error),
+    args: { ...queueAndId(t), error: t.arg({ type: 'JSON', description: 'A JSON object or array, or a message string.' }), lease: leaseArg(t) },
+    resolve: (_r, a, { queues }) => queues.commandOne('fail', a.queue, String(a.id), a.error, a.lease),
   }),
   touchJob: t.field({
     type: JobRef,
     authScopes: { work: true },
     description: 'Heartbeat: extends an active job\'s hold.',
-    args: queueAndId(t),
-    resolve: (_r, a, { queues }) => queues.commandOne('touch', a.queue, String(a.id)),
+    args: { ...queueAndId(t), lease: leaseArg(t) },
+    resolve: (_r, a, { queues }) => queues.commandOne('touch', a.queue, String(a.id), undefined, a.lease),
   }),
 }));
