@@ -15,6 +15,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { JobEventBus } from './queue/job-event-bus.ts';
+import { purgeOrphanedProgress } from './queue/job-progress.ts';
 import { LeaseTokens, loadLeaseSecret } from './queue/lease-tokens.ts';
 import { Leases } from './queue/leases.ts';
 import { WorkerRegistry } from './queue/worker-registry.ts';
@@ -123,7 +124,11 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     });
     dispatcher.start();
     const sweep = () =>
-      Promise.all([leases.purgeStale(config.bossSchema), workers.purgeStale()]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
+      Promise.all([
+        leases.purgeStale(config.bossSchema),
+        workers.purgeStale(),
+        purgeOrphanedProgress(leases.db, `"${config.bossSchema.replaceAll('"', '""')}"`),
+      ]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
     leaseSweeper = setInterval(sweep, 60_000).unref();
     const startedBoss = boss;
     const startedDispatcher = dispatcher;

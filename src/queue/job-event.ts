@@ -1,6 +1,6 @@
 import { JOB_STATES, type JobState } from './job-record.ts';
 
-export const JOB_EVENT_TYPES = ['CREATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED', 'RETRY', 'DELETED'] as const;
+export const JOB_EVENT_TYPES = ['CREATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED', 'RETRY', 'DELETED', 'PROGRESS'] as const;
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
 
 /** A state change as it arrives from PostgreSQL: the qualified pg-boss queue name. */
@@ -12,6 +12,8 @@ export interface RawJobEvent {
   state: JobState;
   retryCount: number;
   at: Date;
+  /** What the holder reported, for PROGRESS. */
+  progress?: unknown;
 }
 
 const STATE_EVENT: Record<JobState, JobEventType> = {
@@ -29,11 +31,15 @@ export function eventTypeForState(state: JobState): JobEventType {
   return STATE_EVENT[state];
 }
 
-/** Parses one NOTIFY payload written by the job trigger; null for anything else. */
+/** Parses one NOTIFY line written by the job trigger (or a progress report, op P); null for anything else. */
 export function parseJobEvent(payload: string, at: Date): RawJobEvent | null {
-  const [op, state, name, jobId, retryCount] = payload.split('\t');
+  const [op, state, name, jobId, retryCount, progress] = payload.split('\t');
   if (!op || !state || !name || !jobId || !(JOB_STATES as readonly string[]).includes(state)) return null;
   const jobState = state as JobState;
+  if (op === 'P') {
+    if (progress === undefined) return null;
+    return { type: 'PROGRESS', name, jobId, state: jobState, retryCount: Number(retryCount ?? 0), at, progress: JSON.parse(progress) as unknown };
+  }
   const type = op === 'D' ? 'DELETED' : op === 'I' || op === 'U' ? eventTypeForState(jobState) : null;
   if (!type) return null;
   return { type, name, jobId, state: jobState, retryCount: Number(retryCount ?? 0), at };

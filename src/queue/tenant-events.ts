@@ -14,6 +14,7 @@ export interface JobEventView {
   state: RawJobEvent['state'];
   retryCount: number;
   at: Date;
+  progress: unknown;
 }
 
 export interface JobEventFilter {
@@ -55,7 +56,7 @@ export class TenantEvents {
   #view(event: RawJobEvent): JobEventView | null {
     const queue = this.#jobs.names.unqualify(event.name);
     if (queue === null) return null;
-    return { type: event.type, queue, jobId: event.jobId, state: event.state, retryCount: event.retryCount, at: event.at };
+    return { type: event.type, queue, jobId: event.jobId, state: event.state, retryCount: event.retryCount, at: event.at, progress: event.progress ?? null };
   }
 
   subscribe(filter: JobEventFilter): AsyncIterable<JobEventView> {
@@ -100,7 +101,7 @@ export class TenantEvents {
           const held: JobEventView[] = pending;
           pending = null;
           if (held.length === 0 && job && FINAL_STATES.has(job.state)) {
-            const final: JobEventView = { type: eventTypeForState(job.state), queue: job.queue, jobId: job.id, state: job.state, retryCount: job.retryCount, at: job.completedOn ?? new Date() };
+            const final: JobEventView = { type: eventTypeForState(job.state), queue: job.queue, jobId: job.id, state: job.state, retryCount: job.retryCount, at: job.completedOn ?? new Date(), progress: null };
             if (matches(final)) deliver(final);
           }
           for (const event of held) deliver(event);

@@ -6,6 +6,7 @@ import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type 
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { LeaseSplit, Leases, PresentedLeases } from './leases.ts';
 import type { LeaseTokens } from './lease-tokens.ts';
+import { readProgress, reportProgressSql } from './job-progress.ts';
 import type { Handoff } from './dispatcher.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { QueueNamespace } from './names.ts';
@@ -21,6 +22,7 @@ import {
 export interface QueueLimits {
   maxJobDataBytes: number;
   maxBatchSize: number;
+  maxProgressBytes: number;
 }
 
 export interface JobInput {
@@ -561,7 +563,7 @@ export class TenantQueues {
     return true;
   }
 
-  // ---- leases ----
+  // ---- leases and progress ----
 
   /** The lease of a job pushed to the caller's connection, to settle it from anywhere; null for anyone else. */
   leaseFor(job: { id: string; queue: string }): string | null {
@@ -570,6 +572,50 @@ export class TenantQueues {
     const qualified = this.names.qualify(job.queue);
     const [attempt] = this.#work.heldAttempts?.(qualified, [job.id]) ?? [];
     return attempt ? this.#work.leaseTokens.issue(qualified, job.id, attempt.retryCount, holder) : null;
+  }
+
+  /**
+   * Records an active job's progress and tells `jobEvents` (PROGRESS), fenced
+   * like completeJob: only its holder, or its current lease, for a pushed job.
+   */
+  async reportProgress(queue: string, id: string, progress: unknown, lease?: string | null): Promise<JobRecord> {
+    const qualified = this.names.qualify(queue);
+    const presented = this.#presentedLeases(qualified, [id], lease === null || lease === undefined ? undefined : [lease]);
+    const json = JSON.stringify(progress ?? null);
+    if (progress === undefined || progress === null || Buffer.byteLength(json) > this.#limits.maxProgressBytes) {
+      throw badInput(`"progress" must be a JSON value of at most ${this.#limits.maxProgressBytes} bytes`, { argument: 'progress', limit: this.#limits.maxProgressBytes });
+    }
+    const ids = isUuid(id) ? [id] : [];
+    this.#admitSettle(qualified, ids, presented);
+    let reported = false;
+    let conflicts: readonly string[] = [];
+    if (ids.length) {
+      ({ result: reported, conflicts } = await this.#work.leases.withLeases(
+        qualified,
+        this.#work.holder,
+        ids,
+        async (db, split) => {
+          const [attempt] = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
+          if (!attempt) return { result: false, finished: [] };
+          const { rows } = await db.executeSql(reportProgressSql(this.#schema), [qualified, id, attempt.retryCount, json]);
+          return { result: rows.length > 0, finished: [] };
+        },
+        presented,
+      ));
+    }
+    const job = await this.getJob(queue, id);
+    if (!job) throw notFound(`no job ${id} in queue "${queue}"`);
+    if (conflicts.length) {
+      if (presented.size) this.#work.admission?.chargeStale();
+      throw conflict(lease ? `the lease is not job ${id}'s current one (another attempt, or already settled)` : `job ${id} is held by another worker connection`);
+    }
+    if (!reported) throw conflict(`job ${id} is ${job.state}; reportProgress needs an active job`);
+    return job;
+  }
+
+  /** The latest progress reported for a job, or null. */
+  async progressOf(queue: string, id: string): Promise<unknown> {
+    return isUuid(id) ? readProgress(this.#work.db, this.names.qualify(queue), id) : null;
   }
 
   // ---- dispatch (qualified names, for the dispatcher of workAssigned) ----

@@ -16,6 +16,7 @@ const JobEventRef = builder.objectRef<JobEventView>('JobEvent').implement({
     state: t.field({ type: JobStateEnum, resolve: (event) => event.state, description: 'The state the job entered (for DELETED: the state it was deleted in).' }),
     retryCount: t.exposeInt('retryCount'),
     at: t.expose('at', { type: 'DateTime', description: 'When the gateway received the change.' }),
+    progress: t.field({ type: 'JSON', nullable: true, description: 'What the holder reported (PROGRESS events; null for the others).', resolve: (event) => event.progress }),
     job: t.field({
       type: JobRef,
       nullable: true,

@@ -44,8 +44,14 @@ export const JobRef = builder.objectRef<JobSource>('Job').implement({
       nullable: true,
       description:
         'For the worker connection a job was pushed to, and only for it: a token for this attempt with which any connection or HTTP ' +
-        'request of the tenant with WORK may settle the job (completeJob, failJob, touchJob). Keep it secret; never log it.',
+        'request of the tenant with WORK may settle the job (completeJob, failJob, touchJob, reportProgress). Keep it secret; never log it.',
       resolve: (job, _args, { queues }) => (job instanceof SentJob ? null : queues.leaseFor(job)),
+    }),
+    progress: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'The latest progress its holder reported (reportProgress), or null.',
+      resolve: (job, _args, { queues }) => queues.progressOf(job.queue, job.id),
     }),
   }),
 });
@@ -195,5 +201,14 @@ builder.mutationFields((t) => ({
     description: 'Heartbeat: extends an active job\'s hold.',
     args: { ...queueAndId(t), lease: leaseArg(t) },
     resolve: (_r, a, { queues }) => queues.commandOne('touch', a.queue, String(a.id), undefined, a.lease),
+  }),
+  reportProgress: t.field({
+    type: JobRef,
+    authScopes: { work: true },
+    description:
+      'Records an active job\'s progress (any JSON value up to JOBGATE_MAX_PROGRESS_BYTES): `Job.progress` reads the latest and jobEvents ' +
+      'subscribers get a PROGRESS event. Only the job\'s holder, or its lease, for a pushed job (CONFLICT otherwise).',
+    args: { ...queueAndId(t), progress: t.arg({ type: 'JSON', required: true }), lease: leaseArg(t) },
+    resolve: (_r, a, { queues }) => queues.reportProgress(a.queue, String(a.id), a.progress, a.lease),
   }),
 }));
