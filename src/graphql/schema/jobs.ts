@@ -198,7 +198,7 @@ builder.mutationFields((t) => ({
   touchJob: t.field({
     type: JobRef,
     authScopes: { work: true },
-    description: 'Heartbeat: extends an active job\'s hold.',
+    description: 'Heartbeat of an active job (queues with heartbeatSeconds fail jobs whose heartbeat stops); it does not extend expireInSeconds.',
     args: { ...queueAndId(t), lease: leaseArg(t) },
     resolve: (_r, a, { queues }) => queues.commandOne('touch', a.queue, String(a.id), undefined, a.lease),
   }),
