@@ -3,7 +3,7 @@ import type { PgBoss } from 'pg-boss';
 import type { GatewayProcess } from './gateway-process.ts';
 import type { CpuSnapshot } from './machine.ts';
 
-export const SCENARIOS = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop', 'events-fanout', 'idle-connections', 'sustained-loop'] as const;
+export const SCENARIOS = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop', 'full-loop-per-job', 'events-fanout', 'idle-connections', 'sustained-loop'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
@@ -23,6 +23,9 @@ export interface BenchOptions {
   latencySamples: number;
   loopJobs: number;
   loopRuns: number;
+  /** Jobs and runs of the loop that completes each job on its own. */
+  perJobLoopJobs: number;
+  perJobLoopRuns: number;
   fanoutSubscribers: number;
   fanoutEvents: number;
   idleConnections: number;
@@ -39,6 +42,8 @@ export interface BenchContext {
   spawnGateway(label: string): Promise<GatewayProcess>;
   token: string;
   tenantId: string;
+  /** A second tenant left with the gateway's default limits, as a user's tenant is. */
+  defaultTenant: { token: string; tenantId: string };
   /** pg-boss in this process: the raw side. */
   raw: PgBoss;
   /** The gateway's pg-boss schema. */

@@ -27,6 +27,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     latencySamples: full ? 3_000 : 400,
     loopJobs: 20_000,
     loopRuns: full ? 5 : 3,
+    perJobLoopJobs: full ? 20_000 : 5_000,
+    perJobLoopRuns: full ? 3 : 1,
     fanoutSubscribers: 1_000,
     fanoutEvents: full ? 100 : 20,
     idleConnections: 10_000,

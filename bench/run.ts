@@ -23,6 +23,7 @@ import { enqueueBatch } from './scenarios/enqueue-batch.ts';
 import { enqueueSingle } from './scenarios/enqueue-single.ts';
 import { eventsFanout } from './scenarios/events-fanout.ts';
 import { fullLoop } from './scenarios/full-loop.ts';
+import { fullLoopPerJob } from './scenarios/full-loop-per-job.ts';
 import { idleConnections } from './scenarios/idle-connections.ts';
 import { sustainedLoop } from './scenarios/sustained-loop.ts';
 
@@ -31,12 +32,13 @@ const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>
   'enqueue-single': enqueueSingle,
   'dispatch-latency': dispatchLatency,
   'full-loop': fullLoop,
+  'full-loop-per-job': fullLoopPerJob,
   'events-fanout': eventsFanout,
   'sustained-loop': sustainedLoop,
   'idle-connections': idleConnections,
 };
 /** Order of execution: the idle-connection test last, on a gateway of its own. */
-const ORDER: ScenarioId[] = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop', 'events-fanout', 'sustained-loop', 'idle-connections'];
+const ORDER: ScenarioId[] = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop', 'full-loop-per-job', 'events-fanout', 'sustained-loop', 'idle-connections'];
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
@@ -96,6 +98,8 @@ async function main(): Promise<number> {
   // load itself; the bench tenant gets limits above what it generates, as an operator would set them.
   await prisma.tenant.update({ where: { id: tenant.id }, data: { operationsPerSecond: 1_000_000, maxConnections: 50_000, maxSubscriptions: 50_000 } });
   const { token } = await issueToken(prisma, { tenantId: tenant.id, scopes: ['PUBLISH', 'READ', 'WORK'] });
+  const userTenant = await createTenant(prisma, 'bench-defaults');
+  const { token: userToken } = await issueToken(prisma, { tenantId: userTenant.id, scopes: ['PUBLISH', 'READ', 'WORK'] });
   await prisma.$disconnect();
   raw = await startRawBoss(database.url, options.rawSchema);
   const environment = await describeEnvironment(pool);
@@ -108,6 +112,7 @@ async function main(): Promise<number> {
     spawnGateway: (label) => launch(label, false),
     token,
     tenantId: tenant.id,
+    defaultTenant: { token: userToken, tenantId: userTenant.id },
     raw,
     gatewaySchema: 'pgboss',
     queueName: (base) => `bench-${base}-${runId}`,
