@@ -6,7 +6,8 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'CONFLICT'
-  | 'RATE_LIMITED';
+  | 'RATE_LIMITED'
+  | 'QUERY_TOO_COMPLEX';
 
 /** An expected failure: shown to the client with its `extensions.code`, never masked. */
 export function clientError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {

@@ -29,10 +29,14 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     limit: (context) => context.queryLimits,
     defaultComplexity: 1,
     defaultListMultiplier: 10,
-    complexityError: (kind, result) =>
-      new GraphQLError(`Operation too large: ${kind.toLowerCase()} ${result[kind.toLowerCase() as 'depth' | 'breadth' | 'complexity']} exceeds the limit`, {
-        extensions: { code: 'BAD_USER_INPUT', reason: `QUERY_${kind.toUpperCase()}`, ...result },
-      }),
+    complexityError: (kind, result) => {
+      const measure = kind.toLowerCase() as 'depth' | 'breadth' | 'complexity';
+      const limit = { depth: result.maxDepth, breadth: result.maxBreadth, complexity: result.maxComplexity }[measure];
+      return new GraphQLError(`Operation too large: ${measure === 'complexity' ? 'cost' : measure} ${result[measure]} exceeds the limit of ${limit}`, {
+        // Cost counts requested list sizes and batch inputs: over it, nothing has touched the database.
+        extensions: { code: kind === 'Complexity' ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT', reason: `QUERY_${kind.toUpperCase()}`, ...result },
+      });
+    },
   },
   defaultFieldNullability: false,
   scopeAuth: {

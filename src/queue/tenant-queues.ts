@@ -91,7 +91,8 @@ export interface ScheduleRecord {
 
 export type JobCommand = 'cancel' | 'resume' | 'retry' | 'delete' | 'complete' | 'fail' | 'touch';
 
-const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 500;
 const MAX_SCHEDULE_KEY_LENGTH = 255;
 /** pg-boss's own rule for schedule keys, checked up front so that unscheduleJob refuses exactly what scheduleJob refuses. */
 const SCHEDULE_KEY_PATTERN = /^[\w.\-/]+$/;
@@ -382,7 +383,7 @@ export class TenantQueues {
   /** A page of jobs, newest first. */
   async listJobs(queue: string, options: { states?: readonly JobState[] | undefined; first?: number | undefined; after?: string | undefined }): Promise<JobPage> {
     const qualified = this.names.qualify(queue);
-    const first = options.first ?? 50;
+    const first = options.first ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
       throw badInput(`"first" must be 1-${MAX_PAGE_SIZE}`, { argument: 'first' });
     }

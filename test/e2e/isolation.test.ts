@@ -107,7 +107,7 @@ function probes(world: SeededWorld): Op[] {
   });
   return [
     { op: 'queue', field: 'queue', doc: DOCS.queue, vars: (t) => ({ name: t.queue }), absent: 'null' },
-    { op: 'jobs', field: 'jobs', doc: DOCS.jobs, vars: (t) => ({ queue: t.queue, first: 500 }), absent: 'emptyPage' },
+    { op: 'jobs', field: 'jobs', doc: DOCS.jobs, vars: (t) => ({ queue: t.queue, first: 100 }), absent: 'emptyPage' },
     { op: 'jobs(states)', field: 'jobs', doc: DOCS.jobs, vars: (t) => ({ queue: t.queue, states: [...ALL_STATES] }), absent: 'emptyPage' },
     { op: 'jobs(after: victim cursor)', field: 'jobs', doc: DOCS.jobs, vars: (t) => ({ queue: t.queue, after: world.cursor }), absent: 'emptyPage' },
     { op: 'job', field: 'job', doc: DOCS.job, vars: (t) => ({ queue: t.queue, id: t.id }), absent: 'null', byId: 'single' },
@@ -505,7 +505,7 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
     }
     expect(problems).toEqual([]);
     for (const name of victim.queueNames) {
-      const { jobs } = (await asB(DOCS.jobs, { queue: name, first: 500 })).body.data ?? ({} as Record<string, any>);
+      const { jobs } = (await asB(DOCS.jobs, { queue: name, first: 100 })).body.data ?? ({} as Record<string, any>);
       const ids = (jobs.nodes as { id: string }[]).map((node) => node.id);
       expect(ids.filter((id) => victim.jobs.some((job) => job.id === id))).toEqual([]);
     }

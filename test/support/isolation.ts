@@ -266,10 +266,10 @@ export async function apiSnapshot(gateway: TestGateway, world: SeededWorld): Pro
   const perQueue: Record<string, unknown> = {};
   for (const { name } of queues as { name: string }[]) {
     const byState: Record<string, unknown> = {};
-    for (const state of ALL_STATES) byState[state] = (await api(DOCS.jobs, { queue: name, states: [state], first: 500 })).jobs;
+    for (const state of ALL_STATES) byState[state] = (await api(DOCS.jobs, { queue: name, states: [state], first: 100 })).jobs;
     perQueue[name] = {
       queue: (await api(DOCS.queue, { name })).queue,
-      jobs: (await api(DOCS.jobs, { queue: name, first: 500 })).jobs,
+      jobs: (await api(DOCS.jobs, { queue: name, first: 100 })).jobs,
       byState,
       schedules: (await api(DOCS.schedules, { queue: name })).schedules,
     };

@@ -1,5 +1,5 @@
 import type { QueueRecord } from '../../queue/queue-record.ts';
-import type { QueueHistoryPoint } from '../../queue/queue-history.ts';
+import { MAX_HISTORY_POINTS, type QueueHistoryPoint } from '../../queue/queue-history.ts';
 import { builder } from '../builder.ts';
 import { QueueRef } from './queues.ts';
 
@@ -27,6 +27,8 @@ builder.objectField(QueueRef, 'history', (t) =>
       minutes: t.arg.int({ defaultValue: 60 }),
       intervalSeconds: t.arg.int({ defaultValue: 60 }),
     },
+    // One aggregate over the queue's stored jobs; its points are a few numbers each (a window out of range is refused by the resolver).
+    complexity: (args) => ({ field: 10, multiplier: Math.ceil(Math.min(Math.max(((args.minutes ?? 60) * 60) / Math.max(1, args.intervalSeconds ?? 60), 1), MAX_HISTORY_POINTS) / 10) }),
     resolve: (queue: QueueRecord, args, { history }) =>
       history.load(queue.name, { minutes: args.minutes ?? 60, intervalSeconds: args.intervalSeconds ?? 60 }),
   }),

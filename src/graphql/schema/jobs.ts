@@ -1,7 +1,10 @@
 import { JOB_STATES, SentJob, type JobRecord, type JobSource, type JobState } from '../../queue/job-record.ts';
-import type { JobPage } from '../../queue/tenant-queues.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type JobPage } from '../../queue/tenant-queues.ts';
 import { builder, type InputFields } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
+
+/** A job's data or output may be up to JOBGATE_MAX_JOB_DATA_BYTES: each costs more than a scalar. */
+const PAYLOAD_COST = 3;
 
 export const JobStateEnum = builder.enumType('JobState', {
   values: Object.fromEntries(JOB_STATES.map((state) => [state.toUpperCase(), { value: state }])) as Record<string, { value: JobState }>,
@@ -18,8 +21,8 @@ export const JobRef = builder.objectRef<JobSource>('Job').implement({
     id: t.exposeID('id'),
     queue: t.exposeString('queue'),
     state: t.field({ type: JobStateEnum, resolve: (job) => job.state }),
-    data: t.field({ type: 'JSON', nullable: true, resolve: fromRow('data') }),
-    output: t.field({ type: 'JSON', nullable: true, description: 'What the job completed with, or its failure.', resolve: fromRow('output') }),
+    data: t.field({ type: 'JSON', nullable: true, complexity: PAYLOAD_COST, resolve: fromRow('data') }),
+    output: t.field({ type: 'JSON', nullable: true, complexity: PAYLOAD_COST, description: 'What the job completed with, or its failure.', resolve: fromRow('output') }),
     priority: t.int({ resolve: fromRow('priority') }),
     retryCount: t.int({ resolve: fromRow('retryCount') }),
     retryLimit: t.int({ resolve: fromRow('retryLimit') }),
@@ -65,7 +68,8 @@ const PageInfoRef = builder.objectRef<{ endCursor: string | null; hasNextPage: b
 
 const JobPageRef = builder.objectRef<JobPage>('JobPage').implement({
   fields: (t) => ({
-    nodes: t.field({ type: [JobRef], resolve: (page) => page.nodes }),
+    // The page's size is counted on `jobs` (its `first`).
+    nodes: t.field({ type: [JobRef], complexity: { field: 1, multiplier: 1 }, resolve: (page) => page.nodes }),
     pageInfo: t.field({ type: PageInfoRef, resolve: (page) => page }),
   }),
 });
@@ -124,6 +128,8 @@ builder.queryFields((t) => ({
   jobs: t.field({
     type: JobPageRef,
     authScopes: { read: true },
+    // A size out of range is refused by the resolver, with its own message.
+    complexity: (args) => ({ field: 1, multiplier: Math.min(Math.max(args.first ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE) }),
     description: 'A page of jobs, newest first.',
     args: {
       queue: t.arg.string({ required: true }),
@@ -142,6 +148,8 @@ const queueAndId = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[
 });
 const leaseArg = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) =>
   t.arg.string({ description: 'The job\'s lease (`Job.lease` of the pushed job): then any connection or request with WORK may settle it.' });
+/** A batch command costs one per id. */
+const perId = (args: { ids: readonly unknown[] }) => Math.max(1, args.ids.length);
 const queueAndIds = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) => ({
   queue: t.arg.string({ required: true }),
   ids: t.arg.idList({ required: true }),
@@ -159,6 +167,7 @@ builder.mutationFields((t) => ({
   sendJobs: t.field({
     type: ['ID'],
     authScopes: { publish: true },
+    complexity: (args) => Math.max(1, args.jobs.length),
     description: 'Inserts a batch into one queue in one round trip; returns the ids in input order (jobs suppressed by a singleton rule are left out).',
     args: { queue: t.arg.string({ required: true }), jobs: t.arg({ type: [JobInputRef], required: true }) },
     resolve: (_root, args, { queues }) =>
@@ -168,10 +177,10 @@ builder.mutationFields((t) => ({
   resumeJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Puts a cancelled job back in the queue.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('resume', a.queue, String(a.id)) }),
   retryJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Queues a failed job again.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('retry', a.queue, String(a.id)) }),
   deleteJob: t.boolean({ authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { queues }) => queues.deleteOne(a.queue, String(a.id)) }),
-  cancelJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('cancel', a.queue, a.ids.map(String)) }),
-  resumeJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('resume', a.queue, a.ids.map(String)) }),
-  retryJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('retry', a.queue, a.ids.map(String)) }),
-  deleteJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('delete', a.queue, a.ids.map(String)) }),
+  cancelJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('cancel', a.queue, a.ids.map(String)) }),
+  resumeJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('resume', a.queue, a.ids.map(String)) }),
+  retryJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('retry', a.queue, a.ids.map(String)) }),
+  deleteJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('delete', a.queue, a.ids.map(String)) }),
   completeJob: t.field({
     type: JobRef,
     authScopes: { work: true },
@@ -181,6 +190,7 @@ builder.mutationFields((t) => ({
   completeJobs: t.field({
     type: JobCommandResultRef,
     authScopes: { work: true },
+    complexity: perId,
     args: {
       ...queueAndIds(t),
       output: t.arg({ type: 'JSON' }),

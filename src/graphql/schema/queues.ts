@@ -62,6 +62,8 @@ builder.queryFields((t) => ({
   queues: t.field({
     type: [QueueRef],
     authScopes: { read: true },
+    // A tenant may have many queues: each selected field is counted as if for 50 of them.
+    complexity: { field: 1, multiplier: 50 },
     resolve: (_root, _args, { queues }) => queues.listQueues(),
   }),
   queue: t.field({

@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { httpGraphql } from '../support/clients.ts';
+import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+
+let gateway: TestGateway;
+let tenant: TestTenant;
+
+beforeAll(async () => {
+  gateway = await startGateway();
+  tenant = await createTestTenant(gateway);
+});
+
+afterAll(async () => {
+  await gateway.stop();
+});
+
+const page = (alias: string, first: number) => `${alias}: jobs(queue: "no-such-queue", first: ${first}) { nodes { id data output } }`;
+
+describe('query cost, with the default limits', () => {
+  it('counts the page sizes asked for: many large pages are refused before any database work, with the cost and the limit', async () => {
+    const { status, body } = await httpGraphql(gateway.graphqlUrl, tenant.token, `{ ${page('a', 500)} ${page('b', 500)} }`);
+    expect(status).toBe(200);
+    const error = body.errors?.[0];
+    expect(error?.extensions).toMatchObject({ code: 'QUERY_TOO_COMPLEX', reason: 'QUERY_COMPLEXITY', maxComplexity: 5000 });
+    expect((error?.extensions as { complexity: number }).complexity).toBeGreaterThan(5000);
+    expect(error?.message).toMatch(/cost \d+ exceeds the limit of 5000/);
+    // Refused as a whole: neither page was read.
+    expect(body.data ?? null).toBeNull();
+    expect(body.errors).toHaveLength(1);
+  });
+
+  it('lets the pages a client usually asks for through', async () => {
+    const { body } = await httpGraphql(gateway.graphqlUrl, tenant.token, `{ ${page('a', 50)} ${page('b', 50)} }`);
+    expect(body).toEqual({ data: { a: { nodes: [] }, b: { nodes: [] } } });
+  });
+
+  it('counts batch inputs: a batch command over its cost together with a large page is refused', async () => {
+    const ids = Array.from({ length: 1_000 }, () => '01234567-89ab-7def-8123-456789abcdef');
+    const { body } = await httpGraphql(
+      gateway.graphqlUrl,
+      tenant.token,
+      'mutation($ids: [ID!]!) { a: cancelJobs(queue: "q", ids: $ids) { affected } b: resumeJobs(queue: "q", ids: $ids) { affected } c: retryJobs(queue: "q", ids: $ids) { affected } d: deleteJobs(queue: "q", ids: $ids) { affected } e: cancelJobs(queue: "q", ids: $ids) { affected } f: cancelJobs(queue: "q", ids: $ids) { affected } }',
+      { ids },
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+});
