@@ -25,6 +25,7 @@ import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
 import { TenantLimiter } from './auth/tenant-limiter.ts';
 import { withDashboard } from './server/dashboard.ts';
 import { withBodyLimit, withMetrics } from './server/http-guards.ts';
+import { HttpSubscriptions } from './server/http-subscriptions.ts';
 import { GatewayMetrics } from './server/metrics.ts';
 import { watchTokens } from './server/token-watch.ts';
 import { createGatewayYoga } from './server/yoga.ts';
@@ -158,10 +159,11 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
           observer,
         }),
     };
-    const yoga = createGatewayYoga(services, metrics, isReady);
+    const httpSubscriptions = new HttpSubscriptions();
+    const yoga = createGatewayYoga(services, metrics, isReady, httpSubscriptions);
     httpServer = createServer(withMetrics(metrics, config.metricsToken, withDashboard(withBodyLimit(config.maxBodyBytes, yoga))));
     sockets = attachGraphqlWs(httpServer, yoga, services, metrics);
-    stopTokenWatch = watchTokens(sockets, events, prisma, services.authenticator, logger);
+    stopTokenWatch = watchTokens([sockets, httpSubscriptions], events, prisma, services.authenticator, logger);
     const server = httpServer;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -3,18 +3,19 @@ import { CHANGED_PREFIX, REVOKED_PREFIX } from '../auth/tokens.ts';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from '../queue/job-event-bus.ts';
-import { CLOSE_TOKEN_REVOKED, type GatewayWebSockets } from './ws.ts';
+import type { TokenSessions } from './token-sessions.ts';
 
 const REVALIDATE_MS = 30_000;
 
 /**
- * Keeps live sockets honest about their tokens: a revocation broadcast
- * (NOTIFY from any instance or the CLI) closes the token's sockets at once; a
- * periodic re-check catches expiry changes (rotation grace) and anything
- * revoked while the LISTEN connection was down.
+ * Keeps live sockets and HTTP subscriptions honest about their tokens: a
+ * revocation broadcast (NOTIFY from any instance or the CLI) ends what the
+ * token opened at once; a periodic re-check catches expiry changes (rotation
+ * grace) and anything revoked while the LISTEN connection was down.
  */
-export function watchTokens(sockets: GatewayWebSockets, bus: JobEventBus, prisma: PrismaClient, authenticator: Authenticator, logger: Logger): () => void {
-  const revalidate = async (ids = sockets.tokenIds()) => {
+export function watchTokens(sessions: readonly TokenSessions[], bus: JobEventBus, prisma: PrismaClient, authenticator: Authenticator, logger: Logger): () => void {
+  const end = (tokenId: string, reason: string) => sessions.reduce((ended, session) => ended + session.endForToken(tokenId, reason), 0);
+  const revalidate = async (ids = [...new Set(sessions.flatMap((session) => session.tokenIds()))]) => {
     if (ids.length === 0) return;
     const now = new Date();
     const live = await prisma.apiToken.findMany({
@@ -24,11 +25,11 @@ export function watchTokens(sockets: GatewayWebSockets, bus: JobEventBus, prisma
     const valid = new Map(live.map((token) => [token.id, token.expiresAt]));
     for (const id of ids) {
       if (valid.has(id)) {
-        sockets.expireTokenAt(id, valid.get(id) ?? null);
+        for (const session of sessions) session.expireTokenAt(id, valid.get(id) ?? null);
         continue;
       }
       authenticator.forget(id);
-      sockets.closeForToken(id, CLOSE_TOKEN_REVOKED, 'Token revoked or expired');
+      end(id, 'Token revoked or expired');
     }
   };
 
@@ -36,8 +37,8 @@ export function watchTokens(sockets: GatewayWebSockets, bus: JobEventBus, prisma
     if (message.startsWith(REVOKED_PREFIX)) {
       const tokenId = message.slice(REVOKED_PREFIX.length);
       authenticator.forget(tokenId);
-      const closed = sockets.closeForToken(tokenId, CLOSE_TOKEN_REVOKED, 'Token revoked');
-      if (closed) logger.info({ tokenId, closed }, 'closed sockets of a revoked token');
+      const ended = end(tokenId, 'Token revoked');
+      if (ended) logger.info({ tokenId, ended }, 'ended the sockets and subscriptions of a revoked token');
     } else if (message.startsWith(CHANGED_PREFIX)) {
       const tokenId = message.slice(CHANGED_PREFIX.length);
       authenticator.forget(tokenId);

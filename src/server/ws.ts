@@ -7,6 +7,7 @@ import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts'
 import { createContext, type ConnectionHandle } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
+import type { TokenSessions } from './token-sessions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
 
@@ -29,14 +30,9 @@ interface Connection {
   expiry: NodeJS.Timeout | undefined;
 }
 
-export interface GatewayWebSockets {
+/** Live sockets: revocation and expiry close them with 4403. */
+export interface GatewayWebSockets extends TokenSessions {
   server: WebSocketServer;
-  /** Closes every socket authenticated with this token (revocation). */
-  closeForToken(tokenId: string, code: number, reason: string): number;
-  /** Tokens that live sockets authenticated with. */
-  tokenIds(): string[];
-  /** Closes the token's sockets when it expires (its expiry changed). */
-  expireTokenAt(tokenId: string, expiresAt: Date | null): void;
   /** Closes every socket with 1001 and stops accepting new ones. */
   close(): Promise<void>;
 }
@@ -173,11 +169,11 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
 
   return {
     server,
-    closeForToken(tokenId, code, reason) {
+    endForToken(tokenId, reason) {
       let closed = 0;
       for (const [socket, connection] of connections) {
         if (connection.viewer.tokenId !== tokenId) continue;
-        socket.close(code, reason);
+        socket.close(CLOSE_TOKEN_REVOKED, reason);
         closed++;
       }
       return closed;

@@ -11,6 +11,7 @@ import { createContext, type Context } from '../graphql/context.ts';
 import { schema } from '../graphql/schema.ts';
 import type { Services } from '../services.ts';
 import { createMaskError } from './database-errors.ts';
+import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
@@ -30,7 +31,8 @@ export interface ServerContext {
 
 export type Yoga = YogaServerInstance<ServerContext, Context>;
 
-export function createGatewayYoga(services: Services, metrics: GatewayMetrics, isReady: () => Promise<boolean>): Yoga {
+/** `httpSubscriptions`: where subscriptions over HTTP are registered, so that revoking their token ends them. */
+export function createGatewayYoga(services: Services, metrics: GatewayMetrics, isReady: () => Promise<boolean>, httpSubscriptions: HttpSubscriptions): Yoga {
   const { config } = services;
   return createYoga<ServerContext, Context>({
     schema,
@@ -58,6 +60,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       useMaxTokens(config.queryLimits.tokens),
       useTenantOperations(services.limiter, metrics),
+      httpSubscriptions.plugin(),
       // After admission: each subscriber is admitted and counted before it shares an execution.
       useSharedSubscriptions(config.eventBufferSize, metrics.subscriptionStreams),
       usePrometheus({

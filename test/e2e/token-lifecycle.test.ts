@@ -35,6 +35,34 @@ async function liveSocket(gateway: TestGateway, token: string): Promise<{ closed
   return { closed };
 }
 
+/** A jobEvents subscription over server-sent events; its results as they come, and when the stream ended. */
+async function liveSse(gateway: TestGateway, token: string): Promise<{ results: { errors?: { extensions?: { code?: string } }[] }[]; ended: Promise<number> }> {
+  const response = await fetch(gateway.graphqlUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'subscription { jobEvents { type jobId } }' }),
+  });
+  expect(response.headers.get('content-type')).toContain('text/event-stream');
+  const results: { errors?: { extensions?: { code?: string } }[] }[] = [];
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+  const ended = (async () => {
+    let buffered = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return Date.now();
+      buffered += value;
+      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+        const data = buffered.slice(0, end).split('\n').find((line) => line.startsWith('data:'));
+        buffered = buffered.slice(end + 2);
+        if (data && data.length > 5) results.push(JSON.parse(data.slice(5)) as (typeof results)[number]);
+      }
+    }
+  })();
+  // The stream is live once the gateway counts it; a moment is enough here.
+  await sleep(300);
+  return { results, ended };
+}
+
 describe('token lifecycle', () => {
   it('revoking a token closes its live sockets on every instance within a second, and HTTP refuses it', async () => {
     const token = await issueExtraToken(first, tenant.tenant.id, ['READ']);
@@ -51,6 +79,26 @@ describe('token lifecycle', () => {
     expect(Math.max(a.at, b.at) - revokedAt).toBeLessThan(1000);
     expect((await httpGraphql(first.graphqlUrl, token.token, VIEWER)).status).toBe(401);
     expect((await httpGraphql(second.graphqlUrl, token.token, VIEWER)).status).toBe(401);
+  });
+
+  it('revoking a token ends its server-sent-event subscriptions on every instance within a second, with UNAUTHENTICATED', async () => {
+    const token = await issueExtraToken(first, tenant.tenant.id, ['READ']);
+    const onFirst = await liveSse(first, token.token);
+    const onSecond = await liveSse(second, token.token);
+    const revokedAt = Date.now();
+    expect(await revokeToken(second.services.prisma, token.id)).toBe(true);
+    const endedAt = await Promise.all([onFirst.ended, onSecond.ended]);
+    expect(Math.max(...endedAt) - revokedAt).toBeLessThan(1000);
+    for (const stream of [onFirst, onSecond]) expect(stream.results.at(-1)?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('ends a server-sent-event subscription when its token expires', async () => {
+    const expiring = await issueToken(first.services.prisma, { tenantId: tenant.tenant.id, scopes: ['READ'], expiresAt: new Date(Date.now() + 1500) });
+    const live = await liveSse(first, expiring.token);
+    const at = await live.ended;
+    expect(at).toBeGreaterThanOrEqual(expiring.expiresAt!.getTime() - 50);
+    expect(at - expiring.expiresAt!.getTime()).toBeLessThan(1000);
+    expect(live.results.at(-1)?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
   it('closes a socket when its token expires', async () => {
