@@ -19,7 +19,7 @@ it('a server binary that cannot run is an error of initialise() and start(), not
   await mkdir(path.join(nativeDir, 'bin'), { recursive: true });
   await writeFile(path.join(nativeDir, 'bin', 'initdb'), 'not a program', { mode: 0o644 });
   const server = new PostgresServer({
-    runtime: { nativeDir, account: null },
+    runtime: { nativeDir, account: null, sharedDir: null },
     databaseDir: path.join(dir, 'data'),
     port: 1,
     user: 'jobgate',
