@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
-import { postgresRuntime } from './postgres-runtime.ts';
+import { reachableDatabaseDir } from './postgres-data-dir.ts';
+import { postgresRuntime, type PostgresRuntimeOptions } from './postgres-runtime.ts';
 import { PostgresServer } from './postgres-server.ts';
 
 export interface EmbeddedDatabase {
@@ -58,31 +59,15 @@ function freePort(): Promise<number> {
 }
 
 /**
- * As root, the server runs as a `postgres` system user,
- * which must be able to traverse every directory above the data directory.
- */
-async function assertReachableByOthers(dir: string): Promise<void> {
-  for (let current = path.dirname(dir); ; current = path.dirname(current)) {
-    const { mode } = await stat(current);
-    if ((mode & 0o001) === 0) {
-      throw new Error(
-        `the embedded PostgreSQL runs as the "postgres" user when started as root, and it cannot enter ${current}; ` +
-          'set JOBGATE_DATA_DIR to a directory it can reach (for example /var/lib/jobgate) or set DATABASE_URL',
-      );
-    }
-    if (current === path.dirname(current)) return;
-  }
-}
-
-/**
  * Zero-setup PostgreSQL for a first run: a real server binary from the npm
- * registry, data under `dataDir`, listening on loopback only.
+ * registry, data under `dataDir`, listening on loopback only. Started by
+ * root, the server runs as the "postgres" user, from binaries and with data
+ * where that user can reach them (see postgres-runtime.ts, postgres-data-dir.ts).
  */
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedDatabase> {
-  const databaseDir = path.join(dataDir, 'postgres');
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger, options: PostgresRuntimeOptions = {}): Promise<EmbeddedDatabase> {
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
-  const runtime = await postgresRuntime();
-  if (runtime.account) await assertReachableByOthers(databaseDir);
+  const runtime = await postgresRuntime(options);
+  const databaseDir = await reachableDatabaseDir(path.join(dataDir, 'postgres'), runtime, logger);
   const previous = Number(await readFile(path.join(dataDir, PORT_FILE), 'utf8').catch(() => ''));
   const port = Number.isInteger(previous) && previous > 0 && (await portFree(previous)) ? previous : await freePort();
   await writeFile(path.join(dataDir, PORT_FILE), String(port));
