@@ -43,8 +43,12 @@ export function formatSeconds(seconds: number | null | undefined): string {
   return parts.join(' ');
 }
 
+/**
+ * The end of an id: time-ordered ids (UUIDv7) share their beginning, the
+ * creation time, with every id made about the same time; their last group is random.
+ */
 export function shortId(id: string): string {
-  return id.slice(0, 8);
+  return id.length > 12 ? `…${id.slice(-12)}` : id;
 }
 
 export function formatJson(value: unknown): string {

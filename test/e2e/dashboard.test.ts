@@ -68,6 +68,22 @@ function jobRow(id: string, state?: string) {
   return page.locator(state ? `tr[data-job-id="${id}"][data-state="${state}"]` : `tr[data-job-id="${id}"]`);
 }
 
+/** What the clipboard gets when the user selects the text of the element at `selector` and copies it. */
+async function copiedText(selector: string): Promise<string> {
+  return page.evaluate(`(() => {
+    const range = document.createRange();
+    range.selectNodeContents(document.querySelector(${JSON.stringify(selector)}));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    let copied = '';
+    const read = (event) => { copied = event.clipboardData.getData('text/plain'); };
+    document.addEventListener('copy', read);
+    document.execCommand('copy');
+    document.removeEventListener('copy', read);
+    return copied;
+  })()`);
+}
+
 function queueRow(name: string) {
   return page.locator(`tr[data-queue="${name}"]`);
 }
@@ -215,6 +231,29 @@ describe('live queue and jobs', () => {
     expect(timeline).toContain('Created');
     expect(timeline).toContain('Started');
     expect(timeline).toContain('Completed');
+
+    // Jobs sent in one call share their creation millisecond, and so the start of their
+    // (time-ordered) ids: the list shows the end, with the whole id in its title and on copy.
+    await page.locator('.breadcrumb').getByRole('link', { name: queue, exact: true }).click();
+    await page.getByRole('heading', { level: 1, name: queue }).waitFor({ timeout: UI_TIMEOUT });
+    const pair = (
+      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenantA.token, 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }', {
+        queue,
+        jobs: [{ data: { n: 1 } }, { data: { n: 2 } }],
+      })
+    ).sendJobs;
+    expect(pair[0]!.slice(0, 13)).toBe(pair[1]!.slice(0, 13));
+    const shown: string[] = [];
+    for (const jobId of pair) {
+      const selector = `tr[data-job-id="${jobId}"] [data-id]`;
+      const label = page.locator(selector);
+      await label.waitFor({ timeout: UI_TIMEOUT });
+      expect(await label.getAttribute('title')).toBe(jobId);
+      shown.push((await label.textContent()) ?? '');
+      expect(await copiedText(selector)).toBe(jobId);
+    }
+    expect(shown[0]).not.toBe(shown[1]);
+    expect(shown).toEqual(pair.map((jobId) => `…${jobId.slice(-12)}`));
 
     expect(await pageWasNotReloaded()).toBe(true);
   });

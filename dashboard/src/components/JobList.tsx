@@ -1,11 +1,12 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useClient, type CombinedError } from 'urql';
-import { formatCount, shortId } from '../format.ts';
+import { formatCount } from '../format.ts';
 import { graphql } from '../generated/index.ts';
 import type { JobState, JobSummaryFragment } from '../generated/graphql.ts';
 import { useLiveRefresh, type LiveEvent } from '../live.tsx';
 import { Link } from '../router.tsx';
 import { ErrorNotice, JOB_STATES, STATE_LABEL, StateBadge, Time } from './common.tsx';
+import { ShortId } from './ShortId.tsx';
 
 graphql(`
   fragment JobSummary on Job {
@@ -191,8 +192,8 @@ export function JobList({ queue, counts }: { queue: string; counts: Partial<Reco
             {jobs.map((job) => (
               <tr key={job.id} data-job-id={job.id} data-state={job.state}>
                 <th scope="row">
-                  <Link to={{ name: 'job', queue, id: job.id }} className="mono" aria-label={`Job ${job.id}`}>
-                    {shortId(job.id)}
+                  <Link to={{ name: 'job', queue, id: job.id }} aria-label={`Job ${job.id}`}>
+                    <ShortId id={job.id} />
                   </Link>
                   {job.singletonKey && <span className="muted small"> {job.singletonKey}</span>}
                 </th>

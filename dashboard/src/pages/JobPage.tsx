@@ -2,7 +2,8 @@ import { useEffect, useState } from 'react';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { errorMessage } from '../client.ts';
 import { ConfirmButton, ErrorNotice, Loading, StateBadge, Time } from '../components/common.tsx';
-import { formatJson, formatSeconds, formatTime } from '../format.ts';
+import { ShortId } from '../components/ShortId.tsx';
+import { formatJson, formatSeconds, formatTime, shortId } from '../format.ts';
 import { graphql } from '../generated/index.ts';
 import type { JobDetailFieldsFragment, JobState } from '../generated/graphql.ts';
 import { useLive, useLiveRefresh, type LiveEvent } from '../live.tsx';
@@ -171,7 +172,7 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
     },
   );
   useEffect(() => {
-    document.title = `Job ${id.slice(0, 8)} · ${queue} · Jobgate`;
+    document.title = `Job ${shortId(id)} · ${queue} · Jobgate`;
   }, [id, queue]);
 
   const job = deleted ? null : data?.job;
@@ -206,7 +207,9 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
           <li>
             <Link to={{ name: 'queue', queue }}>{queue}</Link>
           </li>
-          <li aria-current="page">Job {id.slice(0, 8)}</li>
+          <li aria-current="page">
+            Job <ShortId id={id} />
+          </li>
         </ol>
       </nav>
       <div className="page-head">

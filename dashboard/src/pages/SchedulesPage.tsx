@@ -2,6 +2,7 @@ import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { errorMessage } from '../client.ts';
 import { ConfirmButton, ErrorNotice, Loading, Time } from '../components/common.tsx';
+import { ShortId } from '../components/ShortId.tsx';
 import { formatJson } from '../format.ts';
 import { graphql } from '../generated/index.ts';
 import { Link } from '../router.tsx';
@@ -111,8 +112,8 @@ export function SchedulesPage() {
                   </td>
                   <td>
                     {schedule.lastJobId ? (
-                      <Link to={{ name: 'job', queue: schedule.queue, id: schedule.lastJobId }} className="mono">
-                        {schedule.lastJobId.slice(0, 8)}
+                      <Link to={{ name: 'job', queue: schedule.queue, id: schedule.lastJobId }} aria-label={`Job ${schedule.lastJobId}`}>
+                        <ShortId id={schedule.lastJobId} />
                       </Link>
                     ) : (
                       '—'

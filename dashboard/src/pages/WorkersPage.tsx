@@ -1,7 +1,8 @@
 import { useEffect, useId, useState } from 'react';
 import { useQuery } from 'urql';
 import { ErrorNotice, Loading, Time } from '../components/common.tsx';
-import { formatCount, shortId } from '../format.ts';
+import { ShortId } from '../components/ShortId.tsx';
+import { formatCount } from '../format.ts';
 import { graphql } from '../generated/index.ts';
 import type { DashboardWorkersQuery } from '../generated/graphql.ts';
 import { useLiveRefresh } from '../live.tsx';
@@ -107,8 +108,8 @@ export function WorkersPage() {
                   <tbody>
                     {list.map((worker) => (
                       <tr key={worker.id}>
-                        <th scope="row" className="mono" title={worker.id}>
-                          {shortId(worker.id)}
+                        <th scope="row">
+                          <ShortId id={worker.id} />
                         </th>
                         <td>
                           <meter min={0} max={worker.concurrency} value={worker.inHand} aria-label={`${worker.inHand} of ${worker.concurrency} in hand`} />{' '}
