@@ -99,6 +99,7 @@ const EVENT_LABEL: Record<LiveEvent['type'], string> = {
   CANCELLED: 'Cancelled',
   RETRY: 'Waiting to retry',
   DELETED: 'Deleted',
+  PROGRESS: 'Progress reported',
 };
 
 /** How far apart a live event and a stored timestamp may be and still be the same moment. */
