@@ -11,15 +11,30 @@ const typedDocuments = {
   },
 } as const;
 
-// Typed documents from the Pothos schema module itself: one output for the
-// worker SDK and the tests, one for the dashboard (both git-ignored).
+const clientDocuments = ['packages/client/src/**/*.ts', '!packages/client/src/generated/**'];
+
+// Typed documents from the Pothos schema module itself (all git-ignored): the
+// tests', the client package's and the dashboard's.
 const config: CodegenConfig = {
   schema: './src/graphql/schema.ts',
   ignoreNoDocuments: true,
   generates: {
     './src/generated/graphql/': {
       ...typedDocuments,
-      documents: ['src/client/**/*.ts', 'test/**/*.ts', '!src/generated/**'],
+      documents: ['test/**/*.ts', '!src/generated/**'],
+    },
+    // Plain strings, no graphql at run time.
+    './packages/client/src/generated/documents/': {
+      ...typedDocuments,
+      config: { ...typedDocuments.config, documentMode: 'string' },
+      documents: clientDocuments,
+    },
+    // The same operation types without the document class, which needs
+    // @graphql-typed-document-node/core: the package's public types come from here.
+    './packages/client/src/generated/types.ts': {
+      plugins: ['typescript-operations'],
+      config: { ...typedDocuments.config, namingConvention: { enumValues: 'keep' } },
+      documents: clientDocuments,
     },
     './dashboard/src/generated/': {
       ...typedDocuments,

@@ -1,5 +1,5 @@
 // A remote worker: `JOBGATE_TOKEN=… node examples/worker.ts emails` (Node ≥ 22.18, e.g. node_modules/.bin/node).
-import { createWorker } from '../src/client/worker.ts';
+import { createWorker } from '@jobgate/client';
 
 const queues = process.argv.slice(2);
 if (queues.length === 0) {

@@ -6,25 +6,17 @@
 //
 // Vite and codegen are dev tools: without them (`npm ci --omit=dev`) this says so and exits 0.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { projectRoot } from '../src/paths.ts';
+import { newestMtime } from './newest-mtime.ts';
 
 const dashboard = path.join(projectRoot, 'dashboard');
 const builtIndex = path.join(dashboard, 'dist', 'index.html');
 const generated = path.join(dashboard, 'src', 'generated');
 const viteBin = path.join(projectRoot, 'node_modules', 'vite', 'bin', 'vite.js');
 const codegenBin = path.join(projectRoot, 'node_modules', '@graphql-codegen', 'cli', 'cjs', 'bin.js');
-
-function newestMtime(target: string, skip: ReadonlySet<string>): number {
-  if (!existsSync(target) || skip.has(target)) return 0;
-  const stat = statSync(target);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const entry of readdirSync(target)) newest = Math.max(newest, newestMtime(path.join(target, entry), skip));
-  return newest;
-}
 
 /** True when dashboard/dist is missing or older than anything it is built from. */
 export function dashboardIsStale(): boolean {

@@ -1,3 +1,4 @@
+import { createWorker } from '@jobgate/client';
 import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
 import { deleteJobs } from '../database.ts';
@@ -6,7 +7,6 @@ import { startRawBoss, stopRawBoss } from '../raw-boss.ts';
 import { cpuUse, loadNote } from '../machine.ts';
 import { round, sleep, summarize } from '../stats.ts';
 import { connect, execute, subscribe } from '../ws-client.ts';
-import { createWorker } from '../../src/client/worker.ts';
 
 const WARMUP = 20;
 const SAMPLE_TIMEOUT_MS = 3_000;

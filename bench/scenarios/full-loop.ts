@@ -1,3 +1,4 @@
+import { createWorker, type Worker } from '@jobgate/client';
 import type pg from 'pg';
 import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
@@ -6,7 +7,6 @@ import { DOCS, jobData } from '../documents.ts';
 import { addCpu, cpuPerItem, cpuUse, loadNote, NO_CPU, type CpuUse } from '../machine.ts';
 import { round, sleep, throughput, waitFor } from '../stats.ts';
 import { connect, execute } from '../ws-client.ts';
-import { createWorker, type Worker } from '../../src/client/worker.ts';
 
 const WORKERS = 4;
 const BATCH = 50;

@@ -1,3 +1,4 @@
+import { createWorker } from '@jobgate/client';
 import type pg from 'pg';
 import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
@@ -7,7 +8,6 @@ import type { GatewayProcess } from '../gateway-process.ts';
 import { startRawBoss, stopRawBoss } from '../raw-boss.ts';
 import { round, sleep } from '../stats.ts';
 import { connect, execute } from '../ws-client.ts';
-import { createWorker } from '../../src/client/worker.ts';
 
 const WINDOW_MS = 5_000;
 const BACKLOG = 5_000;

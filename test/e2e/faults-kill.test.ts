@@ -6,9 +6,9 @@
  * exactly once.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createWorker, type Worker } from '@jobgate/client';
 import type { Client } from 'graphql-ws';
 import pg from 'pg';
-import { createWorker, type Worker } from '../../src/client/worker.ts';
 import { gqlData, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import {

@@ -7,9 +7,9 @@
  * subscriptions, and work every job exactly once.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createWorker, type Worker } from '@jobgate/client';
 import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
-import { createWorker, type Worker } from '../../src/client/worker.ts';
 import { gqlData } from '../support/clients.ts';
 import {
   cleanupProcesses,

@@ -5,8 +5,8 @@
  * without waiting out its grace period because clients keep their connections busy.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createWorker, type Worker } from '@jobgate/client';
 import pg from 'pg';
-import { createWorker, type Worker } from '../../src/client/worker.ts';
 import { gqlData } from '../support/clients.ts';
 import { testDatabaseUrl } from '../support/gateway.ts';
 import {

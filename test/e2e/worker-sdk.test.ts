@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createWorker, JobFailure, type Worker } from '@jobgate/client';
 import pg from 'pg';
-import { createWorker, JobFailure, type Worker } from '../../src/client/worker.ts';
 import { gqlData } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';

@@ -1,6 +1,6 @@
-import { graphql } from '../generated/graphql/index.ts';
+import { graphql } from './generated/documents/index.ts';
 
-// The worker SDK's operations, typed by codegen (`npm run codegen`).
+// The worker's operations, typed by codegen (`npm run codegen`).
 
 // Jobs claimed together arrive in one message (workAssignedBatches).
 export const WorkAssignedDocument = graphql(`

@@ -1,7 +1,6 @@
-import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print } from 'graphql';
-import { createClient, type Client } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws/client';
 import WebSocket from 'ws';
+import type { TypedDocumentString } from './generated/documents/graphql.ts';
 import {
   CompleteJobDocument,
   CompleteJobsDocument,
@@ -9,7 +8,7 @@ import {
   PauseWorkDocument,
   TouchJobDocument,
   WorkAssignedDocument,
-} from './operations.ts';
+} from './worker-operations.ts';
 
 export interface WorkerJob<TData = unknown> {
   id: string;
@@ -55,15 +54,6 @@ interface CompletionBatch {
   pending: string[];
   inFlight: boolean;
   scheduled: boolean;
-}
-
-const printedDocuments = new WeakMap<object, string>();
-
-/** Each document is printed once, not on every request. */
-function printed(document: TypedDocumentNode<unknown, never>): string {
-  let text = printedDocuments.get(document);
-  if (text === undefined) printedDocuments.set(document, (text = print(document)));
-  return text;
 }
 
 export interface Worker {
@@ -140,11 +130,11 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     },
   });
 
-  function request<TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TResult, TVariables>, variables: TVariables): Promise<TResult> {
+  function request<TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult> {
     return new Promise((resolve, reject) => {
       let data: TResult | undefined;
       client.subscribe<TResult>(
-        { query: printed(document), variables },
+        { query: document.toString(), variables },
         {
           next: (result) => {
             if (result.errors?.length) reject(Object.assign(new Error(result.errors[0]!.message), { errors: result.errors }));
@@ -229,7 +219,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   function subscribe(attempt = 0): void {
     if (stopping) return;
     client.subscribe(
-      { query: printed(WorkAssignedDocument), variables: { queues: options.queues, concurrency } },
+      { query: WorkAssignedDocument.toString(), variables: { queues: options.queues, concurrency } },
       {
         next: (result) => {
           if (result.errors?.length) {

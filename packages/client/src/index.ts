@@ -1,0 +1,1 @@
+export { createWorker, JobFailure, type JobContext, type JobHandler, type Worker, type WorkerJob, type WorkerOptions } from './worker.ts';
