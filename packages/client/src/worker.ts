@@ -1,5 +1,6 @@
 import { createClient, type Client } from 'graphql-ws/client';
 import WebSocket from 'ws';
+import { asJobgateError, JobgateError } from './errors.ts';
 import type { TypedDocumentString } from './generated/documents/graphql.ts';
 import {
   CompleteJobDocument,
@@ -137,10 +138,10 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
         { query: document.toString(), variables },
         {
           next: (result) => {
-            if (result.errors?.length) reject(Object.assign(new Error(result.errors[0]!.message), { errors: result.errors }));
+            if (result.errors?.length) reject(JobgateError.fromErrors(result.errors));
             else data = result.data as TResult;
           },
-          error: reject,
+          error: (error) => reject(asJobgateError(error)),
           complete: () => (data === undefined ? reject(new Error('no result')) : resolve(data)),
         },
       );
@@ -223,7 +224,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
       {
         next: (result) => {
           if (result.errors?.length) {
-            fatal = Object.assign(new Error(result.errors[0]!.message), { errors: result.errors });
+            fatal = JobgateError.fromErrors(result.errors);
             report(fatal);
             return;
           }
@@ -234,8 +235,9 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
         },
         error: (error) => {
           if (stopping) return;
-          fatal = error;
-          void shutdown().then(() => fail(error));
+          const reason = asJobgateError(error);
+          fatal = reason;
+          void shutdown().then(() => fail(reason));
         },
         complete: () => {
           if (stopping) return;
