@@ -33,7 +33,7 @@ const config: CodegenConfig = {
     // @graphql-typed-document-node/core: the package's public types come from here.
     './packages/client/src/generated/types.ts': {
       plugins: ['typescript-operations'],
-      config: { ...typedDocuments.config, namingConvention: { enumValues: 'keep' } },
+      config: { ...typedDocuments.config, ignoreEnumValuesFromSchema: true },
       documents: clientDocuments,
     },
     './dashboard/src/generated/': {

@@ -1,0 +1,87 @@
+import { graphql } from './generated/documents/index.ts';
+
+// The producer's operations, typed by codegen (`npm run codegen`).
+
+export const SendJobDocument = graphql(`
+  mutation ProducerSendJob($queue: String!, $data: JSON, $options: JobOptionsInput) {
+    sendJob(queue: $queue, data: $data, options: $options) {
+      id
+      queue
+      state
+    }
+  }
+`);
+
+export const SendJobsDocument = graphql(`
+  mutation ProducerSendJobs($queue: String!, $jobs: [JobInput!]!) {
+    sendJobs(queue: $queue, jobs: $jobs)
+  }
+`);
+
+export const CancelJobDocument = graphql(`
+  mutation ProducerCancelJob($queue: String!, $id: ID!) {
+    cancelJob(queue: $queue, id: $id) {
+      id
+      queue
+      state
+    }
+  }
+`);
+
+export const ResumeJobDocument = graphql(`
+  mutation ProducerResumeJob($queue: String!, $id: ID!) {
+    resumeJob(queue: $queue, id: $id) {
+      id
+      queue
+      state
+    }
+  }
+`);
+
+export const RetryJobDocument = graphql(`
+  mutation ProducerRetryJob($queue: String!, $id: ID!) {
+    retryJob(queue: $queue, id: $id) {
+      id
+      queue
+      state
+    }
+  }
+`);
+
+export const DeleteJobDocument = graphql(`
+  mutation ProducerDeleteJob($queue: String!, $id: ID!) {
+    deleteJob(queue: $queue, id: $id)
+  }
+`);
+
+export const GetJobDocument = graphql(`
+  query ProducerGetJob($queue: String!, $id: ID!) {
+    job(queue: $queue, id: $id) {
+      id
+      queue
+      state
+      data
+      output
+      priority
+      retryCount
+      retryLimit
+      retryDelay
+      retryDelayMax
+      retryBackoff
+      expireInSeconds
+      heartbeatSeconds
+      deleteAfterSeconds
+      singletonKey
+      groupId
+      groupTier
+      policy
+      deadLetter
+      createdOn
+      startAfter
+      startedOn
+      heartbeatOn
+      completedOn
+      keepUntil
+    }
+  }
+`);

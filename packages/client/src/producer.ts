@@ -1,0 +1,74 @@
+import type { FetchLike } from './fetch-like.ts';
+import type { JobInput, JobOptionsInput, JobState, ProducerGetJobQuery } from './generated/types.ts';
+import { postOperation, type HttpEndpoint } from './http.ts';
+import {
+  CancelJobDocument,
+  DeleteJobDocument,
+  GetJobDocument,
+  ResumeJobDocument,
+  RetryJobDocument,
+  SendJobDocument,
+  SendJobsDocument,
+} from './producer-operations.ts';
+
+export type { FetchLike, JobState };
+
+/** Per-job options; omitted ones come from the queue. */
+export type SendOptions = JobOptionsInput;
+
+/** One job of a `sendMany` batch: `data` is a JSON object or array. */
+export type JobToSend = JobInput;
+
+/** A job as `send`, `cancel`, `resume` and `retry` answer it. */
+export interface JobSummary {
+  id: string;
+  queue: string;
+  state: JobState;
+}
+
+/** A job as `getJob` answers it (times are ISO 8601 strings). */
+export type Job = NonNullable<ProducerGetJobQuery['job']>;
+
+export interface ProducerOptions {
+  /** The gateway's GraphQL endpoint over HTTP, e.g. http://localhost:4000/graphql */
+  url: string;
+  /** An API token: PUBLISH to send and manage jobs, READ for getJob. */
+  token: string;
+  /** A fetch implementation (default: the global `fetch`). */
+  fetchImpl?: FetchLike;
+}
+
+/** Every method rejects with a JobgateError when the gateway refuses the request. */
+export interface Producer {
+  /** Sends one job, creating the queue with defaults on first use; null when a singleton, throttle or debounce rule suppressed it. */
+  send(queue: string, data: object, options?: SendOptions): Promise<JobSummary | null>;
+  /** Sends a batch in one round trip; the ids in input order (jobs suppressed by a singleton rule are left out). */
+  sendMany(queue: string, jobs: readonly JobToSend[]): Promise<string[]>;
+  /** Cancels a job that has not finished. */
+  cancel(queue: string, id: string): Promise<JobSummary>;
+  /** Puts a cancelled job back in the queue. */
+  resume(queue: string, id: string): Promise<JobSummary>;
+  /** Queues a failed job again. */
+  retry(queue: string, id: string): Promise<JobSummary>;
+  /** Deletes a job (NOT_FOUND when the queue holds no such job). */
+  delete(queue: string, id: string): Promise<boolean>;
+  /** One job, or null when the queue holds no such job. */
+  getJob(queue: string, id: string): Promise<Job | null>;
+}
+
+/** A client that sends and manages jobs over HTTP POST, one request per call. */
+export function createProducer(options: ProducerOptions): Producer {
+  const fetchImpl = options.fetchImpl ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') throw new TypeError('createProducer: there is no global fetch here; pass fetchImpl');
+  const endpoint: HttpEndpoint = { url: options.url, token: options.token, fetchImpl };
+
+  return {
+    send: async (queue, data, sendOptions) => (await postOperation(endpoint, SendJobDocument, { queue, data, options: sendOptions })).sendJob,
+    sendMany: async (queue, jobs) => (await postOperation(endpoint, SendJobsDocument, { queue, jobs: [...jobs] })).sendJobs,
+    cancel: async (queue, id) => (await postOperation(endpoint, CancelJobDocument, { queue, id })).cancelJob,
+    resume: async (queue, id) => (await postOperation(endpoint, ResumeJobDocument, { queue, id })).resumeJob,
+    retry: async (queue, id) => (await postOperation(endpoint, RetryJobDocument, { queue, id })).retryJob,
+    delete: async (queue, id) => (await postOperation(endpoint, DeleteJobDocument, { queue, id })).deleteJob,
+    getJob: async (queue, id) => (await postOperation(endpoint, GetJobDocument, { queue, id })).job,
+  };
+}
