@@ -2,6 +2,7 @@ import { createClient, type Client } from 'graphql-ws/client';
 import WebSocket from 'ws';
 import { asJobgateError, JobgateError } from './errors.ts';
 import type { TypedDocumentString } from './generated/documents/graphql.ts';
+import { backgroundTimeout, nextTurn } from './timers.ts';
 import {
   CompleteJobDocument,
   CompleteJobsDocument,
@@ -164,7 +165,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   function scheduleCompletions(queue: string, batch: CompletionBatch): void {
     if (batch.inFlight || batch.scheduled || batch.pending.length === 0) return;
     batch.scheduled = true;
-    setImmediate(() => {
+    nextTurn(() => {
       batch.scheduled = false;
       const ids = batch.pending.splice(0, completionBatchSize);
       batch.inFlight = true;
@@ -186,7 +187,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     if (completions.size === 0) return Promise.resolve();
     return new Promise((resolve) => {
       completionWaiters.push(resolve);
-      setTimeout(resolve, timeoutMs).unref();
+      backgroundTimeout(resolve, timeoutMs);
     });
   }
 
@@ -247,7 +248,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
             return;
           }
           // The gateway ended the subscription (e.g. it is restarting): subscribe again.
-          setTimeout(() => subscribe(attempt + 1), Math.min(maxDelay, minDelay * 2 ** attempt)).unref();
+          backgroundTimeout(() => subscribe(attempt + 1), Math.min(maxDelay, minDelay * 2 ** attempt));
         },
       },
     );
@@ -257,7 +258,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     if (stopping) return;
     stopping = true;
     await request(PauseWorkDocument, {}).catch(() => {});
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, options.stopTimeoutMs ?? 30_000).unref());
+    const timeout = new Promise<void>((resolve) => backgroundTimeout(resolve, options.stopTimeoutMs ?? 30_000));
     await Promise.race([Promise.all([...running]), timeout]);
     abort.abort();
     await Promise.all([...running]);
