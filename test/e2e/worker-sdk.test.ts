@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createWorker, JobFailure, type Worker } from '@jobgate/client';
+import { createProducer, createWorker, JobFailure, type Worker, type WorkerJob } from '@jobgate/client';
 import pg from 'pg';
 import { gqlData } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
@@ -103,6 +103,68 @@ describe('worker SDK', () => {
     const { rows } = await sql.query('SELECT output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-worker-first`, sendJob.id]);
     expect(rows[0].output).toEqual({ ok: true });
     expect({ worked, stopped, errors }).toEqual({ worked: 1, stopped: false, errors: [] });
+  });
+
+  it('reports progress from the handler: Job.progress reads the latest, the job completes', async () => {
+    const worker = createWorker({
+      url: gateway.wsUrl,
+      token: tenant.token,
+      queues: ['sdk-progress'],
+      handler: async (_job, { progress }) => {
+        await progress({ step: 1, of: 2 });
+        await progress({ step: 2, of: 2 });
+        return { finished: true };
+      },
+    });
+    workers.push(worker);
+    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "sdk-progress", data: {}) { id } }');
+    await until(async () => (await states('sdk-progress')).completed === 1);
+    const { job } = await gqlData<{ job: { state: string; progress: unknown; output: unknown } }>(gateway.graphqlUrl, tenant.token, 'query($id: ID!) { job(queue: "sdk-progress", id: $id) { state progress output } }', { id: sendJob.id });
+    expect(job).toEqual({ state: 'COMPLETED', progress: { step: 2, of: 2 }, output: { finished: true } });
+  });
+
+  it('hands a job to another process with its lease, which completes it over HTTP; the worker does not settle it', async () => {
+    const handedOver: WorkerJob[] = [];
+    const worker = createWorker({
+      url: gateway.wsUrl,
+      token: tenant.token,
+      queues: ['sdk-handoff'],
+      handler: (job, { handOff }) => {
+        handOff();
+        handedOver.push(job);
+      },
+    });
+    workers.push(worker);
+    const producer = createProducer({ url: gateway.graphqlUrl, token: tenant.token });
+    const sent = await producer.send('sdk-handoff', { n: 1 });
+    await until(async () => handedOver.length === 1);
+    await sleep(200);
+    expect(await states('sdk-handoff')).toEqual({ active: 1 });
+    const [job] = handedOver;
+    expect(job!.lease).toEqual(expect.any(String));
+    await producer.reportProgress('sdk-handoff', sent!.id, job!.lease!, 0.5);
+    expect(await producer.complete('sdk-handoff', sent!.id, job!.lease!, { by: 'another process' })).toEqual({ id: sent!.id, queue: 'sdk-handoff', state: 'COMPLETED' });
+    await expect(producer.complete('sdk-handoff', sent!.id, job!.lease!)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const { rows } = await sql.query('SELECT state, output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-handoff`, sent!.id]);
+    expect(rows[0]).toEqual({ state: 'completed', output: { by: 'another process' } });
+  });
+
+  it('asks for group concurrency: never more than one job of a group at a time across two workers', async () => {
+    let active = 0;
+    let peak = 0;
+    const handler = async () => {
+      peak = Math.max(peak, ++active);
+      await sleep(100);
+      active--;
+    };
+    for (let n = 0; n < 2; n++) {
+      workers.push(createWorker({ url: gateway.wsUrl, token: tenant.token, queues: ['sdk-groups'], concurrency: 4, groupConcurrency: { default: 1 }, handler }));
+    }
+    await sleep(300);
+    const producer = createProducer({ url: gateway.graphqlUrl, token: tenant.token });
+    await producer.sendMany('sdk-groups', Array.from({ length: 6 }, (_, n) => ({ data: { n }, options: { groupId: 'one-customer' } })));
+    await until(async () => (await states('sdk-groups')).completed === 6);
+    expect(peak).toBe(1);
   });
 
   it('stops cleanly: the running job finishes and is completed, not failed back', async () => {

@@ -85,3 +85,45 @@ export const GetJobDocument = graphql(`
     }
   }
 `);
+
+// Settling a job handed over by a worker, with its lease.
+
+export const CompleteWithLeaseDocument = graphql(`
+  mutation LeaseCompleteJob($queue: String!, $id: ID!, $output: JSON, $lease: String!) {
+    completeJob(queue: $queue, id: $id, output: $output, lease: $lease) {
+      id
+      queue
+      state
+    }
+  }
+`);
+
+export const FailWithLeaseDocument = graphql(`
+  mutation LeaseFailJob($queue: String!, $id: ID!, $error: JSON, $lease: String!) {
+    failJob(queue: $queue, id: $id, error: $error, lease: $lease) {
+      id
+      queue
+      state
+    }
+  }
+`);
+
+export const TouchWithLeaseDocument = graphql(`
+  mutation LeaseTouchJob($queue: String!, $id: ID!, $lease: String!) {
+    touchJob(queue: $queue, id: $id, lease: $lease) {
+      id
+      queue
+      state
+    }
+  }
+`);
+
+export const ProgressWithLeaseDocument = graphql(`
+  mutation LeaseReportProgress($queue: String!, $id: ID!, $progress: JSON!, $lease: String!) {
+    reportProgress(queue: $queue, id: $id, progress: $progress, lease: $lease) {
+      id
+      queue
+      state
+    }
+  }
+`);

@@ -3,7 +3,11 @@ import type { JobInput, JobOptionsInput, JobState, ProducerGetJobQuery } from '.
 import { postOperation, type HttpEndpoint } from './http.ts';
 import {
   CancelJobDocument,
+  CompleteWithLeaseDocument,
   DeleteJobDocument,
+  FailWithLeaseDocument,
+  ProgressWithLeaseDocument,
+  TouchWithLeaseDocument,
   GetJobDocument,
   ResumeJobDocument,
   RetryJobDocument,
@@ -54,6 +58,14 @@ export interface Producer {
   delete(queue: string, id: string): Promise<boolean>;
   /** One job, or null when the queue holds no such job. */
   getJob(queue: string, id: string): Promise<Job | null>;
+  /**
+   * Settles a job a worker handed over with its `lease` (a WORK token): complete, fail, send a
+   * heartbeat or report progress. A lease of another attempt, or of a job already settled, is CONFLICT.
+   */
+  complete(queue: string, id: string, lease: string, output?: object): Promise<JobSummary>;
+  fail(queue: string, id: string, lease: string, error?: object | string): Promise<JobSummary>;
+  touch(queue: string, id: string, lease: string): Promise<JobSummary>;
+  reportProgress(queue: string, id: string, lease: string, progress: unknown): Promise<JobSummary>;
 }
 
 /** A client that sends and manages jobs over HTTP POST, one request per call. */
@@ -70,5 +82,9 @@ export function createProducer(options: ProducerOptions): Producer {
     retry: async (queue, id) => (await postOperation(endpoint, RetryJobDocument, { queue, id })).retryJob,
     delete: async (queue, id) => (await postOperation(endpoint, DeleteJobDocument, { queue, id })).deleteJob,
     getJob: async (queue, id) => (await postOperation(endpoint, GetJobDocument, { queue, id })).job,
+    complete: async (queue, id, lease, output) => (await postOperation(endpoint, CompleteWithLeaseDocument, { queue, id, lease, output: output ?? null })).completeJob,
+    fail: async (queue, id, lease, error) => (await postOperation(endpoint, FailWithLeaseDocument, { queue, id, lease, error: error ?? null })).failJob,
+    touch: async (queue, id, lease) => (await postOperation(endpoint, TouchWithLeaseDocument, { queue, id, lease })).touchJob,
+    reportProgress: async (queue, id, lease, progress) => (await postOperation(endpoint, ProgressWithLeaseDocument, { queue, id, lease, progress })).reportProgress,
   };
 }

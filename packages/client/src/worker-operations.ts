@@ -4,8 +4,8 @@ import { graphql } from './generated/documents/index.ts';
 
 // Jobs claimed together arrive in one message (workAssignedBatches).
 export const WorkAssignedDocument = graphql(`
-  subscription WorkAssigned($queues: [String!]!, $concurrency: Int) {
-    workAssignedBatches(queues: $queues, concurrency: $concurrency) {
+  subscription WorkAssigned($queues: [String!]!, $concurrency: Int, $groupConcurrency: GroupConcurrencyInput) {
+    workAssignedBatches(queues: $queues, concurrency: $concurrency, groupConcurrency: $groupConcurrency) {
       id
       queue
       data
@@ -14,6 +14,9 @@ export const WorkAssignedDocument = graphql(`
       expireInSeconds
       heartbeatSeconds
       startedOn
+      groupId
+      groupTier
+      lease
     }
   }
 `);
@@ -46,6 +49,14 @@ export const FailJobDocument = graphql(`
 export const TouchJobDocument = graphql(`
   mutation WorkerTouchJob($queue: String!, $id: ID!) {
     touchJob(queue: $queue, id: $id) {
+      id
+    }
+  }
+`);
+
+export const ReportProgressDocument = graphql(`
+  mutation WorkerReportProgress($queue: String!, $id: ID!, $progress: JSON!) {
+    reportProgress(queue: $queue, id: $id, progress: $progress) {
       id
     }
   }

@@ -8,6 +8,7 @@ import {
   CompleteJobsDocument,
   FailJobDocument,
   PauseWorkDocument,
+  ReportProgressDocument,
   TouchJobDocument,
   WorkAssignedDocument,
 } from './worker-operations.ts';
@@ -20,13 +21,35 @@ export interface WorkerJob<TData = unknown> {
   retryLimit: number;
   expireInSeconds: number;
   heartbeatSeconds: number | null;
+  groupId: string | null;
+  groupTier: string | null;
+  /**
+   * This attempt's lease: with it, another process (any connection or HTTP
+   * request with a WORK token of the tenant) may settle the job. Keep it secret.
+   */
+  lease: string | null;
 }
 
 export interface JobContext {
   /** Aborted when the worker stops before the handler finished. */
   signal: AbortSignal;
-  /** Extends the job's hold by hand; sent automatically for queues with a heartbeat. */
+  /** Sends a heartbeat by hand; sent automatically for queues with `heartbeatSeconds`. */
   touch(): Promise<void>;
+  /** Reports how far the job got (any JSON value, a few KiB at most): `jobEvents` subscribers see a PROGRESS event. */
+  progress(value: unknown): Promise<void>;
+  /**
+   * The job was handed to another process with its `lease`, which settles it
+   * (e.g. `createProducer().complete(queue, id, lease, output)`): this worker
+   * neither completes nor fails it when the handler returns or throws.
+   */
+  handOff(): void;
+}
+
+/** At most this many jobs of one `groupId` active at once, across every worker of the tenant (pg-boss group concurrency). */
+export interface GroupConcurrency {
+  default: number;
+  /** Limits by `groupTier`. */
+  tiers?: Record<string, number>;
 }
 
 /** Returns the job's output (JSON object or array; anything else is wrapped as `{ result }`), or throws to fail it. */
@@ -50,6 +73,8 @@ export interface WorkerOptions<TData> {
   webSocketImpl?: unknown;
   /** Most job ids per completeJobs call (default 100; keep it within the gateway's JOBGATE_MAX_BATCH_SIZE). */
   completionBatchSize?: number;
+  /** Caps the jobs of one group in flight across all of the tenant's workers of these queues. */
+  groupConcurrency?: GroupConcurrency;
 }
 
 interface CompletionBatch {
@@ -77,6 +102,28 @@ export class JobFailure extends Error {
     super(message);
     this.details = details;
   }
+}
+
+/** Answers worth asking again after a pause: the job is still this worker's. */
+const RETRYABLE_CODES = new Set(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']);
+const SETTLE_ATTEMPTS = 6;
+
+/** Runs a settlement, again with back-off while the gateway answers with a retryable code. */
+async function withRetries<T>(settle: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await settle();
+    } catch (error) {
+      if (attempt >= SETTLE_ATTEMPTS || !(error instanceof JobgateError) || !RETRYABLE_CODES.has(error.code ?? '')) throw error;
+      const delay = Math.min(5_000, 100 * 2 ** attempt);
+      await new Promise<void>((resolve) => backgroundTimeout(() => resolve(), delay / 2 + Math.random() * (delay / 2)));
+    }
+  }
+}
+
+function toGroupInput(limits: GroupConcurrency | undefined) {
+  if (!limits) return null;
+  return { default: limits.default, tiers: Object.entries(limits.tiers ?? {}).map(([tier, limit]) => ({ tier, limit })) };
 }
 
 function toOutput(result: unknown): object | null {
@@ -169,7 +216,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
       batch.scheduled = false;
       const ids = batch.pending.splice(0, completionBatchSize);
       batch.inFlight = true;
-      request(CompleteJobsDocument, { queue, ids })
+      withRetries(() => request(CompleteJobsDocument, { queue, ids }))
         .catch((error: unknown) => report(error))
         .finally(() => {
           batch.inFlight = false;
@@ -193,23 +240,32 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
 
   async function work(job: WorkerJob<TData>): Promise<void> {
     const touch = async () => {
-      await request(TouchJobDocument, { queue: job.queue, id: job.id });
+      await withRetries(() => request(TouchJobDocument, { queue: job.queue, id: job.id }));
+    };
+    const progress = async (value: unknown) => {
+      await withRetries(() => request(ReportProgressDocument, { queue: job.queue, id: job.id, progress: value }));
     };
     const heartbeat = job.heartbeatSeconds
       ? setInterval(() => touch().catch((error: unknown) => report(error, job)), (job.heartbeatSeconds * 1000) / 2)
       : undefined;
+    let handedOff = false;
+    const handOff = () => {
+      handedOff = true;
+      clearInterval(heartbeat);
+    };
     try {
       let output: object | null;
       try {
-        output = toOutput(await options.handler(job, { signal: abort.signal, touch }));
+        output = toOutput(await options.handler(job, { signal: abort.signal, touch, progress, handOff }));
       } catch (error) {
         clearInterval(heartbeat);
-        await request(FailJobDocument, { queue: job.queue, id: job.id, error: toFailure(error) });
+        if (!handedOff) await withRetries(() => request(FailJobDocument, { queue: job.queue, id: job.id, error: toFailure(error) }));
         return;
       }
       clearInterval(heartbeat);
+      if (handedOff) return;
       if (output === null) queueCompletion(job.queue, job.id);
-      else await request(CompleteJobDocument, { queue: job.queue, id: job.id, output });
+      else await withRetries(() => request(CompleteJobDocument, { queue: job.queue, id: job.id, output }));
     } catch (error) {
       // Typically CONFLICT: the connection dropped and the job moved on.
       report(error, job);
@@ -221,7 +277,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   function subscribe(attempt = 0): void {
     if (stopping) return;
     client.subscribe(
-      { query: WorkAssignedDocument.toString(), variables: { queues: options.queues, concurrency } },
+      { query: WorkAssignedDocument.toString(), variables: { queues: options.queues, concurrency, groupConcurrency: toGroupInput(options.groupConcurrency) } },
       {
         next: (result) => {
           if (result.errors?.length) {
