@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Client } from 'graphql-ws';
 import pg from 'pg';
-import { gqlData, wsClient, wsExecute } from '../support/clients.ts';
+import { gqlData, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 
@@ -13,7 +12,7 @@ const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(que
 let gateways: TestGateway[];
 let tenant: TestTenant;
 let sql: pg.Client;
-const clients: Client[] = [];
+const wsClientFor = useWsClients();
 
 beforeAll(async () => {
   gateways = await Promise.all([startGateway(), startGateway()]);
@@ -23,15 +22,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
   await sql.end();
   await Promise.all(gateways.map((g) => g.stop()));
 });
 
 /** A worker that holds each job for `holdMs`, then completes it over its socket. */
 function slowWorker(on: TestGateway, queue: string, concurrency: number, groups: unknown, holdMs: number): { stop: () => void; errors: unknown[] } {
-  const client = wsClient(on.wsUrl, { token: tenant.token });
-  clients.push(client);
+  const client = wsClientFor(on.wsUrl, tenant.token);
   const errors: unknown[] = [];
   const stop = client.subscribe<{ workAssigned: { id: string } }>(
     { query: WORK, variables: { queues: [queue], concurrency, groups } },
@@ -95,8 +92,7 @@ describe('group concurrency', () => {
   });
 
   it('takes tiers, and refuses limits out of range', async () => {
-    const worker = wsClient(gateways[0]!.wsUrl, { token: tenant.token });
-    clients.push(worker);
+    const worker = wsClientFor(gateways[0]!.wsUrl, tenant.token);
     const bad = async (groups: unknown) => JSON.stringify(await collect(worker, WORK, { queues: ['tiers'], groups }).error);
     expect(await bad({ default: 0 })).toContain('BAD_USER_INPUT');
     expect(await bad({ default: 1, tiers: [{ tier: 'gold', limit: 0 }] })).toContain('BAD_USER_INPUT');

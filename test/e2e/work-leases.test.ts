@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
 import pg from 'pg';
-import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
+import { gqlData, httpGraphql, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 
@@ -21,13 +21,8 @@ let gateway: TestGateway;
 let other: TestGateway;
 let tenant: TestTenant;
 let sql: pg.Client;
-const clients: Client[] = [];
-
-function worker(on: TestGateway = gateway, token = tenant.token): Client {
-  const client = wsClient(on.wsUrl, { token });
-  clients.push(client);
-  return client;
-}
+const wsClientFor = useWsClients();
+const worker = (on: TestGateway = gateway, token = tenant.token): Client => wsClientFor(on.wsUrl, token);
 
 async function send(queue: string, data: Record<string, unknown> = {}, token = tenant.token): Promise<string> {
   return (await gqlData<{ sendJob: { id: string; lease: string | null } }>(gateway.graphqlUrl, token, SEND, { queue, data })).sendJob.id;
@@ -58,7 +53,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
   await sql.end();
   await Promise.all([gateway.stop(), other.stop()]);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
-import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
+import { gqlData, httpGraphql, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect } from '../support/subscriptions.ts';
 
@@ -19,13 +19,8 @@ const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queu
 
 let gateway: TestGateway;
 let tenant: TestTenant;
-const clients: Client[] = [];
-
-function socket(token = tenant.token): Client {
-  const client = wsClient(gateway.wsUrl, { token });
-  clients.push(client);
-  return client;
-}
+const wsClientFor = useWsClients();
+const socket = (token = tenant.token): Client => wsClientFor(gateway.wsUrl, token);
 
 const codes = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] | undefined }) => (response.errors ?? []).map((error) => error.extensions?.code);
 
@@ -35,7 +30,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
   await gateway.stop();
 });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
 import pg from 'pg';
-import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
+import { gqlData, httpGraphql, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
 
@@ -11,13 +11,8 @@ const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(que
 
 let gateway: TestGateway;
 let sql: pg.Client;
-const clients: Client[] = [];
-
-function socket(token: string): Client {
-  const client = wsClient(gateway.wsUrl, { token });
-  clients.push(client);
-  return client;
-}
+const wsClientFor = useWsClients();
+const socket = (token: string): Client => wsClientFor(gateway.wsUrl, token);
 
 async function states(tenant: TestTenant, queue: string): Promise<Record<string, number>> {
   const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [`${tenant.tenant.id}/${queue}`]);
@@ -60,7 +55,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map((c) => c.dispose()));
   await sql.end();
   await gateway.stop();
 });

@@ -1,3 +1,4 @@
+import { afterAll } from '@jest/globals';
 import { createClient, type Client, type ExecutionResult, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -44,6 +45,19 @@ export async function gqlErrorCode(
 
 export function wsClient(url: string, connectionParams: Record<string, unknown> | undefined, extra: Partial<Parameters<typeof createClient>[0]> = {}): Client {
   return createClient({ url, webSocketImpl: WebSocket, connectionParams, lazy: true, retryAttempts: 0, ...extra });
+}
+
+/** A factory of graphql-ws clients for the enclosing test file, each disposed after its tests. */
+export function useWsClients(): (url: string, token: string) => Client {
+  const clients: Client[] = [];
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+  });
+  return (url, token) => {
+    const client = wsClient(url, { token });
+    clients.push(client);
+    return client;
+  };
 }
 
 /** Runs one operation to completion over graphql-ws. */
