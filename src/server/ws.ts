@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { GRAPHQL_TRANSPORT_WS_PROTOCOL } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -53,13 +54,36 @@ export function originAllowed(req: IncomingMessage, allowed: readonly string[]):
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Whether the upgrade offers graphql-ws's subprotocol among the ones it lists. */
+export function offersGraphqlTransportWs(req: IncomingMessage): boolean {
+  const offered = req.headers['sec-websocket-protocol'] ?? '';
+  return offered.split(',').some((protocol) => protocol.trim() === GRAPHQL_TRANSPORT_WS_PROTOCOL);
+}
+
+/**
+ * Refused at the HTTP level: a client offering only subscriptions-transport-ws's
+ * `graphql-ws` (or nothing) would otherwise get 101 and an abrupt close.
+ */
+const UNSUPPORTED_SUBPROTOCOL_BODY = JSON.stringify({
+  errors: [
+    {
+      message: `WebSocket upgrades on ${GRAPHQL_PATH} must offer the ${GRAPHQL_TRANSPORT_WS_PROTOCOL} subprotocol (the graphql-ws library); subscriptions-transport-ws and its graphql-ws subprotocol are not supported`,
+      extensions: { code: 'UNSUPPORTED_SUBPROTOCOL' },
+    },
+  ],
+});
+
 export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Services, metrics: GatewayMetrics): GatewayWebSockets {
   const { config, limiter, logger } = services;
   const server = new WebSocketServer({
     server: httpServer,
     path: GRAPHQL_PATH,
     maxPayload: config.maxPayloadBytes,
-    verifyClient: ({ req }, accept) => accept(originAllowed(req, config.allowedOrigins), 403, 'Origin not allowed'),
+    verifyClient: ({ req }, accept) => {
+      if (!originAllowed(req, config.allowedOrigins)) accept(false, 403, 'Origin not allowed');
+      else if (!offersGraphqlTransportWs(req)) accept(false, 400, UNSUPPORTED_SUBPROTOCOL_BODY, { 'Content-Type': 'application/json' });
+      else accept(true);
+    },
   });
   const connections = new Map<WebSocket, Connection>();
 
