@@ -92,6 +92,7 @@ const MUTATIONS: [string, string, (t: Target) => Record<string, unknown>][] = [
   ['resumeJob', DOCS.resumeJob, (t) => ({ queue: t.queue, id: t.id })],
   ['retryJob', DOCS.retryJob, (t) => ({ queue: t.queue, id: t.id })],
   ['deleteJob', DOCS.deleteJob, (t) => ({ queue: t.queue, id: t.id })],
+  ['removeJob', DOCS.removeJob, (t) => ({ queue: t.queue, id: t.id })],
   ['completeJob', DOCS.completeJob, (t) => ({ queue: t.queue, id: t.id, output: {} })],
   ['failJob', DOCS.failJob, (t) => ({ queue: t.queue, id: t.id, error: 'x' })],
   ['touchJob', DOCS.touchJob, (t) => ({ queue: t.queue, id: t.id })],

@@ -11,6 +11,8 @@ const TOUCH = `mutation ($queue: String!, $id: ID!) { touchJob(queue: $queue, id
 const COMPLETE = `mutation ($queue: String!, $id: ID!, $output: JSON) { completeJob(queue: $queue, id: $id, output: $output) ${JOB} }`;
 const FAIL = `mutation ($queue: String!, $id: ID!, $error: JSON) { failJob(queue: $queue, id: $id, error: $error) ${JOB} }`;
 const DELETE = 'mutation ($queue: String!, $id: ID!) { deleteJob(queue: $queue, id: $id) }';
+const REMOVE = 'mutation ($queue: String!, $id: ID!) { removeJob(queue: $queue, id: $id) { __typename id queue } }';
+const ERROR_OF = 'query ($queue: String!, $id: ID!) { job(queue: $queue, id: $id) { state output error } }';
 /** A batch command: cancelJobs, resumeJobs, retryJobs, deleteJobs. */
 const MANY = (command: string) => `mutation ($queue: String!, $ids: [ID!]!) { ${command}(queue: $queue, ids: $ids) { requested affected } }`;
 const COMPLETE_MANY = 'mutation ($queue: String!, $ids: [ID!]!, $output: JSON) { completeJobs(queue: $queue, ids: $ids, output: $output) { requested affected } }';
@@ -94,11 +96,37 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
     expect(await f.api.errorCode(DELETE, { queue, id })).toBe('NOT_FOUND');
   });
 
+  it('removeJob deletes a job and returns what a client cache needs to evict it, then NOT_FOUND', async () => {
+    const queue = f.queueName('remove');
+    const id = await send(queue);
+    const kept = await send(queue);
+    expect(await f.api.data(REMOVE, { queue, id })).toEqual({ removeJob: { __typename: 'DeletedJob', id, queue } });
+    expect(await f.tables.job(id)).toBeUndefined();
+    expect(await stateOf(kept)).toBe('created');
+    expect(await f.api.errorCode(REMOVE, { queue, id })).toBe('NOT_FOUND');
+  });
+
+  it('shows why a job failed in Job.error while it is FAILED or waiting to RETRY, null otherwise', async () => {
+    const queue = f.queueName('errors');
+    const failed = await failedJob(queue);
+    expect(await f.api.data(ERROR_OF, { queue, id: failed })).toEqual({ job: { state: 'FAILED', output: { reason: 'boom' }, error: { reason: 'boom' } } });
+
+    const retrying = await activeJob(queue, { retryLimit: 2, retryDelay: 3600 });
+    await f.boss.fail(f.qualified(queue), retrying, { reason: 'again' });
+    expect(await f.api.data(ERROR_OF, { queue, id: retrying })).toEqual({ job: { state: 'RETRY', output: { reason: 'again' }, error: { reason: 'again' } } });
+
+    const completed = await activeJob(queue);
+    await f.boss.complete(f.qualified(queue), completed, { done: 1 });
+    expect(await f.api.data(ERROR_OF, { queue, id: completed })).toEqual({ job: { state: 'COMPLETED', output: { done: 1 }, error: null } });
+    expect((await f.api.data<{ job: { error: unknown } }>(ERROR_OF, { queue, id: await send(queue) })).job.error).toBeNull();
+  });
+
   it.each([
     ['cancelJob', CANCEL],
     ['resumeJob', RESUME],
     ['retryJob', RETRY],
     ['deleteJob', DELETE],
+    ['removeJob', REMOVE],
     ['completeJob', COMPLETE],
     ['failJob', FAIL],
     ['touchJob', TOUCH],

@@ -52,6 +52,7 @@ export const DOCS = {
   resumeJob: `mutation($queue: String!, $id: ID!) { resumeJob(queue: $queue, id: $id) { id ${STABLE_JOB_FIELDS} } }`,
   retryJob: `mutation($queue: String!, $id: ID!) { retryJob(queue: $queue, id: $id) { id ${STABLE_JOB_FIELDS} } }`,
   deleteJob: 'mutation($queue: String!, $id: ID!) { deleteJob(queue: $queue, id: $id) }',
+  removeJob: 'mutation($queue: String!, $id: ID!) { removeJob(queue: $queue, id: $id) { id queue } }',
   completeJob: `mutation($queue: String!, $id: ID!, $output: JSON) { completeJob(queue: $queue, id: $id, output: $output) { id ${STABLE_JOB_FIELDS} } }`,
   failJob: `mutation($queue: String!, $id: ID!, $error: JSON) { failJob(queue: $queue, id: $id, error: $error) { id ${STABLE_JOB_FIELDS} } }`,
   touchJob: `mutation($queue: String!, $id: ID!) { touchJob(queue: $queue, id: $id) { id ${STABLE_JOB_FIELDS} } }`,

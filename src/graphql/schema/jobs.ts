@@ -23,6 +23,13 @@ export const JobRef = builder.objectRef<JobSource>('Job').implement({
     state: t.field({ type: JobStateEnum, resolve: (job) => job.state }),
     data: t.field({ type: 'JSON', nullable: true, complexity: PAYLOAD_COST, resolve: fromRow('data') }),
     output: t.field({ type: 'JSON', nullable: true, complexity: PAYLOAD_COST, description: 'What the job completed with, or its failure.', resolve: fromRow('output') }),
+    error: t.field({
+      type: 'JSON',
+      nullable: true,
+      complexity: PAYLOAD_COST,
+      description: 'Why its last attempt failed (the failJob error, or pg-boss\'s own on expiry) while the job is FAILED or waiting to RETRY; null otherwise.',
+      resolve: (job) => (job.state === 'failed' || job.state === 'retry' ? fromRow('output')(job) : null),
+    }),
     priority: t.int({ resolve: fromRow('priority') }),
     retryCount: t.int({ resolve: fromRow('retryCount') }),
     retryLimit: t.int({ resolve: fromRow('retryLimit') }),
@@ -111,6 +118,11 @@ export const JobInputRef = builder.inputType('JobInput', {
   }),
 });
 
+const DeletedJobRef = builder.objectRef<{ id: string; queue: string }>('DeletedJob').implement({
+  description: 'A job just deleted: what a client cache needs to evict it.',
+  fields: (t) => ({ id: t.exposeID('id'), queue: t.exposeString('queue') }),
+});
+
 const JobCommandResultRef = builder.objectRef<{ requested: number; affected: number }>('JobCommandResult').implement({
   description: 'Outcome of a batch command: ids that do not name a job of the queue in a fitting state are not affected.',
   fields: (t) => ({ requested: t.exposeInt('requested'), affected: t.exposeInt('affected') }),
@@ -177,6 +189,16 @@ builder.mutationFields((t) => ({
   resumeJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Puts a cancelled job back in the queue.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('resume', a.queue, String(a.id)) }),
   retryJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Queues a failed job again.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('retry', a.queue, String(a.id)) }),
   deleteJob: t.boolean({ authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { queues }) => queues.deleteOne(a.queue, String(a.id)) }),
+  removeJob: t.field({
+    type: DeletedJobRef,
+    authScopes: { publish: true },
+    description: 'deleteJob that returns the deleted job\'s identity (NOT_FOUND when there is none).',
+    args: queueAndId(t),
+    resolve: async (_r, a, { queues }) => {
+      await queues.deleteOne(a.queue, String(a.id));
+      return { id: String(a.id), queue: a.queue };
+    },
+  }),
   cancelJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('cancel', a.queue, a.ids.map(String)) }),
   resumeJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('resume', a.queue, a.ids.map(String)) }),
   retryJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('retry', a.queue, a.ids.map(String)) }),
