@@ -15,6 +15,7 @@ import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
+import { useUnservedStreams } from './unserved-streams.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
@@ -79,6 +80,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
         },
       }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      // Last: it sees which result processor the others chose.
+      useUnservedStreams(),
     ],
   });
 }
