@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import { createMaskError } from './database-errors.ts';
 import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
 import { useUnservedStreams } from './unserved-streams.ts';
@@ -80,6 +81,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
         },
       }),
       ...(config.introspection ? [] : [useDisableIntrospection()]),
+      useMultipartSubscriptions(),
       // Last: it sees which result processor the others chose.
       useUnservedStreams(),
     ],

@@ -6,6 +6,8 @@ import { Client as UrqlClient, fetchExchange, subscriptionExchange } from '@urql
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { openStream } from '../support/http-streams.ts';
+import { gqlData } from '../support/clients.ts';
 
 // The clients Jobgate's users already use, against a real gateway.
 
@@ -80,6 +82,65 @@ describe('Apollo Client', () => {
     expect(seen.has(id)).toBe(true);
     subscription.unsubscribe();
     apollo.stop();
+  });
+});
+
+describe('Apollo Client with only an HttpLink (multipart subscriptions)', () => {
+  it('receives jobEvents over HTTP, no WebSocket link, and frees the subscription on unsubscribe', async () => {
+    const apollo = new ApolloClient({
+      link: new HttpLink({ uri: gateway.graphqlUrl, headers: { authorization: `Bearer ${tenant.token}` } }),
+      cache: new InMemoryCache(),
+    });
+    const seen = new Set<string>();
+    const errors: unknown[] = [];
+    const subscription = apollo.subscribe<EventResult>({ query: EVENTS, variables: { queue: 'apollo-http' } }).subscribe({
+      next: (result) => {
+        if (result.error) errors.push(result.error);
+        if (result.data?.jobEvents.type === 'CREATED') seen.add(result.data.jobEvents.jobId);
+      },
+      error: (error) => errors.push(error),
+    });
+    const id = await sendUntilSeen(async () => {
+      const result = await apollo.mutate<SendResult>({ mutation: SEND, variables: { queue: 'apollo-http', data: { via: 'apollo-http' } } });
+      return result.data!.sendJob.id;
+    }, seen);
+    expect(seen.has(id)).toBe(true);
+    expect(errors).toEqual([]);
+    subscription.unsubscribe();
+    apollo.stop();
+    for (let waited = 0; ; waited += 50) {
+      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      if (!new RegExp(`^jobgate_subscriptions\\{tenant="${tenant.tenant.id}",field="jobEvents"\\} [1-9]`, 'm').test(metrics)) break;
+      if (waited > 5_000) throw new Error('the subscription was never ended');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+
+  it('speaks the protocol as Apollo specifies it: payload parts, {} heartbeats every 5 s, JSON for a refusal', async () => {
+    const accept = 'multipart/mixed;subscriptionSpec="1.0", application/json';
+    const stream = await openStream(gateway.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept, authorization: `Bearer ${tenant.token}` },
+      body: JSON.stringify({ query: EVENTS.loc!.source.body, variables: { queue: 'apollo-raw' } }),
+    });
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toBe('multipart/mixed;boundary="graphql";subscriptionSpec="1.0"');
+    const part = (json: string) => `\r\n--graphql\r\ncontent-type: application/json; charset=utf-8\r\n\r\n${json}\r\n--graphql`;
+    const started = Date.now();
+    await stream.until(part('{}'), 7_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4_000);
+    const sent = await gqlData<SendResult>(gateway.graphqlUrl, tenant.token, SEND.loc!.source.body, { queue: 'apollo-raw', data: {} });
+    const event = { payload: { data: { jobEvents: { type: 'CREATED', queue: 'apollo-raw', jobId: sent.sendJob.id } } } };
+    expect(await stream.until(JSON.stringify(event))).toContain(part(JSON.stringify(event)));
+    await stream.close();
+
+    const refused = await fetch(gateway.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept },
+      body: JSON.stringify({ query: EVENTS.loc!.source.body, variables: { queue: 'apollo-raw' } }),
+    });
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
   });
 });
 
