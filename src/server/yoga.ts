@@ -10,6 +10,7 @@ import { unauthenticated } from '../errors.ts';
 import { createContext, type Context } from '../graphql/context.ts';
 import { schema } from '../graphql/schema.ts';
 import type { Services } from '../services.ts';
+import { useAnonymousIntrospection } from './anonymous-introspection.ts';
 import { createMaskError } from './database-errors.ts';
 import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -43,7 +44,9 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     landingPage: false,
     maskedErrors: { maskError: createMaskError(services.logger) },
     logging: services.logger.child({ component: 'yoga' }),
-    graphiql: config.introspection ? { subscriptionsProtocol: 'WS', title: 'Jobgate' } : false,
+    // SSE carries the Headers editor's Authorization (GraphiQL's WebSocket client sends an
+    // empty connection_init); headers are not kept in localStorage, where a token would outlive the tab.
+    graphiql: config.introspection ? { subscriptionsProtocol: 'SSE', shouldPersistHeaders: false, title: 'Jobgate' } : false,
     // Served from the npm package, not a CDN: GraphiQL works without internet access.
     renderGraphiQL,
     context: async (initial): Promise<Context> => {
@@ -80,7 +83,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
           graphql_envelop_phase_context: false,
         },
       }),
-      ...(config.introspection ? [] : [useDisableIntrospection()]),
+      // GraphiQL loads the schema before any token is typed (the docs panel).
+      ...(config.introspection ? [useAnonymousIntrospection(schema, config.queryLimits.tokens)] : [useDisableIntrospection()]),
       useMultipartSubscriptions(),
       // Last: it sees which result processor the others chose.
       useUnservedStreams(),
