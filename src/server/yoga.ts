@@ -17,6 +17,7 @@ import type { GatewayMetrics } from './metrics.ts';
 import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
+import { useSseSingleConnectionRefusal } from './sse-single-connection.ts';
 import { useUnservedStreams } from './unserved-streams.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -63,6 +64,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       // Refuse "simple" cross-site requests (no preflight). An Authorization header
       // forces a preflight, so urql's GET queries with a bearer token pass.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
+      useSseSingleConnectionRefusal(GRAPHQL_PATH),
       useMaxTokens(config.queryLimits.tokens),
       useTenantOperations(services.limiter, metrics),
       httpSubscriptions.plugin(),
