@@ -1,4 +1,3 @@
-import { Repeater } from '@repeaterjs/repeater';
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { unauthenticated } from '../errors.ts';
@@ -40,34 +39,56 @@ export class HttpSubscriptions implements TokenSessions {
     };
   }
 
-  #endable(source: AsyncIterable<ExecutionResult>, tokenId: string, expiresAt: Date | null): Repeater<ExecutionResult> {
-    return new Repeater<ExecutionResult>(async (push, stop) => {
-      const iterator = source[Symbol.asyncIterator]();
-      const live: Live = {
-        end: () => {
-          push({ errors: [unauthenticated()] }).then(() => stop(), stop);
-        },
-        expiry: undefined,
-      };
-      this.#arm(live, expiresAt);
-      let lives = this.#byToken.get(tokenId);
-      if (!lives) this.#byToken.set(tokenId, (lives = new Set()));
-      lives.add(live);
-      const stopped = stop.then(() => ({ done: true as const, value: undefined }));
-      try {
-        for (;;) {
-          const next = await Promise.race([iterator.next(), stopped]);
-          if (next.done) break;
-          await push(next.value);
+  /**
+   * The source's results until the token is revoked or expires, then one
+   * with UNAUTHENTICATED. A plain iterator rather than a generator or a
+   * Repeater: those run nothing until first read, so returning one never
+   * read would not return the source (and free the subscription's slot).
+   */
+  #endable(source: AsyncIterable<ExecutionResult>, tokenId: string, expiresAt: Date | null): AsyncIterableIterator<ExecutionResult> {
+    const iterator = source[Symbol.asyncIterator]();
+    let revoke: () => void = () => {};
+    const revoked = new Promise<'revoked'>((resolve) => (revoke = () => resolve('revoked')));
+    const live: Live = { end: () => revoke(), expiry: undefined };
+    this.#arm(live, expiresAt);
+    let lives = this.#byToken.get(tokenId);
+    if (!lives) this.#byToken.set(tokenId, (lives = new Set()));
+    lives.add(live);
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(live.expiry);
+      lives.delete(live);
+      if (lives.size === 0 && this.#byToken.get(tokenId) === lives) this.#byToken.delete(tokenId);
+    };
+    const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+    return {
+      next: async () => {
+        if (finished) return done;
+        const next = await Promise.race([iterator.next(), revoked]);
+        if (next === 'revoked') {
+          finish();
+          void iterator.return?.();
+          return { done: false, value: { errors: [unauthenticated()] } };
         }
-      } finally {
-        clearTimeout(live.expiry);
-        lives.delete(live);
-        if (lives.size === 0) this.#byToken.delete(tokenId);
-        stop();
+        if (next.done) finish();
+        return next;
+      },
+      return: async () => {
+        finish();
         await iterator.return?.();
-      }
-    });
+        return done;
+      },
+      throw: async (error: unknown) => {
+        finish();
+        if (iterator.throw) return iterator.throw(error);
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   #arm(live: Live, expiresAt: Date | null): void {

@@ -13,14 +13,10 @@ const STREAM_NOT_ACCEPTABLE = notAcceptable(
 );
 const RESULT_NOT_ACCEPTABLE = notAcceptable('a result is answered as application/graphql-response+json or application/json, and this request accepts neither');
 
-/** `unread`: no processor ever asked for a result. */
-function endStream(result: ProcessedResult, unread = false): void {
+function endStream(result: ProcessedResult): void {
   if (!isAsyncIterable(result)) return;
   // A subscription holds a tenant slot (and maybe a shared stream) until its iterator returns.
-  const iterator = result[Symbol.asyncIterator]();
-  // A Repeater (HTTP subscriptions wrap theirs in one) that was never read does not end its source when returned.
-  if (unread) void iterator.next().catch(() => {});
-  void iterator.return?.()?.catch(() => {});
+  void result[Symbol.asyncIterator]().return?.()?.catch(() => {});
 }
 
 /**
@@ -35,7 +31,7 @@ export function useUnservedStreams(): Plugin {
     onResultProcess({ request, result, resultProcessor, setResultProcessor }) {
       if (!resultProcessor) {
         const stream = isAsyncIterable(result);
-        endStream(result, true);
+        endStream(result);
         setResultProcessor(
           (_result, fetchAPI) =>
             new fetchAPI.Response(stream ? STREAM_NOT_ACCEPTABLE : RESULT_NOT_ACCEPTABLE, {
