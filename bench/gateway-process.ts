@@ -7,6 +7,8 @@ import { sleep } from './stats.ts';
 export interface GatewayProcess {
   pid: number;
   url: string;
+  /** The metrics listener's /metrics (loopback). */
+  metricsUrl: string;
   graphqlUrl: string;
   wsUrl: string;
   /** Resident set size now, from /proc/<pid>/status (VmRSS). */
@@ -46,6 +48,7 @@ export function readRssKiB(pid: number): number {
 /** Starts `node src/main.ts` as users run it, and waits until /ready answers 200. */
 export async function spawnGateway(options: GatewaySpawnOptions): Promise<GatewayProcess> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const nodeArgs = options.cpuProfileDir
     ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=gateway-${options.label}-${Date.now()}.cpuprofile`]
     : [];
@@ -61,6 +64,7 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
       LOG_LEVEL: 'warn',
       JOBGATE_MIGRATE_ON_START: String(options.migrate),
       JOBGATE_SHUTDOWN_GRACE_SECONDS: '5',
+      JOBGATE_METRICS_PORT: String(metricsPort),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -90,6 +94,7 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
   return {
     pid,
     url,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     graphqlUrl: `${url}/graphql`,
     wsUrl: `ws://127.0.0.1:${port}/graphql`,
     rssKiB: () => readRssKiB(pid),

@@ -24,9 +24,11 @@ import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
 import { TenantLimiter } from './auth/tenant-limiter.ts';
 import { withDashboard } from './server/dashboard.ts';
-import { withBodyLimit, withMetrics } from './server/http-guards.ts';
+import { withBodyLimit } from './server/http-guards.ts';
 import { HttpSubscriptions } from './server/http-subscriptions.ts';
+import { metricsListener, METRICS_PATH, withMetrics } from './server/metrics-endpoint.ts';
 import { GatewayMetrics } from './server/metrics.ts';
+import { withRequestMetrics } from './server/request-metrics.ts';
 import { watchTokens } from './server/token-watch.ts';
 import { createGatewayYoga } from './server/yoga.ts';
 
@@ -36,6 +38,8 @@ const READY_TIMEOUT_MS = 2_500;
 export interface StartedApp {
   url: string;
   port: number;
+  /** The metrics listener's /metrics. */
+  metricsUrl: string;
   databaseUrl: string;
   services: Services;
 }
@@ -44,6 +48,20 @@ export interface App {
   start(): Promise<StartedApp>;
   /** Stops accepting, closes sockets with 1001, stops pg-boss gracefully. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Listens and resolves with the port bound and the server's base URL. */
+async function listen(server: Server, port: number, host: string): Promise<{ port: number; url: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  const shown = host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return { port: bound, url: `http://${shown}:${bound}` };
 }
 
 export function buildApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
@@ -62,6 +80,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     settled: (tenant, queue, outcome, count) => metrics.jobsSettled.inc({ tenant, queue, outcome }, count),
   };
   let httpServer: Server | undefined;
+  let metricsServer: Server | undefined;
   let sockets: GatewayWebSockets | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -161,22 +180,21 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     };
     const httpSubscriptions = new HttpSubscriptions();
     const yoga = createGatewayYoga(services, metrics, isReady, httpSubscriptions);
-    httpServer = createServer(withMetrics(metrics, config.metricsToken, withDashboard(withBodyLimit(config.maxBodyBytes, yoga))));
+    httpServer = createServer(
+      withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(withBodyLimit(config.maxBodyBytes, yoga)))),
+    );
     sockets = attachGraphqlWs(httpServer, yoga, services, metrics);
     stopTokenWatch = watchTokens([sockets, httpSubscriptions], events, prisma, services.authenticator, logger);
-    const server = httpServer;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    const { port } = server.address() as AddressInfo;
-    const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    const url = `http://${host}:${port}`;
-    logger.info({ url: `${url}/graphql` }, 'jobgate listening');
-    return { url, port, databaseUrl, services };
+    metricsServer = createServer(withRequestMetrics(metrics.httpRequests, metricsListener(metrics, config.metricsToken)));
+    const { port, url } = await listen(httpServer, config.port, config.host);
+    const metricsUrl = `${(await listen(metricsServer, config.metricsPort, config.metricsHost)).url}${METRICS_PATH}`;
+    logger.info({ url: `${url}/graphql`, metrics: metricsUrl }, 'jobgate listening');
+    return { url, port, metricsUrl, databaseUrl, services };
   }
 
   async function shutdown(): Promise<void> {
+    metricsServer?.close();
+    metricsServer?.closeAllConnections();
     const server = httpServer;
     if (server) {
       stopTokenWatch?.();

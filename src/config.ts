@@ -41,8 +41,15 @@ export interface Config {
   tenantLimits: TenantLimits;
   /** pg-boss monitor/supervise cadence: job expiry and heartbeat failures run on it. */
   bossMonitorIntervalSeconds: number;
-  /** When set, /metrics needs `Authorization: Bearer <metricsToken>`. */
+  /**
+   * When set, /metrics needs `Authorization: Bearer <metricsToken>`, and the
+   * API port serves it too; otherwise only the metrics listener does.
+   */
   metricsToken: string | undefined;
+  /** The metrics listener (loopback by default: labels carry tenant ids and queue names). */
+  metricsHost: string;
+  /** 0 picks a free port (tests). */
+  metricsPort: number;
 }
 
 export interface TenantLimits {
@@ -113,5 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     bossMonitorIntervalSeconds: integer(env, 'JOBGATE_BOSS_MONITOR_INTERVAL_SECONDS', 60, 1),
     metricsToken: env.JOBGATE_METRICS_TOKEN || undefined,
+    metricsHost: env.JOBGATE_METRICS_HOST || '127.0.0.1',
+    metricsPort: integer(env, 'JOBGATE_METRICS_PORT', 9464),
   };
 }

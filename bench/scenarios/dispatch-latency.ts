@@ -116,7 +116,7 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   if (rawMissed || gwMissed) notes.push(`samples that took over ${SAMPLE_TIMEOUT_MS} ms (left out): raw ${rawMissed}, gateway ${gwMissed}`);
   if (gwMissed) {
     // The gateway's own account (from ready to pushed) tells whether the time went before or after the push.
-    const scraped = await (await fetch(`${ctx.gateway.url}/metrics`)).text();
+    const scraped = await (await fetch(ctx.gateway.metricsUrl)).text();
     const series = (suffix: string) =>
       [...scraped.matchAll(new RegExp(`^jobgate_dispatch_latency_seconds_${suffix} (\\d+)$`, 'gm'))].reduce((sum, match) => sum + Number(match[1]), 0);
     notes.push(`gateway pushes that took over 1 s from ready to pushed (whole run): ${series('count\\{[^}]*\\}') - series('bucket\\{[^}]*le="1"[^}]*\\}')}`);

@@ -3,7 +3,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /**
  * The gateway's Prometheus metrics, in a registry of its own (several
  * gateways may share a process in tests). Tenant ids label per-tenant series;
- * job data and tokens never appear.
+ * job data and tokens never appear. Every label takes its values from a
+ * closed set (or from tenants and their queues): never from a URL, a header,
+ * a variable or an operation name, which any client can vary without end.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -24,6 +26,13 @@ export class GatewayMetrics {
     help: 'From a job becoming ready to its push to a worker',
     labelNames: ['tenant'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Histogram({
+    name: 'jobgate_http_request_duration_seconds',
+    help: 'HTTP requests by route, method and status class, from arrival to the end of the response',
+    labelNames: ['route', 'method', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
   /** Read when scraped: set by the app once the LISTEN connection exists. */

@@ -19,6 +19,17 @@ function rootFields(operation: OperationDefinitionNode | undefined): string {
   return rootFieldNames(operation).join(',');
 }
 
+/**
+ * The `field` label: the root field when the operation selects only that one
+ * (under any number of aliases), else `multiple`. Joining the names would
+ * give a new series for every combination a client cares to send.
+ */
+function rootFieldLabel(operation: OperationDefinitionNode | undefined): string {
+  const names = new Set(rootFieldNames(operation));
+  const [only] = names;
+  return names.size === 1 && only !== '…' ? only! : 'multiple';
+}
+
 function onlySettlements(operation: OperationDefinitionNode | undefined): boolean {
   const names = rootFieldNames(operation);
   return operation?.operation === 'mutation' && names.length > 0 && names.every((name) => SETTLEMENT_FIELDS.has(name));
@@ -66,7 +77,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
     const tenant = context.viewer.tenant;
     const operation = operationOf(document, operationName);
     const fields = rootFields(operation);
-    metrics.operations.inc({ tenant: tenant.id, type, field: fields });
+    metrics.operations.inc({ tenant: tenant.id, type, field: rootFieldLabel(operation) });
     context.logger.info({ operation: operation?.name?.value ?? null, type, fields }, 'operation');
     const takeOperation = () => {
       if (limiter.tryOperation(tenant)) return null;
@@ -105,7 +116,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
         setResultAndStopExecution({ errors: [error] });
         return;
       }
-      const labels = { tenant: context.viewer.tenant.id, field: rootFields(operationOf(args.document, args.operationName)) };
+      const labels = { tenant: context.viewer.tenant.id, field: rootFieldLabel(operationOf(args.document, args.operationName)) };
       metrics.subscriptions.inc(labels);
       let ended = false;
       const end = () => {

@@ -84,6 +84,9 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
           graphql_envelop_phase_validate: false,
           graphql_envelop_phase_context: false,
         },
+        // Anything a client can vary without end (URLs, operation names, aliases in error paths)
+        // would make a series per request. jobgate_http_request_duration_seconds has the status class.
+        labels: { url: false, operationName: false, path: false, statusCode: false },
       }),
       // GraphiQL loads the schema before any token is typed (the docs panel).
       ...(config.introspection ? [useAnonymousIntrospection(schema, config.queryLimits.tokens)] : [useDisableIntrospection()]),

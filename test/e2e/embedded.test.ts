@@ -18,7 +18,7 @@ afterAll(async () => {
 it('starts on an embedded PostgreSQL, answers viewer, and restarts on the same data', async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'jobgate-embedded-'));
   await chmod(dataDir, 0o755); // reachable by the postgres user the server runs as under root
-  const config = { ...loadConfig({}), databaseUrl: undefined, dataDir, host: '127.0.0.1', port: 0 };
+  const config = { ...loadConfig({}), databaseUrl: undefined, dataDir, host: '127.0.0.1', port: 0, metricsPort: 0 };
 
   const first = buildApp(config, createLogger('silent'));
   const started = await first.start();

@@ -236,7 +236,7 @@ describe('slow consumers', () => {
       await watched.waitFor((d) => d.jobEvents.jobId === canary, 5000);
       reading(socket, true);
       expect(await closed).toBe(1006);
-      const scraped = await (await fetch(`${roomy.url}/metrics`)).text();
+      const scraped = await (await fetch(roomy.metricsUrl)).text();
       expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 1`));
       watched.stop();
     } finally {
@@ -254,7 +254,7 @@ describe('slow consumers', () => {
       sockets.push(healthy);
       const watched = collect<{ jobEvents: { jobId: string; type: string } }>(healthy, query);
       await sleep(300);
-      const scrape = async () => (await fetch(`${roomy.url}/metrics`)).text();
+      const scrape = async () => (await fetch(roomy.metricsUrl)).text();
       expect(await scrape()).toMatch(new RegExp(`jobgate_subscription_streams\\{tenant="${owner.tenant.id}"\\} 1`));
       reading(socket, false);
       const closed = closeOf(socket, 20_000);
@@ -295,7 +295,7 @@ describe('slow consumers', () => {
       });
       const closes = (await Promise.all(ended)) as { code: number }[];
       expect(closes.map((event) => event.code)).toEqual([1006, 1006]);
-      const scraped = await (await fetch(`${roomy.url}/metrics`)).text();
+      const scraped = await (await fetch(roomy.metricsUrl)).text();
       expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 2`));
     } finally {
       await roomy.stop();

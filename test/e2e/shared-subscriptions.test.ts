@@ -46,7 +46,7 @@ async function subscribeAll(tenant: TestTenant, tokens: string[], queue: string)
 
 /** A gauge's value for this tenant (0 when the series is absent). */
 async function gauge(name: string, tenant: TestTenant, extra = ''): Promise<number> {
-  const scraped = await (await fetch(`${gateway.url}/metrics`)).text();
+  const scraped = await (await fetch(gateway.metricsUrl)).text();
   const match = new RegExp(`^${name}\\{tenant="${tenant.tenant.id}"${extra}\\} (\\d+)$`, 'm').exec(scraped);
   return match ? Number(match[1]) : 0;
 }

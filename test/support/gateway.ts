@@ -40,6 +40,7 @@ export async function startGateway(overrides: Partial<Config> = {}, logger?: Log
     databaseUrl: testDatabaseUrl(),
     host: '127.0.0.1',
     port: 0,
+    metricsPort: 0,
     migrateOnStart: false,
     shutdownGraceSeconds: 2,
     ...overrides,

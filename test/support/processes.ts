@@ -110,6 +110,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Gatewa
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     JOBGATE_MIGRATE_ON_START: 'false',
+    JOBGATE_METRICS_PORT: '0',
     ...options.env,
   };
   const child = spawn(process.execPath, ['src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
