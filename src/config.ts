@@ -32,6 +32,11 @@ export interface Config {
   introspection: boolean;
   /** Browser origins allowed to open WebSockets besides the gateway's own; `*` allows any. */
   allowedOrigins: readonly string[];
+  /**
+   * Origins whose cross-origin HTTP requests are allowed with credentials; empty (or `*`):
+   * any origin may call, without credentials (tokens travel in a header, not in cookies).
+   */
+  corsOrigins: readonly string[];
   /** graphql-ws: close a socket that sends no connection_init within this long. */
   connectionInitTimeoutMs: number;
   keepAliveMs: number;
@@ -87,6 +92,10 @@ function boolean(raw: string | undefined, fallback: boolean): boolean {
   throw new ConfigError(`expected a boolean, got "${raw}"`);
 }
 
+function list(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     databaseUrl: env.DATABASE_URL || undefined,
@@ -109,7 +118,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tokens: integer(env, 'JOBGATE_MAX_QUERY_TOKENS', 5000, 10),
     },
     introspection: boolean(env.JOBGATE_INTROSPECTION, true),
-    allowedOrigins: (env.JOBGATE_ALLOWED_ORIGINS ?? '').split(',').map((origin) => origin.trim()).filter(Boolean),
+    allowedOrigins: list(env.JOBGATE_ALLOWED_ORIGINS),
+    corsOrigins: list(env.JOBGATE_CORS_ORIGINS),
     connectionInitTimeoutMs: integer(env, 'JOBGATE_CONNECTION_INIT_TIMEOUT_MS', 3000, 100),
     keepAliveMs: integer(env, 'JOBGATE_KEEPALIVE_MS', 12_000, 1000),
     eventBufferSize: integer(env, 'JOBGATE_EVENT_BUFFER_SIZE', 10_000, 1),

@@ -11,6 +11,7 @@ import { createContext, type Context } from '../graphql/context.ts';
 import { schema } from '../graphql/schema.ts';
 import type { Services } from '../services.ts';
 import { useAnonymousIntrospection } from './anonymous-introspection.ts';
+import { corsPolicy } from './cors.ts';
 import { createMaskError } from './database-errors.ts';
 import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -44,6 +45,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     healthCheckEndpoint: '/health',
     landingPage: false,
     maskedErrors: { maskError: createMaskError(services.logger) },
+    cors: corsPolicy(config.corsOrigins),
     logging: services.logger.child({ component: 'yoga' }),
     // SSE carries the Headers editor's Authorization (GraphiQL's WebSocket client sends an
     // empty connection_init); headers are not kept in localStorage, where a token would outlive the tab.
