@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { PgBoss } from 'pg-boss';
@@ -24,6 +24,9 @@ import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
 import { TenantLimiter } from './auth/tenant-limiter.ts';
 import { withDashboard } from './server/dashboard.ts';
+import { limitUnauthenticatedConnections } from './server/connection-gate.ts';
+import { corsPolicy } from './server/cors.ts';
+import { withAuthentication } from './server/http-auth.ts';
 import { withBodyLimit } from './server/http-guards.ts';
 import { HttpSubscriptions } from './server/http-subscriptions.ts';
 import { metricsListener, METRICS_PATH, withMetrics } from './server/metrics-endpoint.ts';
@@ -48,6 +51,16 @@ export interface App {
   start(): Promise<StartedApp>;
   /** Stops accepting, closes sockets with 1001, stops pg-boss gracefully. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** Slow clients (slow-loris): node:http cuts a request whose headers or whole body take longer, with 408. */
+function serverOptions(config: Config): ServerOptions {
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    // How often node:http looks for requests over their time (30 s by default).
+    connectionsCheckingInterval: Math.min(1_000, Math.ceil(config.headersTimeoutMs / 2)),
+  };
 }
 
 /** Listens and resolves with the port bound and the server's base URL. */
@@ -180,12 +193,16 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     };
     const httpSubscriptions = new HttpSubscriptions();
     const yoga = createGatewayYoga(services, metrics, isReady, httpSubscriptions);
-    httpServer = createServer(
-      withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(withBodyLimit(config.maxBodyBytes, yoga)))),
-    );
+    const authentication = { graphiql: config.introspection, cors: corsPolicy(config.corsOrigins), logger };
+    const handler = withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, yoga));
+    httpServer = createServer(serverOptions(config), withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(handler))));
+    limitUnauthenticatedConnections(httpServer, config.maxUnauthenticatedConnections, {
+      onCount: (count) => metrics.unauthenticatedConnections.set(count),
+      onDropped: () => metrics.unauthenticatedDropped.inc(),
+    });
     sockets = attachGraphqlWs(httpServer, yoga, services, metrics);
     stopTokenWatch = watchTokens([sockets, httpSubscriptions], events, prisma, services.authenticator, logger);
-    metricsServer = createServer(withRequestMetrics(metrics.httpRequests, metricsListener(metrics, config.metricsToken)));
+    metricsServer = createServer(serverOptions(config), withRequestMetrics(metrics.httpRequests, metricsListener(metrics, config.metricsToken)));
     const { port, url } = await listen(httpServer, config.port, config.host);
     const metricsUrl = `${(await listen(metricsServer, config.metricsPort, config.metricsHost)).url}${METRICS_PATH}`;
     logger.info({ url: `${url}/graphql`, metrics: metricsUrl }, 'jobgate listening');

@@ -37,6 +37,12 @@ export interface Config {
    * any origin may call, without credentials (tokens travel in a header, not in cookies).
    */
   corsOrigins: readonly string[];
+  /** A request's headers must arrive within this long (slow-loris). */
+  headersTimeoutMs: number;
+  /** A whole request, headers and body, must arrive within this long. */
+  requestTimeoutMs: number;
+  /** Connections that have not (yet) carried a valid token; past this, the oldest is dropped. */
+  maxUnauthenticatedConnections: number;
   /** graphql-ws: close a socket that sends no connection_init within this long. */
   connectionInitTimeoutMs: number;
   keepAliveMs: number;
@@ -97,6 +103,12 @@ function list(raw: string | undefined): string[] {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const headersTimeoutMs = integer(env, 'JOBGATE_HEADERS_TIMEOUT_MS', 10_000, 100);
+  const requestTimeoutMs = integer(env, 'JOBGATE_REQUEST_TIMEOUT_MS', 30_000, 100);
+  // node:http refuses a headers timeout longer than the request timeout.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError(`JOBGATE_HEADERS_TIMEOUT_MS (${headersTimeoutMs}) must not exceed JOBGATE_REQUEST_TIMEOUT_MS (${requestTimeoutMs})`);
+  }
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.JOBGATE_DATA_DIR || '.jobgate'),
@@ -120,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: boolean(env.JOBGATE_INTROSPECTION, true),
     allowedOrigins: list(env.JOBGATE_ALLOWED_ORIGINS),
     corsOrigins: list(env.JOBGATE_CORS_ORIGINS),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxUnauthenticatedConnections: integer(env, 'JOBGATE_MAX_UNAUTHENTICATED_CONNECTIONS', 1000, 1),
     connectionInitTimeoutMs: integer(env, 'JOBGATE_CONNECTION_INIT_TIMEOUT_MS', 3000, 100),
     keepAliveMs: integer(env, 'JOBGATE_KEEPALIVE_MS', 12_000, 1000),
     eventBufferSize: integer(env, 'JOBGATE_EVENT_BUFFER_SIZE', 10_000, 1),

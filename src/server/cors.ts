@@ -1,4 +1,5 @@
-import type { CORSOptions } from '@whatwg-node/server';
+import type { IncomingMessage } from 'node:http';
+import { getCORSHeadersByRequestAndOptions, type CORSOptions } from '@whatwg-node/server';
 
 export type CorsPolicy = (request: Request) => CORSOptions;
 
@@ -16,4 +17,12 @@ export function corsPolicy(allowed: readonly string[]): CorsPolicy {
     if (origin !== null && allowed.includes(origin)) return { origin: ['*'], credentials: true };
     return anyOrigin ? { origin: ['*'], credentials: false } : false;
   };
+}
+
+/** The CORS headers Yoga would add, for responses the gateway gives before Yoga (a 401 before the body is read). */
+export function corsHeaders(policy: CorsPolicy, req: IncomingMessage): Record<string, string> {
+  const origin = req.headers.origin;
+  if (origin === undefined) return {};
+  const request = new Request('http://gateway/', { headers: { origin } });
+  return getCORSHeadersByRequestAndOptions(request, policy(request)) ?? {};
 }

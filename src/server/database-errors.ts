@@ -25,6 +25,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   });
 }
 
+export function serviceUnavailable(): GraphQLError {
+  return new GraphQLError('The job store is unavailable; retry shortly.', {
+    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+  });
+}
+
 /**
  * Yoga's error masking, except that an outage of PostgreSQL is reported as
  * such (SERVICE_UNAVAILABLE, HTTP 503): clients may retry, and can tell it
@@ -34,9 +40,7 @@ export function createMaskError(logger: Logger): typeof maskError {
   return (error, message, isDev) => {
     if (isDatabaseUnavailable(error)) {
       logger.warn({ err: error }, 'database unavailable');
-      return new GraphQLError('The job store is unavailable; retry shortly.', {
-        extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
-      });
+      return serviceUnavailable();
     }
     return maskError(error, message, isDev);
   };

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function refuse(res: ServerResponse, status: number, code: string, message: string): void {
+/** Answers with a GraphQL error and closes the connection: whatever of the body is left is not read. */
+export function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 

@@ -35,6 +35,16 @@ export class GatewayMetrics {
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [this.registry],
   });
+  readonly unauthenticatedConnections = new Gauge({
+    name: 'jobgate_unauthenticated_connections',
+    help: 'Open HTTP connections that have not carried a valid token (yet)',
+    registers: [this.registry],
+  });
+  readonly unauthenticatedDropped = new Counter({
+    name: 'jobgate_unauthenticated_connections_dropped_total',
+    help: 'Connections without a valid token closed to make room for new ones',
+    registers: [this.registry],
+  });
   /** Read when scraped: set by the app once the LISTEN connection exists. */
   listenProbe: () => boolean = () => false;
   readonly listenConnected: Gauge;

@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
 import { createContext, type ConnectionHandle } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
+import { markAuthenticated } from './connection-gate.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
 import type { TokenSessions } from './token-sessions.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -117,6 +118,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           socket.close(CLOSE_TOO_MANY_CONNECTIONS, 'Too many connections for this tenant');
           return false;
         }
+        markAuthenticated(ctx.extra.request.socket);
         const connectionId = randomUUID();
         ctx.extra.viewer = viewer;
         ctx.extra.connectionId = connectionId;

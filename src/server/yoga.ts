@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import { useAnonymousIntrospection } from './anonymous-introspection.ts';
 import { corsPolicy } from './cors.ts';
 import { createMaskError } from './database-errors.ts';
+import { requestViewer } from './http-auth.ts';
 import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
@@ -46,6 +47,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     landingPage: false,
     maskedErrors: { maskError: createMaskError(services.logger) },
     cors: corsPolicy(config.corsOrigins),
+    // withBodyLimit refuses larger bodies first (PAYLOAD_TOO_LARGE); Yoga's own default (25 MB) would cap a larger setting.
+    maxRequestBodySize: config.maxBodyBytes,
     logging: services.logger.child({ component: 'yoga' }),
     // SSE carries the Headers editor's Authorization (GraphiQL's WebSocket client sends an
     // empty connection_init); headers are not kept in localStorage, where a token would outlive the tab.
@@ -54,9 +57,9 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     renderGraphiQL,
     context: async (initial): Promise<Context> => {
       if (initial.jobgate) return initial.jobgate;
-      const viewer = await services.authenticator.authenticate(
-        tokenFromAuthorization(initial.request.headers.get('authorization')),
-      );
+      // Over HTTP, withAuthentication has authenticated the request before its body was read.
+      const viewer =
+        requestViewer(initial.req) ?? (await services.authenticator.authenticate(tokenFromAuthorization(initial.request.headers.get('authorization'))));
       if (!viewer) throw unauthenticated();
       const requested = initial.request.headers.get('x-request-id');
       return createContext(services, viewer, null, requested && REQUEST_ID.test(requested) ? requested : randomUUID());

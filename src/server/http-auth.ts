@@ -1,0 +1,65 @@
+import type { IncomingMessage } from 'node:http';
+import { tokenFromAuthorization, type Authenticator, type Viewer } from '../auth/authenticate.ts';
+import { unauthenticated } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { markAuthenticated } from './connection-gate.ts';
+import { corsHeaders, type CorsPolicy } from './cors.ts';
+import { isDatabaseUnavailable, serviceUnavailable } from './database-errors.ts';
+import { refuse, type RequestHandler } from './http-guards.ts';
+import { routeLabel } from './request-metrics.ts';
+
+const viewers = new WeakMap<IncomingMessage, Viewer>();
+
+/** Who sent an HTTP request, when `withAuthentication` let it through with a token. */
+export function requestViewer(req: IncomingMessage | undefined): Viewer | undefined {
+  return req && viewers.get(req);
+}
+
+export interface AuthenticationOptions {
+  /** GraphiQL's page is served without a token. */
+  graphiql: boolean;
+  cors: CorsPolicy;
+  logger: Logger;
+}
+
+/** What /graphql answers without a token: CORS preflights and, when served, GraphiQL's page (Yoga's `shouldRenderGraphiQL`). */
+function isPublic(req: IncomingMessage, graphiql: boolean): boolean {
+  if (req.method === 'OPTIONS') return true;
+  return graphiql && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * Authenticates every /graphql request from its Authorization header before
+ * anything reads its body: without a valid token it is answered 401 at once
+ * and its connection closed, so an unauthenticated upload costs next to
+ * nothing however large it claims to be. Other routes pass untouched.
+ */
+export function withAuthentication(authenticator: Authenticator, options: AuthenticationOptions, next: RequestHandler): RequestHandler {
+  return (req, res) => {
+    if (routeLabel(req.url) !== '/graphql' || isPublic(req, options.graphiql)) {
+      next(req, res);
+      return;
+    }
+    authenticator.authenticate(tokenFromAuthorization(req.headers.authorization)).then(
+      (viewer) => {
+        if (!viewer) {
+          const refused = unauthenticated();
+          refuse(res, 401, 'UNAUTHENTICATED', refused.message, { ...corsHeaders(options.cors, req), 'www-authenticate': 'Bearer' });
+          return;
+        }
+        viewers.set(req, viewer);
+        markAuthenticated(req.socket);
+        next(req, res);
+      },
+      (error: unknown) => {
+        if (isDatabaseUnavailable(error)) {
+          options.logger.warn({ err: error }, 'database unavailable');
+          refuse(res, 503, 'SERVICE_UNAVAILABLE', serviceUnavailable().message, corsHeaders(options.cors, req));
+        } else {
+          options.logger.error({ err: error }, 'authentication failed');
+          refuse(res, 500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.', corsHeaders(options.cors, req));
+        }
+      },
+    );
+  };
+}

@@ -1,0 +1,219 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { gqlData, wsClient, wsExecute } from '../support/clients.ts';
+import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { settledMemory } from '../support/memory.ts';
+import { sleep } from '../support/subscriptions.ts';
+
+// Request bodies cost the gateway nothing until their sender has shown a
+// valid token, and slow or silent clients are cut off.
+
+/** A raw HTTP/1.1 connection: what the test writes goes out byte for byte. */
+class RawConnection {
+  readonly socket: net.Socket;
+  readonly opened = Date.now();
+  received = '';
+  /** When the first bytes of a response arrived. */
+  answeredAt: number | null = null;
+  closedAt: number | null = null;
+  readonly closed: Promise<void>;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', (chunk: Buffer) => {
+      this.answeredAt ??= Date.now();
+      this.received += chunk.toString('latin1');
+    });
+    this.socket.on('error', () => {});
+    this.closed = new Promise((resolve) => this.socket.once('close', () => resolve()));
+    void this.closed.then(() => (this.closedAt = Date.now()));
+  }
+
+  /** Resolves once the kernel took the bytes, or the connection failed or closed. */
+  write(data: string | Buffer): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.destroyed) return resolve();
+      this.socket.write(data, () => resolve());
+      this.socket.once('close', () => resolve());
+    });
+  }
+
+  get status(): number | null {
+    const match = /^HTTP\/1\.1 (\d{3})/.exec(this.received);
+    return match ? Number(match[1]) : null;
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function head(gateway: TestGateway, lines: string[]): string {
+  return [`POST /graphql HTTP/1.1`, `Host: 127.0.0.1:${gateway.port}`, ...lines, '', ''].join('\r\n');
+}
+
+describe('request bodies before authentication', () => {
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+  const connections: RawConnection[] = [];
+
+  beforeAll(async () => {
+    gateway = await startGateway();
+    tenant = await createTestTenant(gateway);
+  });
+
+  afterAll(async () => {
+    for (const connection of connections) connection.destroy();
+    await gateway.stop();
+  });
+
+  it('answers stalled uploads without a token with 401 at once, holding next to no memory', async () => {
+    const UPLOADS = 24;
+    const SENT = 12 * 2 ** 20;
+    // A JSON document that never ends: 12 MiB of one string of a declared 16 MiB.
+    const body = Buffer.alloc(SENT, 'x');
+    body.write('{"query":"', 'latin1');
+    const memoryBefore = settledMemory();
+    const uploads = Array.from({ length: UPLOADS }, () => new RawConnection(gateway.port));
+    connections.push(...uploads);
+    await Promise.all(
+      uploads.map(async (upload) => {
+        await upload.write(head(gateway, ['Content-Type: application/json', `Content-Length: ${16 * 2 ** 20}`]));
+        await upload.write(body);
+      }),
+    );
+    // Stalled: nothing more comes. The gateway has had every chance to read what it was sent.
+    await sleep(500);
+    const memoryAfter = settledMemory();
+
+    await waitFor('an answer to every upload', () => uploads.every((upload) => upload.status !== null), 5_000);
+    expect(uploads.map((upload) => upload.status)).toEqual(uploads.map(() => 401));
+    // At once: not after the body (which never ends).
+    expect(Math.max(...uploads.map((upload) => upload.answeredAt! - upload.opened))).toBeLessThan(3_000);
+    expect(uploads[0]!.received).toContain('"code":"UNAUTHENTICATED"');
+    // Buffered, the bodies would hold 288 MiB here.
+    expect(memoryAfter.rss - memoryBefore.rss).toBeLessThan(100);
+    // And their connections are closed.
+    await waitFor('every connection closed', () => uploads.every((upload) => upload.closedAt !== null), 5_000);
+  }, 60_000);
+
+  it('answers a declared body over the limit with 413 at once, with or without a token', async () => {
+    for (const auth of [[], [`Authorization: Bearer ${tenant.token}`]]) {
+      const upload = new RawConnection(gateway.port);
+      connections.push(upload);
+      await upload.write(head(gateway, [...auth, 'Content-Type: application/json', `Content-Length: ${64 * 2 ** 20}`]));
+      await waitFor('an answer', () => upload.status !== null, 3_000);
+      expect(auth.length ? [413] : [401, 413]).toContain(upload.status);
+    }
+  });
+
+  it('still serves GraphiQL, /health, /ready and the dashboard without a token', async () => {
+    const graphiql = await fetch(gateway.graphqlUrl, { headers: { accept: 'text/html' } });
+    expect(graphiql.status).toBe(200);
+    expect(await graphiql.text()).toContain('GraphiQL');
+    expect((await fetch(`${gateway.url}/health`)).status).toBe(200);
+    expect((await fetch(`${gateway.url}/ready`)).status).toBe(200);
+    const page = await fetch(`${gateway.url}/dashboard/`);
+    expect(page.status).toBe(200);
+    const asset = /src="(\/dashboard\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    expect((await fetch(`${gateway.url}${asset}`)).status).toBe(200);
+    const preflight = await fetch(gateway.graphqlUrl, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+    });
+    expect(preflight.status).toBe(204);
+  });
+});
+
+describe('slow clients', () => {
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 });
+    tenant = await createTestTenant(gateway);
+  });
+
+  afterAll(async () => {
+    await gateway.stop();
+  });
+
+  it('cuts a slow body with a valid token after the request timeout (408)', async () => {
+    const slow = new RawConnection(gateway.port);
+    const query = JSON.stringify({ query: '{ viewer { tokenId } }' });
+    await slow.write(head(gateway, [`Authorization: Bearer ${tenant.token}`, 'Content-Type: application/json', `Content-Length: ${query.length}`]));
+    for (let sent = 0; sent < query.length && slow.closedAt === null; sent++) {
+      await slow.write(query[sent]!);
+      await sleep(200);
+    }
+    await slow.closed;
+    expect(slow.status).toBe(408);
+    const lasted = slow.closedAt! - slow.opened;
+    expect(lasted).toBeGreaterThanOrEqual(1_400);
+    expect(lasted).toBeLessThan(4_000);
+    slow.destroy();
+  }, 20_000);
+
+  it('cuts headers that never end after the headers timeout', async () => {
+    const slow = new RawConnection(gateway.port);
+    for (let n = 0; n < 30 && slow.closedAt === null; n++) {
+      await slow.write(n === 0 ? 'POST /graphql HTTP/1.1\r\n' : `X-Slow-${n}: 1\r\n`);
+      await sleep(100);
+    }
+    await slow.closed;
+    expect(slow.closedAt! - slow.opened).toBeLessThan(3_000);
+    slow.destroy();
+  }, 20_000);
+
+  it('serves a body that arrives in time', async () => {
+    expect(await gqlData(gateway.graphqlUrl, tenant.token, '{ viewer { tokenId } }')).toEqual({ viewer: { tokenId: tenant.tokenId } });
+  });
+});
+
+describe('connections without a token', () => {
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    gateway = await startGateway({ maxUnauthenticatedConnections: 20 });
+    tenant = await createTestTenant(gateway);
+  });
+
+  afterAll(async () => {
+    await gateway.stop();
+  });
+
+  it('keeps at most the configured number open, dropping the oldest; clients with a token still get in and stay', async () => {
+    const worker = wsClient(gateway.wsUrl, { token: tenant.token }, { lazy: false });
+    expect((await wsExecute(worker, '{ viewer { tokenId } }')).errors).toBeUndefined();
+    let workerClosed = false;
+    worker.on('closed', () => (workerClosed = true));
+
+    const idle: RawConnection[] = [];
+    for (let n = 0; n < 60; n++) {
+      idle.push(new RawConnection(gateway.port));
+      // Each one half-written, as slow-loris clients do.
+      await idle.at(-1)!.write('GET /graphql HTTP/1.1\r\n');
+    }
+    await waitFor('the oldest connections to be dropped', () => idle.filter((c) => c.closedAt === null).length <= 20, 5_000);
+    await sleep(200);
+    const open = idle.map((connection) => connection.closedAt === null);
+    expect(open.filter(Boolean).length).toBe(20);
+    // The newest are the ones left.
+    expect(open.slice(-20).every(Boolean)).toBe(true);
+
+    expect(await gqlData(gateway.graphqlUrl, tenant.token, '{ viewer { tokenId } }')).toEqual({ viewer: { tokenId: tenant.tokenId } });
+    expect((await wsExecute(worker, '{ viewer { tokenId } }')).errors).toBeUndefined();
+    expect(workerClosed).toBe(false);
+    for (const connection of idle) connection.destroy();
+    await worker.dispose();
+  }, 30_000);
+});
