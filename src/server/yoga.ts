@@ -18,6 +18,7 @@ import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
+import { useRequestParamsLimits } from './request-params.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
 import { useSseSingleConnectionRefusal } from './sse-single-connection.ts';
 import { useUnservedStreams } from './unserved-streams.ts';
@@ -45,7 +46,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     graphqlEndpoint: GRAPHQL_PATH,
     healthCheckEndpoint: '/health',
     landingPage: false,
-    maskedErrors: { maskError: createMaskError(services.logger) },
+    // Never the development mode's stack traces and original messages, whatever NODE_ENV says.
+    maskedErrors: { maskError: createMaskError(services.logger), isDev: false },
     cors: corsPolicy(config.corsOrigins),
     // withBodyLimit refuses larger bodies first (PAYLOAD_TOO_LARGE); Yoga's own default (25 MB) would cap a larger setting.
     maxRequestBodySize: config.maxBodyBytes,
@@ -70,6 +72,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       // forces a preflight, so urql's GET queries with a bearer token pass.
       useCSRFPrevention({ requestHeaders: ['authorization', 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
       useSseSingleConnectionRefusal(GRAPHQL_PATH),
+      useRequestParamsLimits(),
       useMaxTokens(config.queryLimits.tokens),
       useTenantOperations(services.limiter, metrics),
       httpSubscriptions.plugin(),
