@@ -35,6 +35,35 @@ function onlySettlements(operation: OperationDefinitionNode | undefined): boolea
   return operation?.operation === 'mutation' && names.length > 0 && names.every((name) => SETTLEMENT_FIELDS.has(name));
 }
 
+/**
+ * An error raised before execution began, such as a variable that does not
+ * coerce to its type: the request's fault. graphql-js gives those no code
+ * (nor a path, nor a cause other than another GraphQL error).
+ */
+function isRequestError(error: GraphQLError): boolean {
+  if (error.path !== undefined || error.extensions.code !== undefined) return false;
+  for (let cause: unknown = error.originalError; cause !== undefined && cause !== null; cause = (cause as GraphQLError).originalError) {
+    if (!(cause instanceof GraphQLError)) return false;
+  }
+  return true;
+}
+
+/** A result with no data whose request errors now say BAD_USER_INPUT (400); null when there is nothing to change. */
+function withRequestErrorCodes(result: ExecutionResult): ExecutionResult | null {
+  if (result.data !== undefined || !result.errors?.some(isRequestError)) return null;
+  const errors = result.errors.map((error) =>
+    isRequestError(error)
+      ? new GraphQLError(error.message, {
+          nodes: error.nodes,
+          source: error.source,
+          positions: error.positions,
+          extensions: { ...error.extensions, code: 'BAD_USER_INPUT', http: { status: 400 } },
+        })
+      : error,
+  );
+  return { ...result, errors };
+}
+
 function rateLimited(message: string, limit: string): GraphQLError {
   return clientError('RATE_LIMITED', message, { limit, http: { status: 429 } });
 }
@@ -100,8 +129,11 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
         return;
       }
       return {
-        onExecuteDone({ result }) {
-          if (!(Symbol.asyncIterator in result)) countErrors(context, result);
+        onExecuteDone({ result, setResult }) {
+          if (Symbol.asyncIterator in result) return;
+          const coded = withRequestErrorCodes(result);
+          if (coded) setResult(coded);
+          countErrors(context, coded ?? result);
         },
       };
     },
@@ -126,9 +158,11 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
         metrics.subscriptions.dec(labels);
       };
       return {
-        onSubscribeResult({ result }) {
+        onSubscribeResult({ result, setResult }) {
           if (!(Symbol.asyncIterator in result)) {
-            countErrors(context, result);
+            const coded = withRequestErrorCodes(result);
+            if (coded) setResult(coded);
+            countErrors(context, coded ?? result);
             end();
             return;
           }
