@@ -1,4 +1,4 @@
-import { Kind, type DocumentNode, type ExecutionResult, type ValueNode } from 'graphql';
+import { getArgumentValues, getVariableValues, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Gauge } from 'prom-client';
 import type { Context } from '../graphql/context.ts';
@@ -18,20 +18,27 @@ let nextDocumentId = 0;
 
 /**
  * Subscriptions that would execute every event identically (same tenant,
- * scopes, document and variables) get one key; the rest get null.
+ * scopes, document and variables once coerced, defaults applied) get one
+ * key; the rest get null. Whether an argument such as `jobId` is given is
+ * decided on the field's resolved arguments, as its resolver will see them:
+ * a literal, a variable or a variable's default value alike.
  */
 export function shareKey(args: SubscribeArgs, context: Context): string | null {
   const operation = operationOf(args.document, args.operationName);
   if (operation?.operation !== 'subscription' || operation.selectionSet.selections.length !== 1) return null;
   const field = operation.selectionSet.selections[0]!;
   if (field.kind !== Kind.FIELD || !SHAREABLE_FIELDS.has(field.name.value) || field.directives?.length) return null;
-  const variables = args.variableValues ?? {};
-  const given = (value: ValueNode) => (value.kind === Kind.VARIABLE ? variables[value.name.value] != null : value.kind !== Kind.NULL);
-  if (field.arguments?.some((argument) => UNSHAREABLE_ARGUMENTS.has(argument.name.value) && given(argument.value))) return null;
+  const definition = args.schema.getSubscriptionType()?.getFields()[field.name.value];
+  // Variables that do not coerce: the subscriber's own execution reports it.
+  const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+  if (!definition || coerced.errors) return null;
+  const resolved = getArgumentValues(definition, field, coerced.variableValues);
+  if ([...UNSHAREABLE_ARGUMENTS].some((name) => resolved[name] !== undefined && resolved[name] !== null)) return null;
   let documentId = documentIds.get(args.document);
   if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
   const { viewer } = context;
-  return [documentId, args.operationName ?? '', viewer.tenant.id, [...viewer.scopes].sort().join(','), JSON.stringify(variables)].join('\n');
+  const variables = JSON.stringify(coerced.variableValues.coerced);
+  return [documentId, args.operationName ?? '', viewer.tenant.id, [...viewer.scopes].sort().join(','), variables].join('\n');
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };

@@ -189,4 +189,41 @@ describe('subscriptions sharing one execution', () => {
     firstWatcher.stop();
     secondWatcher.stop();
   });
+
+  it.each([
+    ['a variable’s default value', (id: string) => `subscription($jobId: ID = "${id}") { jobEvents(jobId: $jobId, types: [CANCELLED]) { type queue jobId } }`],
+    ['a literal', (id: string) => `subscription { jobEvents(jobId: "${id}", types: [CANCELLED]) { type queue jobId } }`],
+  ])('keeps subscriptions with a jobId given through %s apart: each gets the final event', async (_how, document) => {
+    const id = await send(a, 'final-default');
+    await gqlData(gateway.graphqlUrl, a.token, 'mutation($id: ID!) { cancelJob(queue: "final-default", id: $id) { id } }', { id });
+    const firstWatcher = collect<EventData>(client(a.token), document(id));
+    await firstWatcher.waitFor((d) => d.jobEvents.type === 'CANCELLED' && d.jobEvents.jobId === id);
+    const secondWatcher = collect<EventData>(client(a.token), document(id));
+    await secondWatcher.waitFor((d) => d.jobEvents.type === 'CANCELLED' && d.jobEvents.jobId === id);
+    expect(await gauge('jobgate_subscription_streams', a)).toBe(0);
+    firstWatcher.stop();
+    secondWatcher.stop();
+  });
+
+  it('shares subscriptions whose arguments resolve the same, whether given or left to their defaults', async () => {
+    const c = await createTestTenant(gateway);
+    const document = `subscription($queue: String = "resolved", $types: [JobEventType!] = [CREATED]) {
+      jobEvents(queue: $queue, types: $types) { type queue jobId job { data } }
+    }`;
+    const subs = [{}, { queue: 'resolved' }, { queue: 'resolved', types: ['CREATED'] }].map((variables) => collect<EventData>(client(c.token), document, variables));
+    for (let attempt = 0; ; attempt++) {
+      const probe = await send(c, 'resolved', { probe: attempt });
+      try {
+        await Promise.all(subs.map((sub) => sub.waitFor((d) => d.jobEvents.jobId === probe, 300)));
+        break;
+      } catch (error) {
+        if (attempt > 20) throw error;
+      }
+    }
+    expect(await gauge('jobgate_subscription_streams', c)).toBe(1);
+    const elsewhere = collect<EventData>(client(c.token), document, { queue: 'elsewhere' });
+    await gaugeBecomes('jobgate_subscription_streams', c, 2);
+    for (const sub of [...subs, elsewhere]) sub.stop();
+    await gaugeBecomes('jobgate_subscription_streams', c, 0);
+  });
 });
