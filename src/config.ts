@@ -30,6 +30,8 @@ export interface Config {
   /** Query limits, per operation, over HTTP and graphql-ws alike. */
   queryLimits: { depth: number; breadth: number; complexity: number; tokens: number };
   introspection: boolean;
+  /** Serve GraphiQL at GET /graphql to browsers (by default, when introspection is on). */
+  graphiql: boolean;
   /** Browser origins allowed to open WebSockets besides the gateway's own; `*` allows any. */
   allowedOrigins: readonly string[];
   /**
@@ -103,6 +105,7 @@ function list(raw: string | undefined): string[] {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const introspection = boolean(env.JOBGATE_INTROSPECTION, true);
   const headersTimeoutMs = integer(env, 'JOBGATE_HEADERS_TIMEOUT_MS', 10_000, 100);
   const requestTimeoutMs = integer(env, 'JOBGATE_REQUEST_TIMEOUT_MS', 30_000, 100);
   // node:http refuses a headers timeout longer than the request timeout.
@@ -129,7 +132,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       complexity: integer(env, 'JOBGATE_MAX_QUERY_COMPLEXITY', 5000, 1),
       tokens: integer(env, 'JOBGATE_MAX_QUERY_TOKENS', 5000, 10),
     },
-    introspection: boolean(env.JOBGATE_INTROSPECTION, true),
+    introspection,
+    graphiql: boolean(env.JOBGATE_GRAPHIQL, introspection),
     allowedOrigins: list(env.JOBGATE_ALLOWED_ORIGINS),
     corsOrigins: list(env.JOBGATE_CORS_ORIGINS),
     headersTimeoutMs,

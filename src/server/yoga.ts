@@ -54,7 +54,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
     logging: services.logger.child({ component: 'yoga' }),
     // SSE carries the Headers editor's Authorization (GraphiQL's WebSocket client sends an
     // empty connection_init); headers are not kept in localStorage, where a token would outlive the tab.
-    graphiql: config.introspection ? { subscriptionsProtocol: 'SSE', shouldPersistHeaders: false, title: 'Jobgate' } : false,
+    graphiql: config.graphiql ? { subscriptionsProtocol: 'SSE', shouldPersistHeaders: false, title: 'Jobgate' } : false,
     // Served from the npm package, not a CDN: GraphiQL works without internet access.
     renderGraphiQL,
     context: async (initial): Promise<Context> => {

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
 
-// Safe defaults for browsers: CORS without credentials for arbitrary origins.
+// Safe defaults for browsers: CORS without credentials for arbitrary origins, a strict
+// policy for the dashboard, GraphiQL that can be turned off on its own.
 
 const QUERY = JSON.stringify({ query: '{ viewer { tokenId } }' });
 
@@ -78,6 +79,67 @@ describe('CORS with JOBGATE_CORS_ORIGINS', () => {
       expect(refused.headers.get('access-control-allow-credentials')).toBeNull();
       const response = await post(gateway, origin, tenant.token);
       expect(response.headers.get('access-control-allow-origin')).toBeNull();
+    }
+  });
+});
+
+describe('the dashboard’s headers', () => {
+  let gateway: TestGateway;
+
+  beforeAll(async () => {
+    gateway = await startGateway();
+  });
+
+  afterAll(async () => {
+    await gateway.stop();
+  });
+
+  it('sends a strict Content-Security-Policy, nosniff and a Referrer-Policy on every page and asset', async () => {
+    const index = await fetch(`${gateway.url}/dashboard/`);
+    const html = await index.text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/dashboard\/assets\/[^"]+)"/g)].map((match) => match[1]!);
+    expect(assets.length).toBeGreaterThan(1);
+    // No inline script for the policy to allow.
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    const responses = [
+      index,
+      ...(await Promise.all(assets.map((asset) => fetch(`${gateway.url}${asset}`)))),
+      await fetch(`${gateway.url}/dashboard/queues/some-queue`),
+      await fetch(`${gateway.url}/dashboard`, { redirect: 'manual' }),
+      await fetch(`${gateway.url}/dashboard/assets/missing.js`),
+    ];
+    for (const response of responses) {
+      const csp = response.headers.get('content-security-policy') ?? '';
+      expect({ url: response.url, csp }).toEqual({ url: response.url, csp: expect.stringContaining("frame-ancestors 'none'") });
+      expect(csp).toMatch(/script-src 'self'(;|$)/);
+      expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+      expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+});
+
+describe('GraphiQL', () => {
+  it('is served by default and turned off by JOBGATE_GRAPHIQL=false, introspection aside', async () => {
+    const served = await startGateway();
+    const off = await startGateway({ graphiql: false });
+    try {
+      const page = (gateway: TestGateway) => fetch(gateway.graphqlUrl, { headers: { accept: 'text/html' } });
+      const shown = await page(served);
+      expect(shown.status).toBe(200);
+      expect(await shown.text()).toContain('GraphiQL');
+      const refused = await page(off);
+      expect(refused.status).toBe(401);
+      expect(await refused.text()).not.toContain('GraphiQL');
+      const tenant = await createTestTenant(off);
+      const introspected = await fetch(off.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.token}` },
+        body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
+      });
+      expect(await introspected.json()).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+    } finally {
+      await Promise.all([served.stop(), off.stop()]);
     }
   });
 });
