@@ -105,6 +105,24 @@ describe('nesting limits on every media type', () => {
   });
 });
 
+describe('the status of a failed request, by media type (docs/api.md)', () => {
+  it.each([
+    ['application/graphql-response+json', { parse: 400, validation: 400, notJson: 400 }],
+    ['application/json', { parse: 200, validation: 200, notJson: 400 }],
+  ])('%s', async (accept, expected) => {
+    const post = (body: string) =>
+      fetch(gateway.graphqlUrl, { method: 'POST', headers: { ...auth(), accept, 'content-type': 'application/json' }, body }).then(async (response) => {
+        await response.text();
+        return response.status;
+      });
+    expect({
+      parse: await post('{"query":"{ viewer "}'),
+      validation: await post('{"query":"{ nothingHere }"}'),
+      notJson: await post('{"query":'),
+    }).toEqual(expected);
+  });
+});
+
 describe('nesting limits over graphql-ws', () => {
   it('keeps refusing variables nested deeper than 1,000 levels', async () => {
     const client = wsClient(gateway.wsUrl, { token: tenant.token });
