@@ -29,6 +29,7 @@ import { corsPolicy } from './server/cors.ts';
 import { withAuthentication } from './server/http-auth.ts';
 import { withBodyLimit } from './server/http-guards.ts';
 import { HttpSubscriptions } from './server/http-subscriptions.ts';
+import { withYogaRoutes } from './server/yoga-routes.ts';
 import { metricsListener, METRICS_PATH, withMetrics } from './server/metrics-endpoint.ts';
 import { GatewayMetrics } from './server/metrics.ts';
 import { withRequestMetrics } from './server/request-metrics.ts';
@@ -194,7 +195,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     const httpSubscriptions = new HttpSubscriptions();
     const yoga = createGatewayYoga(services, metrics, isReady, httpSubscriptions);
     const authentication = { graphiql: config.graphiql, cors: corsPolicy(config.corsOrigins), logger };
-    const handler = withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, yoga));
+    const handler = withYogaRoutes(withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, yoga)));
     httpServer = createServer(serverOptions(config), withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(handler))));
     limitUnauthenticatedConnections(httpServer, config.maxUnauthenticatedConnections, {
       onCount: (count) => metrics.unauthenticatedConnections.set(count),

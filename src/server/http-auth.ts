@@ -6,7 +6,7 @@ import { markAuthenticated } from './connection-gate.ts';
 import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { isDatabaseUnavailable, serviceUnavailable } from './database-errors.ts';
 import { refuse, type RequestHandler } from './http-guards.ts';
-import { routeLabel } from './request-metrics.ts';
+import { GRAPHQL_PATHS, pathOf } from './yoga-routes.ts';
 
 const viewers = new WeakMap<IncomingMessage, Viewer>();
 
@@ -36,7 +36,7 @@ function isPublic(req: IncomingMessage, graphiql: boolean): boolean {
  */
 export function withAuthentication(authenticator: Authenticator, options: AuthenticationOptions, next: RequestHandler): RequestHandler {
   return (req, res) => {
-    if (routeLabel(req.url) !== '/graphql' || isPublic(req, options.graphiql)) {
+    if (!GRAPHQL_PATHS.has(pathOf(req.url)) || isPublic(req, options.graphiql)) {
       next(req, res);
       return;
     }

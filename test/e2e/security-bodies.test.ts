@@ -56,8 +56,8 @@ async function waitFor(what: string, check: () => boolean, timeoutMs: number): P
   }
 }
 
-function head(gateway: TestGateway, lines: string[]): string {
-  return [`POST /graphql HTTP/1.1`, `Host: 127.0.0.1:${gateway.port}`, ...lines, '', ''].join('\r\n');
+function head(gateway: TestGateway, lines: string[], path = '/graphql'): string {
+  return [`POST ${path} HTTP/1.1`, `Host: 127.0.0.1:${gateway.port}`, ...lines, '', ''].join('\r\n');
 }
 
 describe('request bodies before authentication', () => {
@@ -104,6 +104,30 @@ describe('request bodies before authentication', () => {
     // And their connections are closed.
     await waitFor('every connection closed', () => uploads.every((upload) => upload.closedAt !== null), 5_000);
   }, 60_000);
+
+  it('lets no path or query string take an upload without a token past authentication', async () => {
+    // Yoga matches its routes by the end of the URL.
+    const paths = ['/graphql/', '/elsewhere/graphql', '/health?to=/graphql', '/ready?to=/graphql', '/health/graphql', '/nowhere?x=/graphql/'];
+    const body = Buffer.alloc(2 * 2 ** 20, 'x');
+    body.write('{"query":"', 'latin1');
+    const uploads = paths.map(() => new RawConnection(gateway.port));
+    connections.push(...uploads);
+    await Promise.all(
+      uploads.map(async (upload, n) => {
+        await upload.write(head(gateway, ['Content-Type: application/json', `Content-Length: ${16 * 2 ** 20}`], paths[n]));
+        await upload.write(body);
+      }),
+    );
+    await waitFor('an answer to every upload', () => uploads.every((upload) => upload.status !== null), 5_000);
+    expect(Object.fromEntries(uploads.map((upload, n) => [paths[n], upload.status]))).toEqual({
+      '/graphql/': 401,
+      '/elsewhere/graphql': 404,
+      '/health?to=/graphql': 200,
+      '/ready?to=/graphql': 200,
+      '/health/graphql': 404,
+      '/nowhere?x=/graphql/': 404,
+    });
+  });
 
   it('answers a declared body over the limit with 413 at once, with or without a token', async () => {
     for (const auth of [[], [`Authorization: Bearer ${tenant.token}`]]) {
