@@ -1,10 +1,31 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** How long a refused request's connection stays half-open after the answer, dropping what still arrives. */
+const LINGER_MS = 2_000;
+
+/**
+ * node:http closes a `Connection: close` response's socket as soon as the
+ * answer is written (`destroySoon`); body bytes that arrive after that make
+ * the kernel reset the connection, which can destroy the answer before the
+ * client reads it. This socket instead only ends its side, keeps reading
+ * (node:http drops the rest of the body unread) and goes after LINGER_MS or
+ * when the client closes.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = () => {
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+}
 
 /** Answers with a GraphQL error and closes the connection: whatever of the body is left is not read. */
 export function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
+  if (res.socket) lingerOnClose(res.socket);
   res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }

@@ -105,6 +105,22 @@ describe('request bodies before authentication', () => {
     await waitFor('every connection closed', () => uploads.every((upload) => upload.closedAt !== null), 5_000);
   }, 60_000);
 
+  it('keeps the 401 for a client still sending that reads it late: the connection is not reset under it', async () => {
+    const upload = new RawConnection(gateway.port);
+    connections.push(upload);
+    await upload.write(head(gateway, ['Content-Type: application/json', `Content-Length: ${8 * 2 ** 20}`]));
+    // Not reading: the answer waits in the kernel while more of the body goes out.
+    upload.socket.pause();
+    await upload.write(Buffer.alloc(64 * 1024, 'x'));
+    await sleep(300);
+    void upload.write(Buffer.alloc(2 * 2 ** 20, 'x'));
+    await sleep(300);
+    upload.socket.resume();
+    await waitFor('the answer', () => upload.status !== null || upload.closedAt !== null, 5_000);
+    expect(upload.status).toBe(401);
+    await upload.closed;
+  });
+
   it('lets no path or query string take an upload without a token past authentication', async () => {
     // Yoga matches its routes by the end of the URL.
     const paths = ['/graphql/', '/elsewhere/graphql', '/health?to=/graphql', '/ready?to=/graphql', '/health/graphql', '/nowhere?x=/graphql/'];
