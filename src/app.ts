@@ -29,11 +29,11 @@ import { corsPolicy } from './server/cors.ts';
 import { withAuthentication } from './server/http-auth.ts';
 import { withBodyLimit } from './server/http-guards.ts';
 import { HttpSubscriptions } from './server/http-subscriptions.ts';
-import { withYogaRoutes } from './server/yoga-routes.ts';
 import { metricsListener, METRICS_PATH, withMetrics } from './server/metrics-endpoint.ts';
 import { GatewayMetrics } from './server/metrics.ts';
 import { withRequestMetrics } from './server/request-metrics.ts';
 import { watchTokens } from './server/token-watch.ts';
+import { withYogaRoutes } from './server/yoga-routes.ts';
 import { createGatewayYoga } from './server/yoga.ts';
 
 /** A readiness check that takes longer than this answers "not ready" rather than leaving the probe waiting. */

@@ -19,10 +19,10 @@ import type { GatewayMetrics } from './metrics.ts';
 import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { useRequestParamsLimits } from './request-params.ts';
-import { GRAPHQL_PATH } from './yoga-routes.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
 import { useSseSingleConnectionRefusal } from './sse-single-connection.ts';
 import { useUnservedStreams } from './unserved-streams.ts';
+import { GRAPHQL_PATH } from './yoga-routes.ts';
 
 export { GRAPHQL_PATH };
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
