@@ -194,7 +194,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     };
     const httpSubscriptions = new HttpSubscriptions();
     const yoga = createGatewayYoga(services, metrics, isReady, httpSubscriptions);
-    const authentication = { graphiql: config.graphiql, cors: corsPolicy(config.corsOrigins), logger };
+    const authentication = { graphiql: config.graphiql, introspection: config.introspection, cors: corsPolicy(config.corsOrigins), logger };
     const handler = withYogaRoutes(withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, yoga)));
     httpServer = createServer(serverOptions(config), withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(handler))));
     limitUnauthenticatedConnections(httpServer, config.maxUnauthenticatedConnections, {

@@ -18,14 +18,32 @@ export function requestViewer(req: IncomingMessage | undefined): Viewer | undefi
 export interface AuthenticationOptions {
   /** GraphiQL's page is served without a token. */
   graphiql: boolean;
+  /** Introspection is answered without a token (see anonymous-introspection.ts). */
+  introspection: boolean;
   cors: CorsPolicy;
   logger: Logger;
 }
 
-/** What /graphql answers without a token: CORS preflights and, when served, GraphiQL's page (Yoga's `shouldRenderGraphiQL`). */
-function isPublic(req: IncomingMessage, graphiql: boolean): boolean {
+/** The most a request without any Authorization header may declare: an introspection query is a few KiB. */
+export const ANONYMOUS_BODY_LIMIT = 64 * 1024;
+
+/**
+ * A request with no Authorization header at all that may be an introspection
+ * query (GraphiQL's on page load, codegen's): a POST whose declared length is
+ * small. Yoga answers it only if it is introspection; anything else is 401
+ * there, once its small body is read.
+ */
+function mayBeIntrospection(req: IncomingMessage): boolean {
+  if (req.headers.authorization !== undefined) return false;
+  const length = Number(req.headers['content-length']);
+  return req.method === 'POST' && req.headers['transfer-encoding'] === undefined && Number.isInteger(length) && length <= ANONYMOUS_BODY_LIMIT;
+}
+
+/** What /graphql answers without a token: CORS preflights, GraphiQL's page when served (Yoga's `shouldRenderGraphiQL`), introspection when on. */
+function isPublic(req: IncomingMessage, options: AuthenticationOptions): boolean {
   if (req.method === 'OPTIONS') return true;
-  return graphiql && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+  if (options.graphiql && req.method === 'GET' && (req.headers.accept ?? '').includes('text/html')) return true;
+  return options.introspection && mayBeIntrospection(req);
 }
 
 /**
@@ -36,7 +54,7 @@ function isPublic(req: IncomingMessage, graphiql: boolean): boolean {
  */
 export function withAuthentication(authenticator: Authenticator, options: AuthenticationOptions, next: RequestHandler): RequestHandler {
   return (req, res) => {
-    if (!GRAPHQL_PATHS.has(pathOf(req.url)) || isPublic(req, options.graphiql)) {
+    if (!GRAPHQL_PATHS.has(pathOf(req.url)) || isPublic(req, options)) {
       next(req, res);
       return;
     }

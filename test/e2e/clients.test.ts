@@ -109,7 +109,7 @@ describe('Apollo Client with only an HttpLink (multipart subscriptions)', () => 
     subscription.unsubscribe();
     apollo.stop();
     for (let waited = 0; ; waited += 50) {
-      const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+      const metrics = await (await fetch(gateway.metricsUrl)).text();
       if (!new RegExp(`^jobgate_subscriptions\\{tenant="${tenant.tenant.id}",field="jobEvents"\\} [1-9]`, 'm').test(metrics)) break;
       if (waited > 5_000) throw new Error('the subscription was never ended');
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -43,7 +43,7 @@ async function sendUntilSeen(queue: string, seen: () => string): Promise<string>
 }
 
 async function liveSubscriptions(): Promise<number> {
-  const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+  const metrics = await (await fetch(gateway.metricsUrl)).text();
   const match = new RegExp(`^jobgate_subscriptions\\{tenant="${tenant.tenant.id}",field="jobEvents"\\} (\\d+)$`, 'm').exec(metrics);
   return match ? Number(match[1]) : 0;
 }

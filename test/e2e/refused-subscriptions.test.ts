@@ -31,7 +31,7 @@ afterAll(async () => {
 
 /** A gauge summed over the tenant's series. */
 async function gauge(name: string): Promise<number> {
-  const scraped = await (await fetch(`${gateway.url}/metrics`)).text();
+  const scraped = await (await fetch(gateway.metricsUrl)).text();
   const series = scraped.matchAll(new RegExp(`^${name}\\{tenant="${tenant.tenant.id}"[^}]*\\} (\\d+)$`, 'gm'));
   return [...series].reduce((sum, match) => sum + Number(match[1]), 0);
 }
