@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import { QueueHistory } from '../queue/queue-history.ts';
 import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/global-stats.ts';
 import { TenantEvents } from '../queue/tenant-events.ts';
+import { TenantFlows } from '../queue/tenant-flows.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
 import { TenantWork } from '../queue/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
@@ -23,6 +24,8 @@ export interface Context {
   queryLimits: { depth: number; breadth: number; complexity: number };
   /** The only way a resolver reaches pg-boss: scoped to the viewer's tenant. */
   queues: TenantQueues;
+  /** pg-boss flows: jobs that wait for other jobs. */
+  flows: TenantFlows;
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
   admin: AdminView;
@@ -59,6 +62,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     requestId,
     queryLimits: services.config.queryLimits,
     queues,
+    flows: new TenantFlows(queues.scope),
     events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {

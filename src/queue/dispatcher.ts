@@ -344,7 +344,7 @@ export class Dispatcher {
         } else if (REQUEUED_TYPES.has(event.type) && held.started) this.#release(key);
       }
     }
-    if (event.type !== 'CREATED' && event.type !== 'RETRY') return;
+    if (event.type !== 'CREATED' && event.type !== 'RETRY' && event.type !== 'READY' && event.type !== 'UPDATED') return;
     const slot = this.#slots.get(event.name);
     if (!slot) return;
     if (event.type === 'CREATED' && slot.handoffs.size > 0) {

@@ -10,9 +10,18 @@ const MAX_LINE_BYTES = 1_000;
 
 const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
+/** What pg-boss's update() may change on a waiting job: a change of any of them is an `M` line. */
+const EDITABLE_COLUMNS = [
+  'data', 'priority', 'start_after', 'retry_limit', 'retry_delay', 'retry_backoff', 'retry_delay_max', 'expire_seconds',
+  'deletion_seconds', 'dead_letter', 'heartbeat_seconds', 'group_id', 'group_tier',
+];
+
 /**
  * Job state changes become NOTIFY payloads of tab-separated lines, one per
- * change: `op, state, queue name, job id, retry count`, never job data. A
+ * change: `op, state, queue name, job id, retry count`, never job data. Two
+ * updates that keep the state count as well: a flow's job released by its
+ * last parent (`R`, pg-boss clears `blocked`) and an edit of a waiting job
+ * (`M`, pg-boss's update: data, priority, start time, retry settings …). A
  * statement's lines share one payload when they fit under PostgreSQL's limit,
  * and are cut into payloads of about 6,000 bytes otherwise. Notifications are
  * delivered at commit, in commit order.
@@ -31,7 +40,12 @@ const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
  */
 export function jobEventsInstallSql(bossSchema: string): string {
   const job = `${quote(bossSchema)}.job`;
-  const line = (op: string, row: string) => `concat_ws(E'\\t', '${op}', ${row}.state, ${row}.name, ${row}.id, ${row}.retry_count)`;
+  const line = (op: string, row: string) => `concat_ws(E'\\t', ${op}, ${row}.state, ${row}.name, ${row}.id, ${row}.retry_count)`;
+  const edited = (n: string, o: string) =>
+    `(${n}.state IN ('created', 'retry') AND (${EDITABLE_COLUMNS.map((c) => `${n}.${c}`).join(', ')}) IS DISTINCT FROM (${EDITABLE_COLUMNS.map((c) => `${o}.${c}`).join(', ')}))`;
+  const updateOp = (n: string, o: string) =>
+    `CASE WHEN ${n}.state IS DISTINCT FROM ${o}.state THEN 'U' WHEN ${o}.blocked AND NOT ${n}.blocked THEN 'R' ELSE 'M' END`;
+  const updated = (n: string, o: string) => `${n}.state IS DISTINCT FROM ${o}.state OR (${o}.blocked AND NOT ${n}.blocked) OR ${edited(n, o)}`;
   return `
     SELECT pg_advisory_xact_lock(hashtext('jobgate:job-events'));
     CREATE SCHEMA IF NOT EXISTS jobgate;
@@ -65,7 +79,7 @@ export function jobEventsInstallSql(bossSchema: string): string {
 
     CREATE OR REPLACE FUNCTION jobgate.notify_job_inserts() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
-      PERFORM jobgate.notify_job_lines(ARRAY(SELECT ${line('I', 'n')} FROM new_rows n));
+      PERFORM jobgate.notify_job_lines(ARRAY(SELECT ${line("'I'", 'n')} FROM new_rows n));
       RETURN NULL;
     END
     $fn$;
@@ -73,8 +87,8 @@ export function jobEventsInstallSql(bossSchema: string): string {
     CREATE OR REPLACE FUNCTION jobgate.notify_job_updates() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       PERFORM jobgate.notify_job_lines(ARRAY(
-        SELECT ${line('U', 'n')} FROM new_rows n JOIN old_rows o ON o.name = n.name AND o.id = n.id
-         WHERE n.state IS DISTINCT FROM o.state));
+        SELECT ${line(updateOp('n', 'o'), 'n')} FROM new_rows n JOIN old_rows o ON o.name = n.name AND o.id = n.id
+         WHERE ${updated('n', 'o')}));
       RETURN NULL;
     END
     $fn$;
@@ -82,7 +96,7 @@ export function jobEventsInstallSql(bossSchema: string): string {
     CREATE OR REPLACE FUNCTION jobgate.notify_job_deletes() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       PERFORM jobgate.notify_job_lines(ARRAY(
-        SELECT ${line('D', 'o')} FROM old_rows o
+        SELECT ${line("'D'", 'o')} FROM old_rows o
          WHERE NOT EXISTS (SELECT 1 FROM ${job} j WHERE j.name = o.name AND j.id = o.id)));
       RETURN NULL;
     END
@@ -92,19 +106,19 @@ export function jobEventsInstallSql(bossSchema: string): string {
     CREATE OR REPLACE FUNCTION jobgate.notify_job_change() RETURNS trigger LANGUAGE plpgsql AS $fn$
     BEGIN
       IF TG_OP = 'INSERT' THEN
-        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line('I', 'NEW')});
+        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line("'I'", 'NEW')});
       ELSIF TG_OP = 'UPDATE' THEN
-        IF NEW.state IS DISTINCT FROM OLD.state THEN
-          PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line('U', 'NEW')});
+        IF ${updated('NEW', 'OLD')} THEN
+          PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line(updateOp('NEW', 'OLD'), 'NEW')});
         END IF;
       ELSIF NOT EXISTS (SELECT 1 FROM ${job} j WHERE j.name = OLD.name AND j.id = OLD.id) THEN
-        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line('D', 'OLD')});
+        PERFORM pg_notify('${JOB_EVENTS_CHANNEL}', ${line("'D'", 'OLD')});
       END IF;
       RETURN NULL;
     END
     $fn$;
     CREATE OR REPLACE TRIGGER jobgate_job_events
-      AFTER INSERT OR DELETE OR UPDATE OF state ON ${job}
+      AFTER INSERT OR DELETE OR UPDATE OF state, blocked, ${EDITABLE_COLUMNS.join(', ')} ON ${job}
       FOR EACH ROW EXECUTE FUNCTION jobgate.notify_job_change();
 
     -- Gives a table (the parent or a partition) the statement triggers, and a partition's clone of

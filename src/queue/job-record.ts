@@ -32,6 +32,9 @@ export interface JobRecord {
   keepUntil: Date;
   heartbeatOn: Date | null;
   heartbeatSeconds: number | null;
+  /** Waits for the jobs it depends on (a flow): not fetched until they have completed. */
+  blocked: boolean;
+  pendingDependencies: number;
 }
 
 /** Columns of pg-boss's job table, aliased to JobRow's keys. */
@@ -43,7 +46,8 @@ export const JOB_COLUMNS = `id, name, state, data, output, priority,
   group_id AS "groupId", group_tier AS "groupTier", dead_letter AS "deadLetter", policy,
   start_after AS "startAfter", created_on AS "createdOn", started_on AS "startedOn",
   completed_on AS "completedOn", keep_until AS "keepUntil",
-  heartbeat_on AS "heartbeatOn", heartbeat_seconds AS "heartbeatSeconds"`;
+  heartbeat_on AS "heartbeatOn", heartbeat_seconds AS "heartbeatSeconds",
+  blocked, pending_dependencies AS "pendingDependencies"`;
 
 export type JobRow = Omit<JobRecord, 'queue'> & { name: string };
 

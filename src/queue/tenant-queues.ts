@@ -2,6 +2,8 @@ import type { Db, GroupConcurrencyConfig, JobAttempt, PgBoss, Queue, Schedule, S
 import type { OperationAdmission } from '../auth/operation-admission.ts';
 import { ADOPT_JOB_TABLES_SQL } from './job-events-sql.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
+import { asInputError, isQueueNotFound } from './boss-errors.ts';
+import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { LeaseSplit, Leases, PresentedLeases } from './leases.ts';
@@ -10,6 +12,7 @@ import { readProgress, reportProgressSql } from './job-progress.ts';
 import type { Handoff } from './dispatcher.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { QueueNamespace } from './names.ts';
+import type { QueueLimits, TenantScope } from './tenant-scope.ts';
 import {
   countColumns,
   QUEUE_COLUMNS,
@@ -19,22 +22,12 @@ import {
   type QueueSettings,
 } from './queue-record.ts';
 
-export interface QueueLimits {
-  maxJobDataBytes: number;
-  maxBatchSize: number;
-  maxProgressBytes: number;
-}
-
 export interface JobInput {
   data: unknown;
   options?: JobSendOptions | undefined;
 }
 
-export interface JobPage {
-  nodes: JobRecord[];
-  endCursor: string | null;
-  hasNextPage: boolean;
-}
+export type JobPage = Page<JobRecord>;
 
 export interface CommandResult {
   requested: number;
@@ -91,8 +84,8 @@ export interface ScheduleRecord {
 
 export type JobCommand = 'cancel' | 'resume' | 'retry' | 'delete' | 'complete' | 'fail' | 'touch';
 
-export const DEFAULT_PAGE_SIZE = 50;
-export const MAX_PAGE_SIZE = 500;
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './job-cursor.ts';
+export type { QueueLimits } from './tenant-scope.ts';
 const MAX_SCHEDULE_KEY_LENGTH = 255;
 /** pg-boss's own rule for schedule keys, checked up front so that unscheduleJob refuses exactly what scheduleJob refuses. */
 const SCHEDULE_KEY_PATTERN = /^[\w.\-/]+$/;
@@ -101,39 +94,6 @@ function assertScheduleKey(key: string | undefined): void {
   if (key !== undefined && (key.length === 0 || key.length > MAX_SCHEDULE_KEY_LENGTH || !SCHEDULE_KEY_PATTERN.test(key))) {
     throw badInput(`"key" must be 1-${MAX_SCHEDULE_KEY_LENGTH} letters, digits, "_", ".", "-" or "/"`, { argument: 'key' });
   }
-}
-
-function isQueueNotFound(error: unknown): boolean {
-  const failure = error as { code?: string; constraint?: string; message?: string; cause?: { code?: string } } | null;
-  return (
-    failure?.code === 'PGBOSS_QUEUE_NOT_FOUND' ||
-    // schedule() reports a missing queue as the foreign key violation of its schedule row.
-    (failure?.code === '23503' && failure.constraint === 'schedule_name_fkey') ||
-    // Through our own executor pg-boss reports a queue deleted since it cached it without its code.
-    (failure?.cause?.code === '23503' && /^Queue .* does not exist$/.test(failure.message ?? ''))
-  );
-}
-
-/** pg-boss validates its arguments with node:assert: those are the caller's mistakes. */
-function asInputError(error: unknown): unknown {
-  const failure = error as { code?: string; message?: string } | null;
-  return failure?.code === 'ERR_ASSERTION' ? badInput(failure.message ?? 'invalid options') : error;
-}
-
-function encodeCursor(row: { cursor: string; id: string }): string {
-  return Buffer.from(JSON.stringify([row.cursor, row.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && isUuid(value[1])) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // falls through to the input error
-  }
-  throw badInput('"after" is not a cursor returned by this API', { argument: 'after' });
 }
 
 function toBossQueueOptions(names: QueueNamespace, settings: QueueSettings): Omit<Queue, 'name'> {
@@ -161,6 +121,8 @@ export class TenantQueues {
   readonly #schema: string;
   readonly #limits: QueueLimits;
   readonly #work: WorkIdentity;
+  /** For the modules that bring the rest of pg-boss to the tenant (tenant-flows.ts, tenant-topics.ts, …). */
+  readonly scope: TenantScope;
 
   constructor(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits, work: WorkIdentity) {
     this.tenantId = tenantId;
@@ -169,6 +131,18 @@ export class TenantQueues {
     this.#schema = `"${schema.replaceAll('"', '""')}"`;
     this.#limits = limits;
     this.#work = work;
+    this.scope = {
+      tenantId, names: this.names, boss, schema: this.#schema, limits, db: work.db,
+      queueExists: (qualified) => this.#queueExists(qualified),
+      ensureQueue: (qualified) => this.#ensureQueue(qualified),
+      withQueue: (qualified, action) => this.#withQueue(qualified, action),
+      sent: (qualified, ids) => {
+        if (ids.length === 0) return;
+        this.#work.onSent?.(qualified, ids);
+        this.#work.observer?.sent(tenantId, this.names.unqualify(qualified) ?? '', ids.length);
+      },
+      getJob: (queue, id) => this.getJob(queue, id),
+    };
   }
 
   async #sql<T>(text: string, values: unknown[]): Promise<T[]> {
@@ -383,10 +357,7 @@ export class TenantQueues {
   /** A page of jobs, newest first. */
   async listJobs(queue: string, options: { states?: readonly JobState[] | undefined; first?: number | undefined; after?: string | undefined }): Promise<JobPage> {
     const qualified = this.names.qualify(queue);
-    const first = options.first ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE_SIZE) {
-      throw badInput(`"first" must be 1-${MAX_PAGE_SIZE}`, { argument: 'first' });
-    }
+    const first = pageSize(options.first);
     const [afterCreated, afterId] = options.after !== undefined ? decodeCursor(options.after) : [null, null];
     const rows = await this.#sql<JobRow & { cursor: string }>(
       `SELECT ${JOB_COLUMNS}, created_on::text AS cursor
@@ -398,9 +369,7 @@ export class TenantQueues {
         LIMIT $5`,
       [qualified, options.states?.length ? options.states : null, afterCreated, afterId, first + 1],
     ).catch((error: unknown) => {
-      // A forged cursor whose time PostgreSQL cannot read (SQLSTATE class 22: data exception).
-      if (afterCreated !== null && /^22/.test((error as { code?: string } | null)?.code ?? '')) throw badInput('"after" is not a cursor returned by this API', { argument: 'after' });
-      throw error;
+      throw afterCreated === null ? error : asCursorError(error);
     });
     const page = rows.slice(0, first);
     const last = page.at(-1);
@@ -665,6 +634,8 @@ export class TenantQueues {
         keepUntil: job.keepUntil,
         heartbeatOn: job.heartbeatOn ?? null,
         heartbeatSeconds: job.heartbeatSeconds ?? null,
+        blocked: job.blocked,
+        pendingDependencies: job.pendingDependencies,
       });
     }
     return records;

@@ -100,6 +100,8 @@ const EVENT_LABEL: Record<LiveEvent['type'], string> = {
   RETRY: 'Waiting to retry',
   DELETED: 'Deleted',
   PROGRESS: 'Progress reported',
+  READY: 'Released by its dependencies',
+  UPDATED: 'Edited',
 };
 
 /** How far apart a live event and a stored timestamp may be and still be the same moment. */

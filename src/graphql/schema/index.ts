@@ -7,3 +7,4 @@ import './admin.ts';
 import './events.ts';
 import './work.ts';
 import './history.ts';
+import './flows.ts';

@@ -11,7 +11,7 @@ export const JobStateEnum = builder.enumType('JobState', {
 });
 
 /** A field of the job's row: at once for a job read from PostgreSQL, after the one read of a job just sent. */
-function fromRow<K extends keyof JobRecord>(key: K): (job: JobSource) => JobRecord[K] | Promise<JobRecord[K]> {
+export function fromRow<K extends keyof JobRecord>(key: K): (job: JobSource) => JobRecord[K] | Promise<JobRecord[K]> {
   return (job) => (job instanceof SentJob ? job.record().then((record) => record[key]) : job[key]);
 }
 
@@ -66,7 +66,7 @@ export const JobRef = builder.objectRef<JobSource>('Job').implement({
   }),
 });
 
-const PageInfoRef = builder.objectRef<{ endCursor: string | null; hasNextPage: boolean }>('PageInfo').implement({
+export const PageInfoRef = builder.objectRef<{ endCursor: string | null; hasNextPage: boolean }>('PageInfo').implement({
   fields: (t) => ({
     endCursor: t.exposeString('endCursor', { nullable: true, description: 'Pass as `after` for the next page.' }),
     hasNextPage: t.exposeBoolean('hasNextPage'),
