@@ -6,6 +6,7 @@ import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/gl
 import { TenantEvents } from '../queue/tenant-events.ts';
 import { TenantFlows } from '../queue/tenant-flows.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
+import { TenantTopics } from '../queue/tenant-topics.ts';
 import { TenantWork } from '../queue/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
 import type { Services } from '../services.ts';
@@ -26,6 +27,8 @@ export interface Context {
   queues: TenantQueues;
   /** pg-boss flows: jobs that wait for other jobs. */
   flows: TenantFlows;
+  /** pg-boss publish/subscribe, topics named in the tenant's namespace. */
+  topics: TenantTopics;
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
   admin: AdminView;
@@ -63,6 +66,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     queryLimits: services.config.queryLimits,
     queues,
     flows: new TenantFlows(queues.scope),
+    topics: new TenantTopics(queues.scope),
     events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {

@@ -8,3 +8,4 @@ import './events.ts';
 import './work.ts';
 import './history.ts';
 import './flows.ts';
+import './topics.ts';
