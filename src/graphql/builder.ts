@@ -1,4 +1,4 @@
-import SchemaBuilder, { type InputFieldBuilder } from '@pothos/core';
+import SchemaBuilder, { type ArgBuilder, type InputFieldBuilder } from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
@@ -22,6 +22,8 @@ export interface SchemaTypes {
 }
 
 export type InputFields = InputFieldBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>, 'InputObject'>;
+/** `t.arg` of any field, for arguments shared by several fields. */
+export type Args = ArgBuilder<PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>>;
 
 export const builder = new SchemaBuilder<SchemaTypes>({
   plugins: [ScopeAuthPlugin, ComplexityPlugin],

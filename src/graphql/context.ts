@@ -6,6 +6,7 @@ import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/gl
 import { TenantEvents } from '../queue/tenant-events.ts';
 import { TenantFlows } from '../queue/tenant-flows.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
+import { TenantRedrive } from '../queue/tenant-redrive.ts';
 import { TenantTopics } from '../queue/tenant-topics.ts';
 import { TenantWork } from '../queue/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
@@ -29,6 +30,8 @@ export interface Context {
   flows: TenantFlows;
   /** pg-boss publish/subscribe, topics named in the tenant's namespace. */
   topics: TenantTopics;
+  /** Dead-lettered jobs back to their queues. */
+  redrive: TenantRedrive;
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
   admin: AdminView;
@@ -67,6 +70,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     queues,
     flows: new TenantFlows(queues.scope),
     topics: new TenantTopics(queues.scope),
+    redrive: new TenantRedrive(queues.scope),
     events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {

@@ -9,3 +9,4 @@ import './work.ts';
 import './history.ts';
 import './flows.ts';
 import './topics.ts';
+import './redrive.ts';
