@@ -5,6 +5,7 @@ import { QueueHistory } from '../queue/queue-history.ts';
 import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/global-stats.ts';
 import { TenantEvents } from '../queue/tenant-events.ts';
 import { TenantFlows } from '../queue/tenant-flows.ts';
+import { TenantPurge } from '../queue/tenant-purge.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
 import { TenantRedrive } from '../queue/tenant-redrive.ts';
 import { TenantTopics } from '../queue/tenant-topics.ts';
@@ -32,6 +33,8 @@ export interface Context {
   topics: TenantTopics;
   /** Dead-lettered jobs back to their queues. */
   redrive: TenantRedrive;
+  /** Bulk deletes of a queue's jobs. */
+  purge: TenantPurge;
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
   admin: AdminView;
@@ -71,6 +74,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     flows: new TenantFlows(queues.scope),
     topics: new TenantTopics(queues.scope),
     redrive: new TenantRedrive(queues.scope),
+    purge: new TenantPurge(queues.scope),
     events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {

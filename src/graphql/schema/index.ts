@@ -10,3 +10,4 @@ import './history.ts';
 import './flows.ts';
 import './topics.ts';
 import './redrive.ts';
+import './purge.ts';
