@@ -4,6 +4,7 @@ import type { Logger } from '../logger.ts';
 import { QueueHistory } from '../queue/queue-history.ts';
 import { loadGlobalStats, type GlobalStats, type TenantStats } from '../queue/global-stats.ts';
 import { TenantEvents } from '../queue/tenant-events.ts';
+import { TenantEdits } from '../queue/tenant-edits.ts';
 import { TenantFlows } from '../queue/tenant-flows.ts';
 import { TenantPurge } from '../queue/tenant-purge.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
@@ -35,6 +36,8 @@ export interface Context {
   redrive: TenantRedrive;
   /** Bulk deletes of a queue's jobs. */
   purge: TenantPurge;
+  /** updateJob and upsertJob. */
+  edits: TenantEdits;
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
   admin: AdminView;
@@ -75,6 +78,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     topics: new TenantTopics(queues.scope),
     redrive: new TenantRedrive(queues.scope),
     purge: new TenantPurge(queues.scope),
+    edits: new TenantEdits(queues.scope),
     events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {

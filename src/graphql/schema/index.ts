@@ -11,3 +11,4 @@ import './flows.ts';
 import './topics.ts';
 import './redrive.ts';
 import './purge.ts';
+import './edits.ts';
