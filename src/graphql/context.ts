@@ -9,6 +9,7 @@ import { TenantFlows } from '../queue/tenant-flows.ts';
 import { TenantPurge } from '../queue/tenant-purge.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
 import { TenantRedrive } from '../queue/tenant-redrive.ts';
+import { TenantSearch } from '../queue/tenant-search.ts';
 import { TenantTopics } from '../queue/tenant-topics.ts';
 import { TenantWork } from '../queue/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
@@ -38,6 +39,8 @@ export interface Context {
   purge: TenantPurge;
   /** updateJob and upsertJob. */
   edits: TenantEdits;
+  /** findJobs and blockedKeys. */
+  search: TenantSearch;
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
   admin: AdminView;
@@ -79,6 +82,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     redrive: new TenantRedrive(queues.scope),
     purge: new TenantPurge(queues.scope),
     edits: new TenantEdits(queues.scope),
+    search: new TenantSearch(queues.scope),
     events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {

@@ -42,7 +42,7 @@ const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\
 /** The same in JSON text (escaped by JSON.stringify), after an even run of backslashes. */
 const UNSTORABLE_JSON = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
-function shortText(value: string | undefined, argument: string): void {
+export function shortText(value: string | undefined, argument: string): void {
   if (value !== undefined && (value.length === 0 || value.length > MAX_KEY_LENGTH || UNSTORABLE_TEXT.test(value))) {
     throw badInput(`"${argument}" must be 1-${MAX_KEY_LENGTH} characters, without NUL or unpaired surrogates`, { argument });
   }

@@ -12,3 +12,4 @@ import './topics.ts';
 import './redrive.ts';
 import './purge.ts';
 import './edits.ts';
+import './search.ts';

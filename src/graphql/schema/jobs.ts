@@ -73,7 +73,7 @@ export const PageInfoRef = builder.objectRef<{ endCursor: string | null; hasNext
   }),
 });
 
-const JobPageRef = builder.objectRef<JobPage>('JobPage').implement({
+export const JobPageRef = builder.objectRef<JobPage>('JobPage').implement({
   fields: (t) => ({
     // The page's size is counted on `jobs` (its `first`).
     nodes: t.field({ type: [JobRef], complexity: { field: 1, multiplier: 1 }, resolve: (page) => page.nodes }),

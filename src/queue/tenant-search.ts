@@ -1,0 +1,76 @@
+import { notFound } from '../errors.ts';
+import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
+import { assertJobPayload, shortText } from './job-input.ts';
+import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
+import type { TenantScope } from './tenant-scope.ts';
+
+export interface JobSearch {
+  singletonKey?: string | undefined;
+  /** Jobs whose data contains this JSON value (PostgreSQL's `@>`, as pg-boss's findJobs). */
+  data?: unknown;
+  states?: readonly JobState[] | undefined;
+  first?: number | undefined;
+  after?: string | undefined;
+}
+
+export const DEFAULT_BLOCKED_KEYS = 100;
+export const MAX_BLOCKED_KEYS = 1_000;
+
+/**
+ * pg-boss's findJobs and getBlockedKeys for one tenant. findJobs takes
+ * pg-boss's filters (singleton key, data containment) and a state filter,
+ * and pages newest first with the cursors of `jobs`.
+ */
+export class TenantSearch {
+  readonly #scope: TenantScope;
+  readonly #findSql: string;
+
+  constructor(scope: TenantScope) {
+    this.#scope = scope;
+    this.#findSql = `SELECT ${JOB_COLUMNS}, created_on::text AS cursor
+         FROM ${scope.schema}.job
+        WHERE name = $1
+          AND ($2::text IS NULL OR singleton_key = $2)
+          AND ($3::text IS NULL OR data @> $3::text::jsonb)
+          AND ($4::text[] IS NULL OR state::text = ANY($4))
+          AND ($5::timestamptz IS NULL OR (created_on, id) < ($5::timestamptz, $6::uuid))
+        ORDER BY created_on DESC, id DESC
+        LIMIT $7`;
+  }
+
+  /** A page of the queue's jobs that match; an empty page for a queue that does not exist. */
+  async findJobs(queue: string, search: JobSearch): Promise<Page<JobRecord>> {
+    const { names, db, limits } = this.#scope;
+    const qualified = names.qualify(queue);
+    const first = pageSize(search.first);
+    shortText(search.singletonKey, 'singletonKey');
+    const data = search.data === undefined || search.data === null ? null : JSON.stringify(assertJobPayload(search.data, limits.maxJobDataBytes));
+    const [afterCreated, afterId] = search.after !== undefined ? decodeCursor(search.after) : [null, null];
+    const { rows } = await db
+      .executeSql(this.#findSql, [qualified, search.singletonKey ?? null, data, search.states?.length ? search.states : null, afterCreated, afterId, first + 1])
+      .catch((error: unknown) => {
+        throw afterCreated === null ? error : asCursorError(error);
+      });
+    const found = rows as (JobRow & { cursor: string })[];
+    const page = found.slice(0, first);
+    const last = page.at(-1);
+    return { nodes: page.flatMap((row) => toJobRecord(names, row) ?? []), endCursor: last ? encodeCursor(last) : null, hasNextPage: found.length > first };
+  }
+
+  /**
+   * The singleton keys of a KEY_STRICT_FIFO queue held back by a failed job
+   * (pg-boss's getBlockedKeys), by key, after `after`; none for other
+   * policies, which block no key for good. NOT_FOUND for no such queue.
+   */
+  async blockedKeys(queue: string, first?: number, after?: string): Promise<string[]> {
+    const { names, db, schema, boss } = this.#scope;
+    const qualified = names.qualify(queue);
+    const limit = pageSize(first, MAX_BLOCKED_KEYS, DEFAULT_BLOCKED_KEYS);
+    shortText(after, 'after');
+    const { rows } = await db.executeSql(`SELECT policy FROM ${schema}.queue WHERE name = $1`, [qualified]);
+    const [found] = rows as { policy: string }[];
+    if (!found) throw notFound(`no queue "${queue}"`);
+    if (found.policy !== 'key_strict_fifo') return [];
+    return boss.getBlockedKeys(qualified, { limit, ...(after === undefined ? {} : { after }) });
+  }
+}
