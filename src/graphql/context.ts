@@ -10,6 +10,7 @@ import { TenantPurge } from '../queue/tenant-purge.ts';
 import type { TenantQueues } from '../queue/tenant-queues.ts';
 import { TenantRedrive } from '../queue/tenant-redrive.ts';
 import { TenantSearch } from '../queue/tenant-search.ts';
+import { previewSchedule } from '../queue/schedule-preview.ts';
 import { TenantTopics } from '../queue/tenant-topics.ts';
 import { TenantWork } from '../queue/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
@@ -41,6 +42,8 @@ export interface Context {
   edits: TenantEdits;
   /** findJobs and blockedKeys. */
   search: TenantSearch;
+  /** The next run times of a cron expression. */
+  schedulePreview: (cron: string, options: Parameters<typeof previewSchedule>[2]) => Date[];
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
   admin: AdminView;
@@ -83,6 +86,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     purge: new TenantPurge(queues.scope),
     edits: new TenantEdits(queues.scope),
     search: new TenantSearch(queues.scope),
+    schedulePreview: (cron, options) => previewSchedule(services.boss, cron, options),
     events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
     admin: {
       async globalStats() {

@@ -11,6 +11,7 @@ import type { LeaseTokens } from './lease-tokens.ts';
 import { readProgress, reportProgressSql } from './job-progress.ts';
 import type { Handoff } from './dispatcher.ts';
 import { jobIdMaker } from './job-ids.ts';
+import { previewSchedule } from './schedule-preview.ts';
 import { QueueNamespace } from './names.ts';
 import type { QueueLimits, TenantScope } from './tenant-scope.ts';
 import {
@@ -670,12 +671,8 @@ export class TenantQueues {
     const { tz, key, ...sendInput } = options;
     const payload = data === undefined || data === null ? undefined : assertJobPayload(data, this.#limits.maxJobDataBytes);
     assertScheduleKey(key);
-    try {
-      // Validates the expression and time zone without touching the database.
-      this.#boss.previewSchedule(cron, { tz: tz ?? 'UTC', count: 1 });
-    } catch (error) {
-      throw badInput(`invalid schedule: ${(error as Error).message}`, { argument: tz && !/cron|char|expression/i.test((error as Error).message) ? 'tz' : 'cron' });
-    }
+    // Validates the expression and time zone without touching the database.
+    previewSchedule(this.#boss, cron, { tz, count: 1 });
     const sendOptions: ScheduleOptions = toBossSendOptions(this.names, sendInput);
     if (tz !== undefined) sendOptions.tz = tz;
     if (key !== undefined) sendOptions.key = key;

@@ -1,3 +1,4 @@
+import { DEFAULT_PREVIEW_COUNT, MAX_PREVIEW_COUNT } from '../../queue/schedule-preview.ts';
 import type { ScheduleRecord } from '../../queue/tenant-queues.ts';
 import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
@@ -57,3 +58,22 @@ builder.mutationFields((t) => ({
     resolve: (_root, args, { queues }) => queues.unschedule(args.queue, args.key ?? undefined),
   }),
 }));
+
+builder.queryField('previewSchedule', (t) =>
+  t.field({
+    type: ['DateTime'],
+    authScopes: { read: true },
+    // A list of times: one per ten asked for.
+    complexity: (args) => Math.ceil(Math.min(Math.max(args.count ?? DEFAULT_PREVIEW_COUNT, 1), MAX_PREVIEW_COUNT) / 10),
+    description:
+      'The next times a cron expression fires in a time zone, as the scheduler reads it (nothing is stored): to check one before scheduleJob. ' +
+      'BAD_USER_INPUT for an expression or time zone scheduleJob would refuse (`extensions.argument` says which).',
+    args: {
+      cron: t.arg.string({ required: true }),
+      tz: t.arg.string({ description: 'IANA time zone, default UTC.' }),
+      count: t.arg.int({ description: `1-${MAX_PREVIEW_COUNT}, default ${DEFAULT_PREVIEW_COUNT}.` }),
+      from: t.arg({ type: 'DateTime', description: 'After this time; default now.' }),
+    },
+    resolve: (_root, args, { schedulePreview }) => schedulePreview(args.cron, { tz: args.tz ?? undefined, count: args.count ?? undefined, from: args.from ?? undefined }),
+  }),
+);
