@@ -31,7 +31,7 @@ export class TenantEdits {
   }
 
   /** Validated and qualified like send options, then only what pg-boss's update takes. */
-  async #options(options: JobEditOptions & { singletonKey?: string | undefined }): Promise<UpdateOptions> {
+  #options(options: JobEditOptions & { singletonKey?: string | undefined }): UpdateOptions {
     const send = toBossSendOptions(this.#scope.names, options);
     const edit: UpdateOptions = {};
     for (const key of [
@@ -40,7 +40,6 @@ export class TenantEdits {
     ] as const) {
       if (send[key] !== undefined) Object.assign(edit, { [key]: send[key] });
     }
-    if (edit.deadLetter) await this.#scope.ensureQueue(edit.deadLetter);
     return edit;
   }
 
@@ -53,11 +52,15 @@ export class TenantEdits {
     const { names, boss, db } = this.#scope;
     const qualified = names.qualify(queue);
     const payload = this.#payload(data);
-    const edit = await this.#options(options);
-    if (!isUuid(id)) {
+    const edit = this.#options(options);
+    const current = isUuid(id) ? await this.#scope.getJob(queue, id) : null;
+    if (!current) {
       if (!(await this.#scope.queueExists(qualified))) throw notFound(`no queue "${queue}"`);
       throw notFound(`no job ${id} in queue "${queue}"`);
     }
+    if (current.state !== 'created' && current.state !== 'retry') throw conflict(`job ${id} is ${current.state}; updateJob needs a job that has not started`);
+    // Only now, for a job that will be edited: a refused edit creates no dead letter queue.
+    if (edit.deadLetter) await this.#scope.ensureQueue(edit.deadLetter);
     const { updated } = await boss.update(qualified, payload, { ...edit, id, db }).catch((error: unknown) => {
       if (isQueueNotFound(error)) throw notFound(`no queue "${queue}"`);
       throw asInputError(error);
@@ -76,7 +79,8 @@ export class TenantEdits {
     const { names, boss } = this.#scope;
     const qualified = names.qualify(queue);
     const payload = this.#payload(data);
-    const edit = await this.#options({ ...options, singletonKey: key });
+    const edit = this.#options({ ...options, singletonKey: key });
+    if (edit.deadLetter) await this.#scope.ensureQueue(edit.deadLetter);
     // Without a db of ours: pg-boss runs its update-or-insert in a transaction of its own.
     const result = await this.#scope.withQueue(qualified, () => boss.upsert(qualified, payload, edit));
     const [id] = result.jobs;
