@@ -101,6 +101,16 @@ const MUTATIONS: [string, string, (t: Target) => Record<string, unknown>][] = [
   ['retryJobs', DOCS.retryJobs, (t) => ({ queue: t.queue, ids: [t.id] })],
   ['deleteJobs', DOCS.deleteJobs, (t) => ({ queue: t.queue, ids: [t.id] })],
   ['completeJobs', DOCS.completeJobs, (t) => ({ queue: t.queue, ids: [t.id], output: {} })],
+  ['sendFlow', DOCS.sendFlow, (t) => ({ jobs: [{ ref: 'a', queue: t.queue, data: {} }, { ref: 'b', queue: t.queue, data: {}, dependsOn: ['a'] }] })],
+  ['subscribeQueue', DOCS.subscribeQueue, (t) => ({ topic: 'orders', queue: t.queue })],
+  ['unsubscribeQueue', DOCS.unsubscribeQueue, (t) => ({ topic: 'orders', queue: t.queue })],
+  ['publish', DOCS.publish, () => ({ topic: 'orders', data: { by: 'B' } })],
+  ['redriveJobs', DOCS.redriveJobs, (t) => ({ queue: t.queue, options: { ids: [t.id] } })],
+  ['deleteQueuedJobs', DOCS.deleteQueuedJobs, (t) => ({ queue: t.queue })],
+  ['deleteStoredJobs', DOCS.deleteStoredJobs, (t) => ({ queue: t.queue })],
+  ['deleteAllJobs', DOCS.deleteAllJobs, (t) => ({ queue: t.queue })],
+  ['updateJob', DOCS.updateJob, (t) => ({ queue: t.queue, id: t.id, data: { by: 'B' } })],
+  ['upsertJob', DOCS.upsertJob, (t) => ({ queue: t.queue, key: 'welcome', data: { by: 'B' } })],
 ];
 
 const isForbidden = (response: GqlResponse) =>
@@ -150,6 +160,11 @@ describe('a PUBLISH-only token of B', () => {
       ['jobs', DOCS.jobs, (t) => ({ queue: t.queue })],
       ['job', DOCS.job, (t) => ({ queue: t.queue, id: t.id })],
       ['schedules', DOCS.schedules, (t) => ({ queue: t.queue })],
+      ['job(flow fields)', DOCS.jobFlow, (t) => ({ queue: t.queue, id: t.id })],
+      ['topics', DOCS.topics, () => ({})],
+      ['previewRedrive', DOCS.previewRedrive, (t) => ({ queue: t.queue })],
+      ['findJobs', DOCS.findJobs, (t) => ({ queue: t.queue, singletonKey: 'welcome' })],
+      ['blockedKeys', DOCS.blockedKeys, (t) => ({ queue: t.queue })],
     ];
     const problems: string[] = [];
     for (const [label, doc, vars] of reads) {

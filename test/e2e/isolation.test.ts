@@ -79,9 +79,15 @@ interface Target {
   queue: string;
   id: string;
   key: string;
+  /** A topic name (publish, subscriptions); the queue name when absent. */
+  topic?: string;
+  /** A singleton key (findJobs). */
+  singletonKey?: string;
 }
 
 type Absent = 'null' | 'emptyPage' | 'emptyList' | 'notFound';
+
+const topicOf = (t: Target) => t.topic ?? t.queue;
 
 interface Op {
   op: string;
@@ -132,6 +138,24 @@ function probes(world: SeededWorld): Op[] {
     batch('deleteJobs', 'deleteJobs(no ids)', () => []),
     { op: 'unscheduleJob', field: 'unscheduleJob', doc: DOCS.unscheduleJob, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
     { op: 'unscheduleJob(key)', field: 'unscheduleJob', doc: DOCS.unscheduleJob, vars: (t) => ({ queue: t.queue, key: t.key }), absent: 'notFound' },
+    { op: 'job(flow fields)', field: 'job', doc: DOCS.jobFlow, vars: (t) => ({ queue: t.queue, id: t.id }), absent: 'null', byId: 'single' },
+    { op: 'findJobs', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, first: 100 }), absent: 'emptyPage' },
+    { op: 'findJobs(singletonKey)', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, singletonKey: t.singletonKey ?? t.key }), absent: 'emptyPage' },
+    { op: 'findJobs(data: victim secret)', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, data: { secret: world.secret }, states: [...ALL_STATES] }), absent: 'emptyPage' },
+    { op: 'findJobs(after: victim cursor)', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, after: world.cursor }), absent: 'emptyPage' },
+    { op: 'blockedKeys', field: 'blockedKeys', doc: DOCS.blockedKeys, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
+    { op: 'blockedKeys(after)', field: 'blockedKeys', doc: DOCS.blockedKeys, vars: (t) => ({ queue: t.queue, after: t.singletonKey ?? t.key, first: 5 }), absent: 'notFound' },
+    { op: 'previewRedrive', field: 'previewRedrive', doc: DOCS.previewRedrive, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
+    { op: 'previewRedrive(ids, destination)', field: 'previewRedrive', doc: DOCS.previewRedrive, vars: (t) => ({ queue: t.queue, options: { ids: [t.id], destination: t.queue } }), absent: 'notFound' },
+    { op: 'redriveJobs', field: 'redriveJobs', doc: DOCS.redriveJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
+    { op: 'redriveJobs(ids, sourceQueue)', field: 'redriveJobs', doc: DOCS.redriveJobs, vars: (t) => ({ queue: t.queue, options: { ids: [t.id], sourceQueue: 'emails' } }), absent: 'notFound' },
+    { op: 'deleteQueuedJobs', field: 'deleteQueuedJobs', doc: DOCS.deleteQueuedJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
+    { op: 'deleteStoredJobs', field: 'deleteStoredJobs', doc: DOCS.deleteStoredJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
+    { op: 'deleteAllJobs', field: 'deleteAllJobs', doc: DOCS.deleteAllJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
+    single('updateJob', { data: { stolen: true }, options: { priority: 9, deadLetter: 'emails/dead' } }),
+    { op: 'subscribeQueue', field: 'subscribeQueue', doc: DOCS.subscribeQueue, vars: (t) => ({ topic: topicOf(t), queue: t.queue }), absent: 'notFound' },
+    { op: 'unsubscribeQueue', field: 'unsubscribeQueue', doc: DOCS.unsubscribeQueue, vars: (t) => ({ topic: topicOf(t), queue: t.queue }), absent: 'notFound' },
+    { op: 'publish', field: 'publish', doc: DOCS.publish, vars: (t) => ({ topic: topicOf(t), data: { by: 'B' } }), absent: 'emptyList' },
   ];
 }
 
@@ -142,6 +166,8 @@ function writes(): Op[] {
     { op: 'sendJob', field: 'sendJob', doc: DOCS.sendJob, vars: (t) => ({ queue: t.queue, data: { by: 'B' } }), absent: 'notFound' },
     { op: 'sendJobs', field: 'sendJobs', doc: DOCS.sendJobs, vars: (t) => ({ queue: t.queue, jobs: [{ data: { by: 'B' } }] }), absent: 'notFound' },
     { op: 'scheduleJob', field: 'scheduleJob', doc: DOCS.scheduleJob, vars: (t) => ({ queue: t.queue, cron: YEARLY_CRON, options: { key: t.key } }), absent: 'notFound' },
+    { op: 'sendFlow', field: 'sendFlow', doc: DOCS.sendFlow, vars: (t) => ({ jobs: [{ ref: 'a', queue: t.queue, data: {} }, { ref: 'b', queue: t.queue, data: {}, dependsOn: ['a'] }] }), absent: 'notFound' },
+    { op: 'upsertJob', field: 'upsertJob', doc: DOCS.upsertJob, vars: (t) => ({ queue: t.queue, key: t.key, data: { by: 'B' } }), absent: 'notFound' },
   ];
 }
 
@@ -167,7 +193,11 @@ async function normalisedResponses(op: Op, targets: readonly Target[]): Promise<
   const responses = await mapLimit(targets, 4, (t) => asB(op.doc, op.vars(t)));
   return responses.map((response, index) => {
     const t = targets[index]!;
-    return normalise(response, { [t.queue]: '<queue>', [t.id]: '<id>', [t.id.toUpperCase()]: '<ID>', [t.key]: '<key>' });
+    return normalise(response, {
+      ...(t.topic === undefined ? {} : { [t.topic]: '<topic>' }),
+      ...(t.singletonKey === undefined ? {} : { [t.singletonKey]: '<singletonKey>' }),
+      [t.queue]: '<queue>', [t.id]: '<id>', [t.id.toUpperCase()]: '<ID>', [t.key]: '<key>',
+    });
   });
 }
 
@@ -228,12 +258,12 @@ describe('B on names and ids of A while B owns nothing', () => {
   it('every query and mutation on A\'s queue and A\'s job id answers like a never-used queue and a random id', async () => {
     const problems: string[] = [];
     for (const job of victim.jobs) {
-      const real: Target = { queue: job.queue, id: job.id, key: 'nightly' };
+      const real: Target = { queue: job.queue, id: job.id, key: 'nightly', topic: 'orders', singletonKey: 'acct-1' };
       problems.push(...(await indistinguishable(probes(victim), [
         real,
-        { queue: freshName(), id: randomUUID(), key: 'never-used-key' },
-        { queue: job.queue, id: randomUUID(), key: 'never-used-key' },
-        { queue: freshName(), id: job.id, key: 'nightly' },
+        { queue: freshName(), id: randomUUID(), key: 'never-used-key', topic: freshName('topic'), singletonKey: 'never-key' },
+        { queue: job.queue, id: randomUUID(), key: 'never-used-key', topic: freshName('topic'), singletonKey: 'never-key' },
+        { queue: freshName(), id: job.id, key: 'nightly', topic: 'orders', singletonKey: 'acct-1' },
       ])));
     }
     expect(problems).toEqual([]);
@@ -485,6 +515,9 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
   });
 
   it('on B\'s own queues of the same names, A\'s job ids behave exactly like random ids', async () => {
+    // B's own queues of every name A uses (the ones not created above).
+    expect(errorCodes(await asB(DOCS.createQueue, { name: 'pipeline' }))).toEqual([]);
+    expect(errorCodes(await asB(DOCS.createQueue, { name: 'ledger', options: { policy: 'KEY_STRICT_FIFO', retryLimit: 0 } }))).toEqual([]);
     const idOps = probes(victim).filter((op) => op.byId);
     const problems: string[] = [];
     for (const job of victim.jobs) {
@@ -558,6 +591,101 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
   });
 });
 
+describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, in its own namespace', () => {
+  const data = (response: GqlResponse) => response.body.data ?? ({} as Record<string, any>);
+  const ok = async (query: string, variables?: Record<string, unknown>) => {
+    const response = await asB(query, variables);
+    expect(response.body.errors).toBeUndefined();
+    return data(response);
+  };
+  const aFlow = () => victim.jobs.filter((job) => job.queue === 'pipeline');
+
+  it('a flow under A\'s queue name, refs and job ids is B\'s own: same answer as under fresh names, its dependencies only B\'s', async () => {
+    const flowOf = (queue: string, ids: [string, string]) => ({
+      jobs: [
+        { ref: 'extract', queue, data: { by: 'B' }, options: { id: ids[0] } },
+        { ref: 'load', queue, data: { by: 'B' }, options: { id: ids[1], singletonKey: 'load-key' }, dependsOn: ['extract'] },
+      ],
+    });
+    const [root, blocked] = aFlow();
+    const mine = await asB(DOCS.sendFlow, flowOf('pipeline', [root!.id, blocked!.id]));
+    const control = freshName('ctl');
+    const theirs = await asB(DOCS.sendFlow, flowOf(control, [randomUUID(), randomUUID()]));
+    expect(withoutGeneratedIds(normalise(mine, { pipeline: '<queue>' }))).toEqual(withoutGeneratedIds(normalise(theirs, { [control]: '<queue>' })));
+    expect(data(mine).sendFlow.map((r: { ref: string }) => r.ref)).toEqual(['extract', 'load']);
+    const seen = (await ok(DOCS.jobFlow, { queue: 'pipeline', id: blocked!.id })).job;
+    expect(seen).toMatchObject({ id: blocked!.id, blocked: true, pendingDependencies: 1 });
+    expect(seen.dependencies.map((d: { id: string; data: unknown }) => [d.id, d.data])).toEqual([[root!.id, { by: 'B' }]]);
+    const dependents = (await ok(DOCS.jobFlow, { queue: 'pipeline', id: root!.id })).job.dependents;
+    expect(dependents.map((d: { id: string; data: unknown }) => [d.id, d.data])).toEqual([[blocked!.id, { by: 'B' }]]);
+    // dependsOn can only name refs of the flow: A's job ids are unknown refs, like any other string.
+    for (const parent of [root!.id, randomUUID(), `${A}/pipeline`]) {
+      const response = await asB(DOCS.sendFlow, { jobs: [{ ref: 'a', queue: 'pipeline', data: {} }, { ref: 'b', queue: 'pipeline', data: {}, dependsOn: [parent] }] });
+      expect(normalise(response, { [parent]: '<parent>' })).toEqual({
+        status: 200,
+        body: { data: null, errors: [expect.objectContaining({ message: '"b" depends on "<parent>", which is no ref of this flow', extensions: { code: 'BAD_USER_INPUT', argument: 'dependsOn' } })] },
+      });
+    }
+  });
+
+  it('A\'s topic name is B\'s own topic: B\'s publish reaches B\'s queues only, A\'s publish is untouched by B\'s subscriptions', async () => {
+    await ok(DOCS.createQueue, { name: 'orders-b' });
+    expect((await ok(DOCS.subscribeQueue, { topic: 'orders', queue: 'orders-b' })).subscribeQueue).toEqual({ name: 'orders', queues: ['orders-b'] });
+    expect((await ok(DOCS.topics)).topics).toEqual([{ name: 'orders', queues: ['orders-b'] }]);
+    const published = (await ok(DOCS.publish, { topic: 'orders', data: { by: 'B' } })).publish;
+    expect(published).toEqual([expect.objectContaining({ queue: 'orders-b', data: { by: 'B' }, state: 'CREATED' })]);
+    expect((await ok(DOCS.unsubscribeQueue, { topic: 'orders', queue: 'orders-b' })).unsubscribeQueue).toEqual({ name: 'orders', queues: [] });
+    expect(errorCodes(await asB(DOCS.unsubscribeQueue, { topic: 'orders', queue: 'orders-b' }))).toEqual(['NOT_FOUND']);
+    expect((await ok(DOCS.publish, { topic: 'orders', data: { by: 'B' } })).publish).toEqual([]);
+    await ok(DOCS.subscribeQueue, { topic: 'orders', queue: 'orders-b' });
+  });
+
+  it('B\'s own dead letter queue of A\'s name redrives B\'s jobs only; A\'s dead-lettered ids move nothing', async () => {
+    await ok(DOCS.createQueue, { name: 'emails/dead' });
+    await ok(DOCS.createQueue, { name: 'emails', options: { deadLetter: 'emails/dead', retryLimit: 0 } });
+    const sent = (await ok(DOCS.sendJob, { queue: 'emails', data: { by: 'B', n: 1 } })).sendJob.id as string;
+    const [fetched] = await boss.fetch(`${B}/emails`);
+    expect(fetched?.id).toBe(sent);
+    await ok(DOCS.failJob, { queue: 'emails', id: sent, error: 'boom' });
+    const aDead = victim.jobs.filter((job) => job.queue === 'emails/dead');
+    expect(aDead).toHaveLength(1);
+    for (const options of [{ ids: aDead.map((job) => job.id) }, { ids: [randomUUID()] }]) {
+      expect((await ok(DOCS.previewRedrive, { queue: 'emails/dead', options })).previewRedrive).toEqual({ total: 0, unroutable: 0, destinations: [] });
+      expect((await ok(DOCS.redriveJobs, { queue: 'emails/dead', options })).redriveJobs).toBe(0);
+    }
+    expect((await ok(DOCS.previewRedrive, { queue: 'emails/dead' })).previewRedrive).toEqual({ total: 1, unroutable: 0, destinations: [{ queue: 'emails', count: 1 }] });
+    expect((await ok(DOCS.redriveJobs, { queue: 'emails/dead' })).redriveJobs).toBe(1);
+    const back = (await ok(DOCS.jobs, { queue: 'emails', states: ['CREATED'] })).jobs.nodes;
+    expect(back.map((n: { data: unknown }) => n.data)).toEqual([{ by: 'B', n: 1 }]);
+    // Purges of B's same-named queues count and delete B's jobs only (A's are checked by the final snapshot).
+    expect((await ok(DOCS.deleteQueuedJobs, { queue: 'emails' })).deleteQueuedJobs).toBe(back.length + 0);
+    expect((await ok(DOCS.deleteStoredJobs, { queue: 'emails' })).deleteStoredJobs).toBe(1);
+    expect((await ok(DOCS.deleteAllJobs, { queue: 'pipeline' })).deleteAllJobs).toBe(2);
+  });
+
+  it('A\'s singleton keys name nothing of A\'s: upsertJob inserts, findJobs and blockedKeys see B\'s jobs only', async () => {
+    for (const key of victim.singletonKeys) {
+      const queue = victim.jobs.find((job) => job.label === 'created')!.queue;
+      const upserted = (await ok(DOCS.upsertJob, { queue, key, data: { by: 'B', key } })).upsertJob;
+      expect(upserted).toMatchObject({ inserted: true, job: { queue, singletonKey: key, data: { by: 'B', key } } });
+      const again = (await ok(DOCS.upsertJob, { queue, key, data: { by: 'B', again: true } })).upsertJob;
+      expect(again).toMatchObject({ inserted: false, job: { singletonKey: key, data: { by: 'B', again: true } } });
+      const found = (await ok(DOCS.findJobs, { queue, singletonKey: key })).findJobs.nodes;
+      expect(found.map((n: { data: unknown }) => n.data)).toEqual([{ by: 'B', again: true }]);
+    }
+    expect((await ok(DOCS.upsertJob, { queue: 'ledger', key: 'acct-1', data: { by: 'B' } })).upsertJob.inserted).toBe(true);
+    expect((await ok(DOCS.blockedKeys, { queue: 'ledger' })).blockedKeys).toEqual([]);
+    expect((await ok(DOCS.findJobs, { queue: 'emails', data: { secret: victim.secret } })).findJobs.nodes).toEqual([]);
+    // A's job ids on B's queues of the same names: updateJob is NOT_FOUND, like a random id.
+    for (const job of victim.jobs) {
+      for (const id of [job.id, randomUUID()]) {
+        const response = await asB(DOCS.updateJob, { queue: 'ledger', id, data: { stolen: true } });
+        expect(normalise(response, { [id]: '<id>' })).toEqual({ status: 200, body: { data: null, errors: [expect.objectContaining({ message: 'no job <id> in queue "ledger"', extensions: { code: 'NOT_FOUND' } })] } });
+      }
+    }
+  });
+});
+
 describe('what B lists', () => {
   it('B\'s queues and schedules are exactly its own rows in pg-boss, never A\'s', async () => {
     const { queues } = (await asB(DOCS.queues)).body.data ?? ({} as Record<string, any>);
@@ -567,6 +695,14 @@ describe('what B lists', () => {
       'SELECT substr(name, $2) AS name, key FROM pgboss.schedule WHERE starts_with(name, $1) ORDER BY name, key',
       [`${B}/`, B.length + 2],
     );
+    const { topics } = (await asB(DOCS.topics)).body.data ?? ({} as Record<string, any>);
+    const ownTopics = await db.query<{ name: string; queues: string[] }>(
+      `SELECT substr(event, $2) AS name, array_agg(substr(name, $2) ORDER BY name) AS queues FROM pgboss.subscription
+        WHERE starts_with(event, $1) GROUP BY event ORDER BY event`,
+      [`${B}/`, B.length + 2],
+    );
+    expect(topics).toEqual(ownTopics.rows);
+    expect(topics.length).toBeGreaterThan(0);
     expect((queues as { name: string }[]).map((q) => q.name)).toEqual(ownQueues.rows.map((r) => r.name));
     expect((schedules as { queue: string; key: string }[]).map((s) => [s.queue, s.key])).toEqual(ownSchedules.rows.map((r) => [r.name, r.key]));
     expect(queues.length).toBeGreaterThan(0);
@@ -586,6 +722,8 @@ describe('afterwards', () => {
     const after = await dbSnapshot(db, A);
     expect(after.jobs).toHaveLength(victim.jobs.length);
     expect(after.schedules).toHaveLength(2);
+    expect(after.subscriptions).toHaveLength(2);
+    expect(after.dependencies).toHaveLength(1);
     expect(diffSnapshots(victimDbBefore, after)).toEqual([]);
     expect(await foreignReferences(db, A)).toEqual([]);
   });

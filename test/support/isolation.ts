@@ -24,7 +24,7 @@ export function startIsolationGateway(): Promise<TestGateway> {
 
 export const JOB_FIELDS = `id queue state data output priority retryCount retryLimit retryDelay retryBackoff retryDelayMax
   expireInSeconds deleteAfterSeconds heartbeatSeconds singletonKey groupId groupTier deadLetter policy
-  startAfter createdOn startedOn completedOn keepUntil heartbeatOn`;
+  startAfter createdOn startedOn completedOn keepUntil heartbeatOn blocked pendingDependencies`;
 export const QUEUE_FIELDS = `name policy deadLetter queuedCount deferredCount activeCount completedCount failedCount
   cancelledCount totalCount createdOn updatedOn
   options { retryLimit retryDelay retryBackoff retryDelayMax expireInSeconds retentionSeconds deleteAfterSeconds heartbeatSeconds partition }`;
@@ -64,6 +64,27 @@ export const DOCS = {
   scheduleJob: `mutation($queue: String!, $cron: String!, $data: JSON, $options: ScheduleOptionsInput) {
     scheduleJob(queue: $queue, cron: $cron, data: $data, options: $options) { queue key cron timezone data options } }`,
   unscheduleJob: 'mutation($queue: String!, $key: String) { unscheduleJob(queue: $queue, key: $key) }',
+  jobFlow: `query($queue: String!, $id: ID!) { job(queue: $queue, id: $id) {
+    id blocked pendingDependencies dependencies { ${JOB_FIELDS} } dependents { ${JOB_FIELDS} } } }`,
+  sendFlow: `mutation($jobs: [FlowJobInput!]!) { sendFlow(jobs: $jobs) { ref queue job { ${STABLE_JOB_FIELDS} blocked pendingDependencies } } }`,
+  topics: '{ topics { name queues } }',
+  subscribeQueue: 'mutation($topic: String!, $queue: String!) { subscribeQueue(topic: $topic, queue: $queue) { name queues } }',
+  unsubscribeQueue: 'mutation($topic: String!, $queue: String!) { unsubscribeQueue(topic: $topic, queue: $queue) { name queues } }',
+  publish: `mutation($topic: String!, $data: JSON, $options: JobOptionsInput) { publish(topic: $topic, data: $data, options: $options) { ${STABLE_JOB_FIELDS} } }`,
+  previewRedrive: `query($queue: String!, $options: RedriveOptionsInput) {
+    previewRedrive(queue: $queue, options: $options) { total unroutable destinations { queue count } } }`,
+  redriveJobs: 'mutation($queue: String!, $options: RedriveOptionsInput) { redriveJobs(queue: $queue, options: $options) }',
+  deleteQueuedJobs: 'mutation($queue: String!) { deleteQueuedJobs(queue: $queue) }',
+  deleteStoredJobs: 'mutation($queue: String!) { deleteStoredJobs(queue: $queue) }',
+  deleteAllJobs: 'mutation($queue: String!) { deleteAllJobs(queue: $queue) }',
+  updateJob: `mutation($queue: String!, $id: ID!, $data: JSON, $options: JobEditInput) {
+    updateJob(queue: $queue, id: $id, data: $data, options: $options) { id ${STABLE_JOB_FIELDS} } }`,
+  upsertJob: `mutation($queue: String!, $key: String!, $data: JSON, $options: JobEditInput) {
+    upsertJob(queue: $queue, key: $key, data: $data, options: $options) { inserted job { ${STABLE_JOB_FIELDS} } } }`,
+  findJobs: `query($queue: String!, $singletonKey: String, $data: JSON, $states: [JobState!], $first: Int, $after: String) {
+    findJobs(queue: $queue, singletonKey: $singletonKey, data: $data, states: $states, first: $first, after: $after) {
+      nodes { ${JOB_FIELDS} } pageInfo { endCursor hasNextPage } } }`,
+  blockedKeys: 'query($queue: String!, $first: Int, $after: String) { blockedKeys(queue: $queue, first: $first, after: $after) }',
 } as const;
 
 export const ALL_STATES = ['CREATED', 'RETRY', 'ACTIVE', 'COMPLETED', 'CANCELLED', 'FAILED'] as const;
@@ -172,14 +193,20 @@ export interface SeededWorld {
   schedules: { queue: string; key: string }[];
   /** A real `jobs` cursor pointing into the tenant's "emails" queue. */
   cursor: string;
+  /** Topics with subscribed queues. */
+  topics: string[];
+  /** Singleton keys of its waiting or blocked jobs. */
+  singletonKeys: string[];
 }
 
 /**
  * Builds the victim's namespace through its own API (and pg-boss's fetch for
  * active jobs): queues "emails" (dead letter "emails/dead"), "reports/daily",
- * "digest" (SHORT policy), jobs created, deferred, throttled, active,
- * completed, failed, retry, cancelled, a dead-lettered copy, a batch, and two
- * yearly schedules (one keyed).
+ * "digest" (SHORT policy), "ledger" (KEY_STRICT_FIFO), "pipeline", jobs
+ * created, deferred, throttled, active, completed, failed, retry, cancelled,
+ * a dead-lettered copy, a batch, a flow (one job blocked behind the other), a
+ * key blocked by its failed head, two yearly schedules (one keyed), and the
+ * topic "orders" with two queues subscribed.
  */
 export async function seedVictim(gateway: TestGateway, tenant: TestTenant, boss: PgBoss): Promise<SeededWorld> {
   const secret = `A-SECRET-${hex(8)}`;
@@ -240,6 +267,26 @@ export async function seedVictim(gateway: TestGateway, tenant: TestTenant, boss:
   for (const id of sendJobs as string[]) jobs.push({ id, queue: 'reports/daily', state: 'created', label: 'batch' });
   jobs.push({ id: await send('digest', 'digest', { singletonKey: 'daily-digest' }), queue: 'digest', state: 'created', label: 'singleton' });
 
+  const { sendFlow } = await api(DOCS.sendFlow, {
+    jobs: [
+      { ref: 'extract', queue: 'pipeline', data: { secret, label: 'flow-root' } },
+      { ref: 'load', queue: 'pipeline', data: { secret, label: 'flow-blocked' }, options: { singletonKey: 'load-key' }, dependsOn: ['extract'] },
+    ],
+  });
+  const flowIds = await api(`query { jobs(queue: "pipeline") { nodes { id data } } }`);
+  for (const node of flowIds.jobs.nodes as { id: string; data: { label: string } }[]) jobs.push({ id: node.id, queue: 'pipeline', state: 'created', label: node.data.label });
+  if ((sendFlow as unknown[]).length !== 2) throw new Error('seed: the flow was not created');
+
+  await api(DOCS.createQueue, { name: 'ledger', options: { policy: 'KEY_STRICT_FIFO', retryLimit: 0 } });
+  const head = await send('ledger', 'fifo-failed', { singletonKey: 'acct-1' });
+  const behind = await send('ledger', 'fifo-waiting', { singletonKey: 'acct-1' });
+  await fetchOne('ledger', head);
+  await api(DOCS.failJob, { queue: 'ledger', id: head, error: { secret } });
+  jobs.push({ id: head, queue: 'ledger', state: 'failed', label: 'fifo-failed' }, { id: behind, queue: 'ledger', state: 'created', label: 'fifo-waiting' });
+
+  await api(DOCS.subscribeQueue, { topic: 'orders', queue: 'emails' });
+  await api(DOCS.subscribeQueue, { topic: 'orders', queue: 'reports/daily' });
+
   await api(DOCS.scheduleJob, { queue: 'reports/daily', cron: YEARLY_CRON, data: { secret }, options: { key: 'nightly', tz: 'Europe/Paris', deadLetter: 'emails/dead' } });
   await api(DOCS.scheduleJob, { queue: 'emails', cron: YEARLY_CRON, data: { secret } });
 
@@ -247,13 +294,15 @@ export async function seedVictim(gateway: TestGateway, tenant: TestTenant, boss:
   return {
     tenant,
     secret,
-    queueNames: ['digest', 'emails', 'emails/dead', 'reports/daily'],
+    queueNames: ['digest', 'emails', 'emails/dead', 'ledger', 'pipeline', 'reports/daily'],
     jobs,
     schedules: [
       { queue: 'emails', key: '' },
       { queue: 'reports/daily', key: 'nightly' },
     ],
     cursor: first.jobs.pageInfo.endCursor as string,
+    topics: ['orders'],
+    singletonKeys: ['welcome', 'throttled', 'daily-digest', 'acct-1', 'load-key'],
   };
 }
 
@@ -264,6 +313,7 @@ export async function apiSnapshot(gateway: TestGateway, world: SeededWorld): Pro
   const api = (query: string, variables?: Record<string, unknown>) => gqlData(gateway.graphqlUrl, world.tenant.token, query, variables);
   const { queues } = await api(DOCS.queues);
   const { schedules } = await api(DOCS.schedules);
+  const { topics } = await api(DOCS.topics);
   const perQueue: Record<string, unknown> = {};
   for (const { name } of queues as { name: string }[]) {
     const byState: Record<string, unknown> = {};
@@ -273,11 +323,14 @@ export async function apiSnapshot(gateway: TestGateway, world: SeededWorld): Pro
       jobs: (await api(DOCS.jobs, { queue: name, first: 100 })).jobs,
       byState,
       schedules: (await api(DOCS.schedules, { queue: name })).schedules,
+      found: (await api(DOCS.findJobs, { queue: name, data: { secret: world.secret }, first: 100 })).findJobs,
+      preview: (await api(DOCS.previewRedrive, { queue: name })).previewRedrive,
+      blockedKeys: (await api(DOCS.blockedKeys, { queue: name })).blockedKeys,
     };
   }
   const jobs: Record<string, unknown> = {};
-  for (const job of world.jobs) jobs[job.id] = (await api(DOCS.job, { queue: job.queue, id: job.id })).job;
-  return { queues, schedules, perQueue, jobs };
+  for (const job of world.jobs) jobs[job.id] = { ...(await api(DOCS.job, { queue: job.queue, id: job.id })).job, ...(await api(DOCS.jobFlow, { queue: job.queue, id: job.id })).job };
+  return { queues, schedules, topics, perQueue, jobs };
 }
 
 /**
