@@ -446,6 +446,103 @@ describe('workers and schedules', () => {
   });
 });
 
+describe('dead letters and purges', () => {
+  it('a dead letter queue offers a redrive with its preview, confirmed first, and the jobs go back in pg-boss', async () => {
+    const queue = uniqueName('billing');
+    const dead = `${queue}/dead`;
+    const create = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
+    await gqlData(gateway.graphqlUrl, tenantA.token, create, { name: dead });
+    await gqlData(gateway.graphqlUrl, tenantA.token, create, { name: queue, options: { deadLetter: dead, retryLimit: 0 } });
+    for (const n of [1, 2]) {
+      const id = await send(tenantA, queue, { invoice: n });
+      await take(tenantA, queue, id);
+      await boss.fail(`${tenantA.tenant.id}/${queue}`, id, { message: 'card declined' });
+    }
+    const stored = async (name: string) =>
+      (await db.query<{ state: string }>('SELECT state FROM pgboss.job WHERE name = $1 ORDER BY state', [`${tenantA.tenant.id}/${name}`])).rows.map((r) => r.state);
+    expect(await stored(dead)).toEqual(['created', 'created']);
+
+    await signedIn(tenantA.token);
+    // A queue with nothing to redrive shows no such panel.
+    await page.goto(`${gateway.url}/dashboard/queues/${encodeURIComponent(queue)}/`);
+    await page.getByRole('heading', { level: 1, name: queue }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByRole('heading', { name: 'Delete jobs' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await page.getByRole('heading', { name: 'Dead letters' }).count()).toBe(0);
+
+    await page.goto(`${gateway.url}/dashboard/queues/${encodeURIComponent(dead)}/`);
+    const panel = page.getByRole('region', { name: 'Dead letters' });
+    await panel.waitFor({ timeout: UI_TIMEOUT });
+    expect(await panel.textContent()).toContain(`2 jobs here can go back for another try: 2 to ${queue}`);
+    await markPage();
+    await panel.getByRole('button', { name: 'Redrive…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Redrive 2 jobs?' });
+    await dialog.waitFor({ timeout: UI_TIMEOUT });
+    expect(await dialog.textContent()).toContain(`2 jobs to ${queue}`);
+    await dialog.getByRole('button', { name: 'No, go back' }).click();
+    await dialog.waitFor({ state: 'hidden', timeout: UI_TIMEOUT });
+    expect(await stored(dead)).toEqual(['created', 'created']);
+
+    await panel.getByRole('button', { name: 'Redrive…' }).click();
+    await dialog.getByRole('button', { name: 'Yes, redrive' }).click();
+    await page.getByRole('status').filter({ hasText: 'Redrove 2 jobs.' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await stored(dead)).toEqual([]);
+    expect(await stored(queue)).toEqual(['created', 'created', 'failed', 'failed']);
+    await panel.getByText('Nothing left to redrive.').waitFor({ timeout: UI_TIMEOUT });
+    expect(await pageWasNotReloaded()).toBe(true);
+  });
+
+  it('deleting jobs needs the queue\'s name typed, and deletes them in pg-boss', async () => {
+    const queue = uniqueName('purge');
+    await take(tenantA, queue, await send(tenantA, queue, { n: 1 }));
+    await send(tenantA, queue, { n: 2 });
+    await send(tenantA, queue, { n: 3 }, { delaySeconds: 3600 });
+    await signedIn(tenantA.token);
+    await page.goto(`${gateway.url}/dashboard/queues/${encodeURIComponent(queue)}/`);
+    const panel = page.getByRole('region', { name: 'Delete jobs' });
+    await panel.waitFor({ timeout: UI_TIMEOUT });
+
+    await panel.getByRole('button', { name: 'Delete waiting jobs…' }).click();
+    const dialog = page.getByRole('dialog', { name: `Delete the waiting jobs of ${queue}?` });
+    await dialog.waitFor({ timeout: UI_TIMEOUT });
+    const confirm = dialog.getByRole('button', { name: 'Delete waiting jobs' });
+    expect(await confirm.isDisabled()).toBe(true);
+    const input = dialog.getByLabel(`Type ${queue} to confirm`);
+    await input.fill(queue.toUpperCase());
+    expect(await confirm.isDisabled()).toBe(true);
+    await input.press('Enter');
+    expect(await stored(queue)).toEqual(['active', 'created', 'created']);
+    await input.fill(queue);
+    expect(await confirm.isDisabled()).toBe(false);
+    await confirm.click();
+    await page.getByRole('status').filter({ hasText: 'Deleted 2 jobs.' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await stored(queue)).toEqual(['active']);
+
+    await panel.getByRole('button', { name: 'Delete all jobs…' }).click();
+    const all = page.getByRole('dialog', { name: `Delete every job of ${queue}?` });
+    await all.getByLabel(`Type ${queue} to confirm`).fill(queue);
+    await all.getByRole('button', { name: 'Delete all jobs' }).click();
+    await page.getByRole('status').filter({ hasText: 'Deleted 1 job.' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await stored(queue)).toEqual([]);
+
+    async function stored(name: string): Promise<string[]> {
+      return (await db.query<{ state: string }>('SELECT state::text FROM pgboss.job WHERE name = $1 ORDER BY 1', [`${tenantA.tenant.id}/${name}`])).rows.map((r) => r.state);
+    }
+  });
+
+  it('a READ-only token sees the redrive and delete buttons disabled', async () => {
+    const queue = uniqueName('ro-purge');
+    await send(tenantA, queue, { n: 1 });
+    await signedIn(readOnlyTokenA);
+    await page.goto(`${gateway.url}/dashboard/queues/${encodeURIComponent(queue)}/`);
+    const panel = page.getByRole('region', { name: 'Delete jobs' });
+    await panel.waitFor({ timeout: UI_TIMEOUT });
+    for (const name of ['Delete waiting jobs…', 'Delete finished jobs…', 'Delete all jobs…']) expect(await panel.getByRole('button', { name }).isDisabled()).toBe(true);
+    await panel.getByRole('button', { name: 'Delete all jobs…' }).click({ force: true });
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    expect((await db.query('SELECT 1 FROM pgboss.job WHERE name = $1', [`${tenantA.tenant.id}/${queue}`])).rowCount).toBe(1);
+  });
+});
+
 describe('layout and accessibility', () => {
   it('passes the WCAG 2.1 A and AA checks of axe-core on every page', async () => {
     const queue = uniqueName('a11y');
@@ -465,6 +562,10 @@ describe('layout and accessibility', () => {
     await jobRow(id).waitFor({ timeout: UI_TIMEOUT });
     await page.locator('.recharts-line-curve').first().waitFor({ timeout: UI_TIMEOUT });
     found.queue = await accessibilityViolations();
+    await page.getByRole('button', { name: 'Delete all jobs…' }).click();
+    await page.getByRole('dialog').waitFor({ timeout: UI_TIMEOUT });
+    found['typed confirm dialog'] = await accessibilityViolations();
+    await page.keyboard.press('Escape');
 
     await page.goto(`${gateway.url}/dashboard/queues/${queue}/jobs/${id}`);
     await page.locator('.timeline li').first().waitFor({ timeout: UI_TIMEOUT });
@@ -481,7 +582,7 @@ describe('layout and accessibility', () => {
       await page.locator('.muted').first().waitFor({ timeout: UI_TIMEOUT });
       found[name.toLowerCase()] = await accessibilityViolations();
     }
-    expect(found).toEqual({ 'sign-in': [], queues: [], queue: [], job: [], 'confirm dialog': [], workers: [], schedules: [] });
+    expect(found).toEqual({ 'sign-in': [], queues: [], queue: [], 'typed confirm dialog': [], job: [], 'confirm dialog': [], workers: [], schedules: [] });
   });
 
   it('works on a phone-sized screen without sideways scrolling of the page', async () => {

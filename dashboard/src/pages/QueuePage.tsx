@@ -3,6 +3,7 @@ import { useQuery } from 'urql';
 import { ErrorNotice, Loading, Stat } from '../components/common.tsx';
 import { JobList } from '../components/JobList.tsx';
 import { QueueCharts } from '../components/QueueCharts.tsx';
+import { PurgePanel, RedrivePanel } from '../components/QueueMaintenance.tsx';
 import { optionPhrases } from '../components/queue-fields.tsx';
 import { formatCount, titleCase } from '../format.ts';
 import { graphql } from '../generated/index.ts';
@@ -50,6 +51,7 @@ export function QueuePage({ queue }: { queue: string }) {
     document.title = `${queue} · Queues · Jobgate`;
   }, [queue]);
 
+  const changed = () => refetch({ requestPolicy: 'network-only' });
   const q = data?.queue;
   const counts = q
     ? {
@@ -100,7 +102,9 @@ export function QueuePage({ queue }: { queue: string }) {
             <ErrorNotice error={history.error} what="Could not load the history" />
             {history.data?.queue ? <QueueCharts points={history.data.queue.history} intervalSeconds={INTERVAL_SECONDS} /> : <Loading what="the history" />}
           </section>
+          <RedrivePanel queue={queue} onChanged={changed} />
           <JobList queue={queue} counts={counts} />
+          <PurgePanel queue={queue} onChanged={changed} />
           <p className="see-also">
             <Link to={{ name: 'workers' }}>Workers</Link> · <Link to={{ name: 'schedules' }}>Schedules</Link>
           </p>
