@@ -414,6 +414,29 @@ describe('workers and schedules', () => {
     expect(after.rowCount).toBe(0);
   });
 
+  it('the schedule form shows the next run times of the expression being typed, as pg-boss reads it', async () => {
+    await signedIn(tenantA.token);
+    await page.getByRole('link', { name: 'Schedules' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Schedules' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.getByLabel('Time zone').fill('Europe/Paris');
+    await page.getByLabel('Cron').fill('0 9 * * 1-5');
+    const runs = page.getByRole('list', { name: 'Next runs' });
+    const times = runs.locator('time');
+    await page.waitForFunction(
+      (expected) => Array.from(document.querySelectorAll('ol[aria-label="Next runs"] time')).map((t) => t.getAttribute('datetime')).join(' ') === expected,
+      boss.previewSchedule('0 9 * * 1-5', { tz: 'Europe/Paris', count: 5 }).map((d) => d.toISOString()).join(' '),
+      { timeout: UI_TIMEOUT },
+    );
+    expect(await times.count()).toBe(5);
+    expect(await runs.textContent()).toContain('09:00');
+    // A bad expression says so while typing, before anything is sent.
+    await page.getByLabel('Cron').fill('61 * * * *');
+    await page.getByText('Not a schedule the gateway accepts').waitFor({ timeout: UI_TIMEOUT });
+    expect(await runs.count()).toBe(0);
+    const { rows } = await db.query('SELECT 1 FROM pgboss.schedule WHERE starts_with(name, $1)', [`${tenantA.tenant.id}/`]);
+    expect(rows).toEqual([]);
+  });
+
   it('shows connected workers per queue with their concurrency and jobs in hand', async () => {
     const queue = uniqueName('resize');
     const { createClient } = await import('graphql-ws');
@@ -580,6 +603,7 @@ describe('layout and accessibility', () => {
       await page.getByRole('link', { name }).click();
       await page.getByRole('heading', { level: 1, name }).waitFor({ timeout: UI_TIMEOUT });
       await page.locator('.muted').first().waitFor({ timeout: UI_TIMEOUT });
+      if (name === 'Schedules') await page.getByRole('list', { name: 'Next runs' }).waitFor({ timeout: UI_TIMEOUT });
       found[name.toLowerCase()] = await accessibilityViolations();
     }
     expect(found).toEqual({ 'sign-in': [], queues: [], queue: [], 'typed confirm dialog': [], job: [], 'confirm dialog': [], workers: [], schedules: [] });

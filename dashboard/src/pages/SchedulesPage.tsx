@@ -36,6 +36,51 @@ const ScheduleJob = graphql(`
   }
 `);
 
+const PreviewSchedule = graphql(`
+  query DashboardPreviewSchedule($cron: String!, $tz: String, $count: Int) {
+    previewSchedule(cron: $cron, tz: $tz, count: $count)
+  }
+`);
+
+/** How long typing pauses before the next run times are asked for. */
+const PREVIEW_DELAY_MS = 300;
+const PREVIEW_COUNT = 5;
+
+/** The next run times of the cron expression being typed, or why it would be refused. */
+function NextRuns({ cron, tz, id }: { cron: string; tz: string; id: string }) {
+  const [asked, setAsked] = useState({ cron, tz });
+  useEffect(() => {
+    const timer = setTimeout(() => setAsked({ cron, tz }), PREVIEW_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [cron, tz]);
+  const empty = !asked.cron.trim();
+  const [{ data, error, fetching }] = useQuery({
+    query: PreviewSchedule,
+    variables: { cron: asked.cron.trim(), tz: asked.tz.trim() || null, count: PREVIEW_COUNT },
+    pause: empty,
+  });
+  return (
+    <div id={id} className="field-wide next-runs" aria-live="polite">
+      {empty ? null : error ? (
+        <p className="hint">Not a schedule the gateway accepts: {errorMessage(error)}</p>
+      ) : data ? (
+        <>
+          <p className="hint">Next runs{asked.tz.trim() ? ` (${asked.tz.trim()})` : ' (UTC)'}:</p>
+          <ol aria-label="Next runs">
+            {data.previewSchedule.map((at) => (
+              <li key={at}>
+                <Time value={at} /> <span className="muted">{new Date(at).toLocaleString('en-GB', { timeZone: asked.tz.trim() || 'UTC', dateStyle: 'medium', timeStyle: 'short' })}</span>
+              </li>
+            ))}
+          </ol>
+        </>
+      ) : fetching ? (
+        <p className="hint">Working out the next runs…</p>
+      ) : null}
+    </div>
+  );
+}
+
 const UnscheduleJob = graphql(`
   mutation DashboardUnscheduleJob($queue: String!, $key: String) {
     unscheduleJob(queue: $queue, key: $key)
@@ -152,7 +197,7 @@ function ScheduleForm({ queues, onCreated }: { queues: string[]; onCreated: () =
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const ids = { queue: useId(), queues: useId(), cron: useId(), cronHint: useId(), key: useId(), tz: useId(), data: useId(), publish: useId() };
+  const ids = { queue: useId(), queues: useId(), cron: useId(), cronHint: useId(), key: useId(), tz: useId(), data: useId(), publish: useId(), runs: useId() };
   const set = (field: keyof typeof form) => (event: { target: { value: string } }) => setForm({ ...form, [field]: event.target.value });
 
   const submit = async (event: FormEvent<HTMLFormElement>) => {
@@ -203,7 +248,7 @@ function ScheduleForm({ queues, onCreated }: { queues: string[]; onCreated: () =
           </div>
           <div className="field">
             <label htmlFor={ids.cron}>Cron</label>
-            <input id={ids.cron} value={form.cron} onChange={set('cron')} required className="mono" aria-describedby={ids.cronHint} />
+            <input id={ids.cron} value={form.cron} onChange={set('cron')} required className="mono" aria-describedby={`${ids.cronHint} ${ids.runs}`} />
             <p id={ids.cronHint} className="hint">
               minute hour day month weekday, e.g. <code>0 3 * * *</code> for 03:00 daily
             </p>
@@ -216,6 +261,7 @@ function ScheduleForm({ queues, onCreated }: { queues: string[]; onCreated: () =
             <label htmlFor={ids.tz}>Time zone</label>
             <input id={ids.tz} value={form.tz} onChange={set('tz')} autoComplete="off" />
           </div>
+          <NextRuns cron={form.cron} tz={form.tz} id={ids.runs} />
           <div className="field field-wide">
             <label htmlFor={ids.data}>Data (JSON)</label>
             <textarea id={ids.data} value={form.data} onChange={set('data')} rows={3} className="mono" spellCheck={false} />
