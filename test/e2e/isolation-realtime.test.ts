@@ -120,7 +120,7 @@ describe('jobEvents', () => {
     const all = await liveEvents(bSocket, {}, 'b-probe');
     const emails = await liveEvents(bSocket, { queue: 'emails' }, 'emails');
     const prefixed = await liveEvents(bSocket, { queue: `${A}/emails` }, `${A}/emails`);
-    const mine = collect<EventData>(client(victim), EVENTS, { queue: 'emails' });
+    const mine = collect<EventData>(client(victim), EVENTS, {});
 
     // A: its worker completes the held job (and is pushed the next one), then a send and a cancel.
     victimJobs.second = await send(victim, 'emails', { secret, n: 2 });
@@ -128,9 +128,24 @@ describe('jobEvents', () => {
     expect(done.errors).toBeUndefined();
     await victimWorker.waitFor((d) => d.workAssigned.id === victimJobs.second);
     victimJobs.cancelled = await send(victim, 'emails', { secret, n: 3 }, { delaySeconds: 3600 });
+    await api(victim)(DOCS.updateJob, { queue: 'emails', id: victimJobs.cancelled, data: { secret, n: 4 } });
     await api(victim)(DOCS.cancelJob, { queue: 'emails', id: victimJobs.cancelled });
+    // A flow of A's released by its parent (READY), published to A's topic, then purged (DELETED).
+    const flow = (await api(victim)(DOCS.sendFlow, {
+      jobs: [{ ref: 'a', queue: 'flow', data: { secret } }, { ref: 'b', queue: 'flow', data: { secret }, dependsOn: ['a'] }],
+    })).sendFlow as { ref: string; job: unknown }[];
+    expect(flow).toHaveLength(2);
+    const [parent] = await boss.fetch(`${A}/flow`);
+    await boss.complete(`${A}/flow`, parent!.id);
+    await boss.resolveFlow();
+    await api(victim)(DOCS.subscribeQueue, { topic: 'orders', queue: 'flow' });
+    await api(victim)(DOCS.publish, { topic: 'orders', data: { secret } });
+    await mine.waitFor((d) => d.jobEvents.queue === 'flow' && d.jobEvents.type === 'READY');
+    await api(victim)(DOCS.deleteQueuedJobs, { queue: 'flow' });
     // Positive control: these events exist and are delivered (to A).
     await mine.waitFor((d) => d.jobEvents.jobId === victimJobs.cancelled && d.jobEvents.type === 'CANCELLED');
+    await mine.waitFor((d) => d.jobEvents.queue === 'flow' && d.jobEvents.type === 'DELETED');
+    expect(mine.results.some((r) => r.data?.jobEvents.jobId === victimJobs.cancelled && r.data?.jobEvents.type === 'UPDATED')).toBe(true);
     expect(mine.results.map((r) => r.data?.jobEvents.jobId)).toEqual(expect.arrayContaining([victimJobs.first, victimJobs.second]));
     mine.stop();
 
