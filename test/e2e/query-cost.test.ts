@@ -34,6 +34,31 @@ describe('query cost, with the default limits', () => {
     expect(body).toEqual({ data: { a: { nodes: [] }, b: { nodes: [] } } });
   });
 
+  it('counts the lists of the pg-boss operations: findJobs pages, job dependencies, topics, published jobs, flows', async () => {
+    const refused = async (query: string, variables?: Record<string, unknown>) => {
+      const { body } = await httpGraphql(gateway.graphqlUrl, tenant.token, query, variables);
+      // Nothing resolved: a nullable root field is null, a non-null one nulls the whole answer.
+      const resolved = Object.values(body.data ?? {}).filter((value) => value !== null);
+      expect({ query, code: body.errors?.[0]?.extensions?.code, resolved }).toEqual({ query, code: 'QUERY_TOO_COMPLEX', resolved: [] });
+    };
+    const found = (alias: string, first: number) => `${alias}: findJobs(queue: "no-such-queue", first: ${first}) { nodes { id data output } }`;
+    await refused(`{ ${found('a', 500)} ${found('b', 500)} }`);
+    await refused('{ job(queue: "q", id: "01234567-89ab-7def-8123-456789abcdef") { dependencies(first: 500) { data output } dependents(first: 500) { data output } } }');
+    await refused(`{ ${['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r'].map((a) => `${a}: topics { name queues }`).join(' ')} ${page('z', 500)} }`);
+    await refused('mutation { publish(topic: "t", data: {}) { data output dependencies(first: 500) { id } } }');
+    const jobs = Array.from({ length: 1_000 }, (_, i) => ({ ref: `r${i}`, queue: 'q', data: {}, dependsOn: i ? ['r0'] : [] }));
+    await refused('mutation($jobs: [FlowJobInput!]!) { sendFlow(jobs: $jobs) { ref id queue job { data output } } }', { jobs });
+
+    const { body } = await httpGraphql(
+      gateway.graphqlUrl,
+      tenant.token,
+      `{ ${found('a', 50)} topics { name queues } previewSchedule(cron: "0 0 1 1 *", count: 3)
+         job(queue: "q", id: "01234567-89ab-7def-8123-456789abcdef") { dependencies { id } dependents { id } } }`,
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toMatchObject({ a: { nodes: [] }, topics: [], job: null });
+  });
+
   it('counts batch inputs: a batch command over its cost together with a large page is refused', async () => {
     const ids = Array.from({ length: 1_000 }, () => '01234567-89ab-7def-8123-456789abcdef');
     const { body } = await httpGraphql(
