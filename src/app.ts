@@ -9,6 +9,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { installGatewaySchema } from './db/gateway-schema.ts';
 import { applyPrismaMigrations } from './db/migrate.ts';
 import { PreparedStatements } from './db/prepared-statements.ts';
+import { createPool } from './db/pools.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { gatewayTypes } from './db/type-parsers.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -129,31 +130,26 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       await applyPrismaMigrations(databaseUrl);
       logger.info('database migrations applied');
     }
-    prisma = createPrisma(databaseUrl);
-    boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger, monitorIntervalSeconds: config.bossMonitorIntervalSeconds });
-    // Connections are recycled now and then so that statements prepared on them do not pile up.
-    pool = new pg.Pool({ connectionString: databaseUrl, max: 10, maxUses: 50_000, application_name: 'jobgate', types: gatewayTypes });
-    pool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
+    const connectionTimeoutMillis = config.databaseConnectTimeoutMs;
+    prisma = createPrisma(databaseUrl, { connectionTimeoutMillis, logger });
+    boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger, monitorIntervalSeconds: config.bossMonitorIntervalSeconds, connectionTimeoutMillis });
+    pool = createPool({ connectionString: databaseUrl, applicationName: 'jobgate', max: 10, maxUses: 50_000, connectionTimeoutMillis, types: gatewayTypes }, logger);
     await installGatewaySchema(pool, config.bossSchema);
     const startedPool = pool;
-    events = new JobEventBus(databaseUrl, pool, logger);
+    events = new JobEventBus(databaseUrl, pool, logger, { connectionTimeoutMillis });
     await events.start();
     const startedEvents = events;
     metrics.listenProbe = () => startedEvents.connected;
-    claimPool = new pg.Pool({
-      connectionString: databaseUrl,
-      max: 4,
-      maxUses: 50_000,
-      application_name: 'jobgate-claims',
-      options: '-c synchronous_commit=off',
-      types: gatewayTypes,
-    });
-    claimPool.on('error', (error) => logger.warn({ err: error }, 'idle pool connection failed'));
+    claimPool = createPool(
+      { connectionString: databaseUrl, applicationName: 'jobgate-claims', max: 4, maxUses: 50_000, connectionTimeoutMillis, options: '-c synchronous_commit=off', types: gatewayTypes },
+      logger,
+    );
     const leases = new Leases(pool, claimPool, new PreparedStatements());
     const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
+      bossSchema: config.bossSchema,
       onDispatched: (tenantId, seconds) => metrics.dispatchLatency.observe({ tenant: tenantId }, seconds),
     });
     dispatcher.start();

@@ -63,6 +63,11 @@ export interface Config {
   metricsHost: string;
   /** 0 picks a free port (tests). */
   metricsPort: number;
+  /**
+   * Longest wait for a PostgreSQL connection, new or from a pool, in every pool
+   * of the process: past it a request fails with SERVICE_UNAVAILABLE.
+   */
+  databaseConnectTimeoutMs: number;
 }
 
 export interface TenantLimits {
@@ -151,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.JOBGATE_METRICS_TOKEN || undefined,
     metricsHost: env.JOBGATE_METRICS_HOST || '127.0.0.1',
     metricsPort: integer(env, 'JOBGATE_METRICS_PORT', 9464),
+    databaseConnectTimeoutMs: integer(env, 'JOBGATE_DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100),
   };
 }

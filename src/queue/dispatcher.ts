@@ -11,6 +11,8 @@ import type { TenantQueues } from './tenant-queues.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
 export interface DispatcherOptions {
+  /** pg-boss's schema (default `pgboss`). */
+  bossSchema?: string;
   /** Safety net for missed wake-ups; ready jobs are normally pushed on NOTIFY. */
   pollIntervalMs?: number;
   /** Seconds from a job becoming ready to its push (metrics). */
@@ -50,6 +52,8 @@ interface HeldJob {
   retryCount: number;
   /** The ACTIVE notification of this attempt arrived: a CREATED or RETRY after it puts the job back in the queue. */
   started: boolean;
+  /** The claim that made the hold has committed (before that, the database does not show it yet). */
+  committed: boolean;
 }
 
 /** One `workAssigned` subscription. */
@@ -147,6 +151,7 @@ export class Dispatcher {
   readonly #logger: Logger;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #pollIntervalMs: number;
+  readonly #bossSchema: string;
   readonly #onDispatched: DispatcherOptions['onDispatched'];
   readonly #retiring = new Set<Promise<void>>();
   /** Jobs sent through this instance whose queue was woken at once (their CREATED event need not wake it). */
@@ -163,9 +168,10 @@ export class Dispatcher {
     this.#instanceId = instanceId;
     this.#logger = logger.child({ component: 'dispatcher' });
     this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
+    this.#bossSchema = options.bossSchema ?? 'pgboss';
     this.#onDispatched = options.onDispatched;
     this.#unsubscribe.push(bus.subscribeAll((event) => this.#onEvent(event)));
-    this.#unsubscribe.push(bus.onResync(() => this.#pumpAll()));
+    this.#unsubscribe.push(bus.onResync(() => void this.#resync()));
   }
 
   start(): void {
@@ -360,6 +366,37 @@ export class Dispatcher {
   }
 
   /**
+   * After a gap in the job events (the LISTEN connection was lost): forgets
+   * the holds that ended meanwhile, unseen (settled, expired, failed back, or
+   * a claim that PostgreSQL lost in a crash), so that their room is not held
+   * forever, then pumps every queue for the jobs whose news was missed.
+   */
+  async #resync(): Promise<void> {
+    const known: [string, Worker, HeldJob][] = [];
+    for (const [key, worker] of this.#heldBy) {
+      const held = worker.held.get(key);
+      if (held?.committed) known.push([key, worker, held]);
+    }
+    try {
+      const live = await this.#leases.liveHolds(
+        this.#bossSchema,
+        known.map(([, worker, held]) => ({ queue: held.queue, id: held.id, retryCount: held.retryCount, holder: worker.holder })),
+      );
+      const alive = new Set(live.map((hold) => jobKey(hold.queue, hold.id)));
+      let dropped = 0;
+      for (const [key, worker, held] of known) {
+        if (alive.has(key) || worker.held.get(key) !== held) continue;
+        this.#release(key);
+        dropped++;
+      }
+      if (dropped) this.#logger.info({ dropped }, 'forgot holds that ended while job events were not arriving');
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'could not re-check holds after a gap in job events');
+    }
+    this.#pumpAll();
+  }
+
+  /**
    * `wake`: jobs may have arrived (a notification, a timer, the poll); a
    * settlement alone does not wake. Claims overlap: one starts whenever room
    * frees up, up to MAX_CLAIMS per queue, each with the room it reserved, so
@@ -424,6 +461,10 @@ export class Dispatcher {
           this.#forget(slot, plan);
           throw error;
         });
+      for (const [worker, job] of plan) {
+        const held = worker.held.get(jobKey(slot.name, job.id));
+        if (held) held.committed = true;
+      }
       slot.drained = jobs.length < capacity;
       if (jobs.length === 0) {
         await this.#armDeferredTimer(slot, first.queues);
@@ -481,7 +522,9 @@ export class Dispatcher {
     if (plan.length) slot.next = turns[plan.length - 1]!.next % Math.max(1, slot.workers.length);
     for (const [worker, job] of plan) {
       const key = jobKey(slot.name, job.id);
-      worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount, started });
+      // The job came back (its end went unseen) and went to another worker: the old hold is over.
+      if (this.#heldBy.get(key) !== worker) this.#release(key);
+      worker.held.set(key, { queue: slot.name, id: job.id, retryCount: job.retryCount, started, committed: started });
       this.#heldBy.set(key, worker);
     }
     return plan;

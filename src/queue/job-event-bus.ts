@@ -33,11 +33,13 @@ export class JobEventBus {
   #reconnectDelay = 100;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
+  readonly #connectionTimeoutMillis: number;
 
-  constructor(databaseUrl: string, pool: pg.Pool, logger: Logger) {
+  constructor(databaseUrl: string, pool: pg.Pool, logger: Logger, { connectionTimeoutMillis = 5_000 }: { connectionTimeoutMillis?: number } = {}) {
     this.#databaseUrl = databaseUrl;
     this.#pool = pool;
     this.#logger = logger.child({ component: 'job-event-bus' });
+    this.#connectionTimeoutMillis = connectionTimeoutMillis;
   }
 
   get connected(): boolean {
@@ -60,15 +62,30 @@ export class JobEventBus {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.#databaseUrl, keepAlive: true, application_name: 'jobgate-listen' });
+    const client = new pg.Client({
+      connectionString: this.#databaseUrl,
+      keepAlive: true,
+      application_name: 'jobgate-listen',
+      connectionTimeoutMillis: this.#connectionTimeoutMillis,
+    });
     client.on('notification', (message) => {
       if (message.channel === CONTROL_CHANNEL) for (const listener of this.#controlListeners) listener(message.payload ?? '');
       else this.#onNotification(message.payload ?? '');
     });
+    // Until the connection is ours (#client), its errors and end only fail this attempt.
     client.on('error', (error) => this.#onDrop(client, error));
     client.on('end', () => this.#onDrop(client, undefined));
-    await client.connect();
-    await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}; LISTEN ${CONTROL_CHANNEL}`);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}; LISTEN ${CONTROL_CHANNEL}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    if (this.#stopped) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.#client = client;
     this.#connected = true;
     this.#reconnectDelay = 100;

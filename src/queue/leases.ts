@@ -390,6 +390,23 @@ export class Leases {
     }
   }
 
+  /**
+   * Of `holds`, those still recorded as they are given, with their job active
+   * in that attempt: what survived a gap in the job events.
+   */
+  async liveHolds(bossSchema: string, holds: readonly (LeaseGrant & { queue: string })[]): Promise<{ queue: string; id: string }[]> {
+    if (holds.length === 0) return [];
+    const schema = `"${bossSchema.replaceAll('"', '""')}"`;
+    const { rows } = await this.#pool.query<{ queue: string; id: string }>(
+      `SELECT h.queue, h.id
+         FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[]) AS h(queue, id, retry_count, holder)
+         JOIN job_lease l ON l.job_id = h.id AND l.queue = h.queue AND l.holder = h.holder AND l.retry_count = h.retry_count
+         JOIN ${schema}.job j ON j.name = h.queue AND j.id = h.id AND j.state = 'active' AND j.retry_count = h.retry_count`,
+      [holds.map((h) => h.queue), holds.map((h) => h.id), holds.map((h) => h.retryCount), holds.map((h) => h.holder)],
+    );
+    return rows;
+  }
+
   /** Drops holds whose job is no longer active in the leased attempt (settled elsewhere, expired, deleted). */
   async purgeStale(bossSchema: string): Promise<number> {
     const schema = `"${bossSchema.replaceAll('"', '""')}"`;

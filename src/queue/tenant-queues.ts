@@ -501,6 +501,10 @@ export class TenantQueues {
           presented,
         ));
       }
+      // A complete or fail by the holder of what this instance says it holds ends those holds here,
+      // whatever the database answered: a hold it no longer records (a claim lost in a crash, an end
+      // whose event was missed) must not keep the worker's room.
+      if (held) released = ids;
       const finished = released.length ? [...new Set([...released, ...settled])] : settled;
       if (finished.length) this.#work.onSettled?.(qualified, finished);
     }

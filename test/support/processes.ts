@@ -232,6 +232,12 @@ export interface PrivatePostgres {
   readonly running: boolean;
   /** Fast shutdown (SIGINT): every connection is cut. */
   stop(): Promise<void>;
+  /**
+   * What `pg_ctl restart -m <mode>` does, to the postmaster this module runs:
+   * `fast` (SIGINT: connections cut, checkpoint) or `immediate` (SIGQUIT: no
+   * checkpoint, crash recovery on the way up). `whileDown` runs in between.
+   */
+  restart(mode: 'fast' | 'immediate', whileDown?: () => Promise<void>): Promise<void>;
   /** Starts it again on the same port and data. */
   start(): Promise<void>;
   /** Stops it and removes its data directory. */
@@ -270,6 +276,20 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await server.stop();
     running = false;
   };
+  const restart = async (mode: 'fast' | 'immediate', whileDown?: () => Promise<void>) => {
+    const handle = server as unknown as { process?: ChildProcess };
+    const postmaster = handle.process;
+    if (!running || !postmaster) throw new Error('private PostgreSQL is not running');
+    const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
+    postmaster.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
+    const timer = setTimeout(() => postmaster.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+    handle.process = undefined;
+    running = false;
+    await whileDown?.();
+    await start();
+  };
   const start = async () => {
     if (running) return;
     try {
@@ -305,6 +325,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     },
     stop,
     start,
+    restart,
     destroy,
   };
 }
