@@ -183,7 +183,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
           holder,
           onSent: (queue, ids) => startedDispatcher.sent(queue, ids),
           handoff: (queue) => startedDispatcher.handoff(queue),
-          onSettled: (queue, ids) => startedDispatcher.settled(queue, ids),
+          onSettled: (queue, ids, held) => startedDispatcher.settled(queue, ids, held),
           heldAttempts: holder === null ? undefined : (queue, ids) => startedDispatcher.heldAttempts(holder, queue, ids),
           observer,
         }),

@@ -301,14 +301,25 @@ export class Dispatcher {
       const worker = this.#heldBy.get(key);
       const held = worker?.holder === holder ? worker.held.get(key) : undefined;
       if (!held) return undefined;
-      attempts.push({ id, retryCount: held.retryCount });
+      // The hold itself: `settled` tells it from a later hold of the same job.
+      attempts.push(held);
     }
     return attempts;
   }
 
-  /** Settled by its holder through this instance: free the slots now, not on the event. */
-  settled(queue: string, ids: readonly string[]): void {
-    for (const id of ids) this.#release(jobKey(queue, id));
+  /**
+   * Settled by its holder through this instance: free the slots now, not on
+   * the event. Of the ids in `held` (as `heldAttempts` gave them), only those
+   * holds end: a claim may have taken the job again meanwhile.
+   */
+  settled(queue: string, ids: readonly string[], held: readonly JobAttempt[] = []): void {
+    const expected = new Map(held.map((attempt) => [attempt.id, attempt]));
+    for (const id of ids) {
+      const key = jobKey(queue, id);
+      const attempt = expected.get(id);
+      if (attempt && this.#heldBy.get(key)?.held.get(key) !== attempt) continue;
+      this.#release(key);
+    }
   }
 
   /**

@@ -33,6 +33,7 @@ export class JobEventBus {
   #reconnectDelay = 100;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
+  #nextSync: Promise<void> | undefined;
   readonly #connectionTimeoutMillis: number;
 
   constructor(databaseUrl: string, pool: pg.Pool, logger: Logger, { connectionTimeoutMillis = 5_000 }: { connectionTimeoutMillis?: number } = {}) {
@@ -178,7 +179,17 @@ export class JobEventBus {
    * delivered: notifications arrive in commit order, so our own marker
    * arriving proves the ones before it did.
    */
-  async sync(timeoutMs = 5_000): Promise<void> {
+  sync(timeoutMs = 5_000): Promise<void> {
+    // Calls made in one turn of the event loop share a marker, sent after all of them: a reconnect
+    // re-reads many jobs at once.
+    this.#nextSync ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#nextSync = undefined;
+      return this.#syncOnce(timeoutMs);
+    });
+    return this.#nextSync;
+  }
+
+  async #syncOnce(timeoutMs: number): Promise<void> {
     const token = randomUUID();
     const arrived = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

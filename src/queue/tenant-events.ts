@@ -1,9 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
 import { badInput } from '../errors.ts';
 import type { JobEventBus } from './job-event-bus.ts';
 import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
 import { isUuid } from './job-input.ts';
-import type { JobRecord } from './job-record.ts';
+import type { JobRecord, JobState } from './job-record.ts';
 import { assertQueueName, type QueueNamespace } from './names.ts';
 
 /** A job event as its tenant sees it. */
@@ -62,11 +63,10 @@ export class TenantEvents {
   subscribe(filter: JobEventFilter): AsyncIterable<JobEventView> {
     if (filter.queue !== undefined) assertQueueName(filter.queue);
     if (filter.jobId !== undefined && !isUuid(filter.jobId)) throw badInput('"jobId" must be a job id (UUID)', { argument: 'jobId' });
+    const jobId = filter.jobId;
     const types = filter.types?.length ? new Set(filter.types) : null;
-    const matches = (event: JobEventView) =>
-      (filter.queue === undefined || event.queue === filter.queue) &&
-      (filter.jobId === undefined || event.jobId === filter.jobId) &&
-      (types === null || types.has(event.type));
+    const concerns = (event: JobEventView) => (filter.queue === undefined || event.queue === filter.queue) && (jobId === undefined || event.jobId === jobId);
+    const matches = (event: JobEventView) => types === null || types.has(event.type);
 
     const buffer = new FixedBuffer(this.#bufferSize);
     return new Repeater<JobEventView>(async (push, stop) => {
@@ -84,33 +84,97 @@ export class TenantEvents {
         stop();
         this.#onOverflow();
       };
-      // Until the snapshot below is reconciled, events are held back so that a
-      // job's events are delivered in order.
-      let pending: JobEventView[] | null = filter.jobId === undefined ? null : [];
+      // With `jobId`: the job as the subscriber last learnt it (null once deleted), whatever `types` lets through.
+      let seen: Seen | undefined;
+      const accept = (event: JobEventView) => {
+        if (jobId !== undefined) seen = event.type === 'DELETED' ? null : { queue: event.queue, state: event.state, retryCount: event.retryCount };
+        if (matches(event)) deliver(event);
+      };
+      // While the job is read and reconciled with the stream, its live events are held back, so
+      // that they are delivered in order after what the read tells.
+      let pending: JobEventView[] | null = null;
       const unsubscribe = this.#bus.subscribeTenant(this.#jobs.names.prefix.slice(0, -1), (raw) => {
         const event = this.#view(raw);
-        if (!event || !matches(event)) return;
+        if (!event || !concerns(event)) return;
         if (pending) pending.push(event);
-        else deliver(event);
+        else accept(event);
       });
-      try {
-        if (pending && filter.jobId !== undefined) {
-          const job = await this.#jobs.findJob(filter.jobId, filter.queue);
+      /** `first`: the job's final state, if it is in one, is the news; afterwards any state the stream missed is. */
+      const reconcile = async (id: string, first: boolean) => {
+        pending ??= [];
+        try {
+          const job = await this.#jobs.findJob(id, filter.queue);
           // Every notification committed before the lookup has now arrived.
           await this.#bus.sync();
-          const held: JobEventView[] = pending;
+          const held = pending;
           pending = null;
-          if (held.length === 0 && job && FINAL_STATES.has(job.state)) {
-            const final: JobEventView = { type: eventTypeForState(job.state), queue: job.queue, jobId: job.id, state: job.state, retryCount: job.retryCount, at: job.completedOn ?? new Date(), progress: null };
-            if (matches(final)) deliver(final);
+          if (first) {
+            if (job) seen = { queue: job.queue, state: job.state, retryCount: job.retryCount };
+            if (held.length === 0 && job && FINAL_STATES.has(job.state) && matches(eventOf(job))) deliver(eventOf(job));
+          } else {
+            const missed = missedChange(job, seen, held);
+            if (missed === null && seen) accept({ type: 'DELETED', queue: seen.queue, jobId: id, state: seen.state, retryCount: seen.retryCount, at: new Date(), progress: null });
+            else if (missed) accept(eventOf(missed));
           }
-          for (const event of held) deliver(event);
+          for (const event of held) accept(event);
+        } finally {
+          if (pending) {
+            for (const event of pending) accept(event);
+            pending = null;
+          }
+        }
+      };
+      let stopResync = () => {};
+      try {
+        if (jobId !== undefined) {
+          await reconcile(jobId, true);
+          // After a gap in the notifications (the LISTEN connection was lost and is back), the job
+          // may have changed unseen: read it again, so a live subscriber learns where it went.
+          let resyncs = Promise.resolve();
+          stopResync = this.#bus.onResync(() => {
+            resyncs = resyncs.then(() => retried(() => reconcile(jobId, false))).catch((error: unknown) => stop(error));
+          });
         }
       } catch (error) {
         stop(error);
       }
       await stop;
+      stopResync();
       unsubscribe();
     }, buffer);
   }
+}
+
+/** A job's state and attempt as a subscriber knows it; null: deleted. */
+type Seen = { queue: string; state: JobState; retryCount: number } | null;
+
+/** Right after a reconnect PostgreSQL may still be coming up: a few tries before the subscription gives up. */
+async function retried(work: () => Promise<void>, attempts = 6): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await sleep(250 * 2 ** attempt);
+    }
+  }
+}
+
+/**
+ * What a re-read job tells that the stream did not: the job (its current
+ * state), null when it was deleted, undefined when nothing was missed. A
+ * change reached after the LISTEN connection came back has its own event in
+ * `held` (it was committed before the re-read, so before the sync marker).
+ */
+function missedChange(job: JobRecord | null, seen: Seen | undefined, held: readonly JobEventView[]): JobRecord | null | undefined {
+  if (!job) return seen && !held.some((event) => event.type === 'DELETED') ? null : undefined;
+  if (seen && seen.state === job.state && seen.retryCount === job.retryCount) return undefined;
+  if (held.some((event) => event.type !== 'DELETED' && event.state === job.state && event.retryCount === job.retryCount)) return undefined;
+  return job;
+}
+
+/** The event of a job's current state, made from a read of it rather than from a notification. */
+function eventOf(job: JobRecord): JobEventView {
+  const at = FINAL_STATES.has(job.state) ? (job.completedOn ?? new Date()) : new Date();
+  return { type: eventTypeForState(job.state), queue: job.queue, jobId: job.id, state: job.state, retryCount: job.retryCount, at, progress: null };
 }

@@ -59,7 +59,8 @@ export interface WorkIdentity {
   /** Room at workers waiting on a queue (qualified name), for a send to claim jobs in its own transaction. */
   handoff?: ((qualified: string) => Handoff | undefined) | undefined;
   /** Told which jobs this holder just finished, to free its slots at once. */
-  onSettled?: ((queue: string, ids: readonly string[]) => void) | undefined;
+  /** `held`: the holds, as `heldAttempts` gave them, that the settle was made for. */
+  onSettled?: ((queue: string, ids: readonly string[], held?: readonly JobAttempt[]) => void) | undefined;
   /** The attempts at which this holder holds all of `ids`, as this instance knows; undefined otherwise. */
   heldAttempts?: ((queue: string, ids: readonly string[]) => JobAttempt[] | undefined) | undefined;
   /** Counts jobs sent and settled (metrics); `queue` is the tenant's name. */
@@ -506,7 +507,7 @@ export class TenantQueues {
       // whose event was missed) must not keep the worker's room.
       if (held) released = ids;
       const finished = released.length ? [...new Set([...released, ...settled])] : settled;
-      if (finished.length) this.#work.onSettled?.(qualified, finished);
+      if (finished.length) this.#work.onSettled?.(qualified, finished, held);
     }
     if (kind !== 'touch' && affected) this.#work.observer?.settled(this.tenantId, this.names.unqualify(qualified) ?? '', kind, affected);
     if (conflicts.some((id) => presented.has(id))) this.#work.admission?.chargeStale();

@@ -197,3 +197,42 @@ it('PostgreSQL restarts under load: the process lives, /ready recovers, pushes a
   }
   expect(gateway.running).toBe(true);
 }, 240_000);
+
+it('the LISTEN connection is lost while jobs finish: jobEvents(jobId) subscribers still learn that they finished', async () => {
+  const queue = 'gap';
+  const qualified = `${tenantId}/${queue}`;
+  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }', {
+    queue,
+    jobs: Array.from({ length: 10 }, (_, n) => ({ data: { n } })),
+  });
+  const byJob = ids.map((jobId) => startEventWatcher(gateway.wsUrl, token, { jobId }));
+  const byQueue = startEventWatcher(gateway.wsUrl, token, { queue });
+  watchers.push(...byJob, byQueue);
+  await sleep(1_000); // every subscription has read its job by now
+
+  // The gateway's LISTEN connection is cut, and another writer completes the jobs before it is back.
+  const admin = new pg.Client({ connectionString: postgres.url });
+  await admin.connect();
+  const listeners = async () => (await admin.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen'")).rows[0]!.n;
+  const cut = () => admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'jobgate-listen'");
+  try {
+    await cut();
+    await until('the LISTEN connection to be gone', async () => (await listeners()) === 0, 5_000);
+    const cutAt = Date.now();
+    await admin.query("UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE name = $1 AND id = ANY($2::uuid[])", [qualified, ids]);
+    expect(Date.now() - cutAt).toBeLessThan(80); // well within the first reconnect delay (100 ms)
+  } finally {
+    await admin.end();
+  }
+  await until('/ready again', async () => (await readyStatus(gateway.url)) === 200, 15_000);
+  const reconnectedAt = Date.now();
+  const learnt = await until('every jobEvents(jobId) subscriber to see COMPLETED', () => byJob.every((watcher) => watcher.events.some((event) => event.type === 'COMPLETED')), 15_000);
+  const seenByQueue = byQueue.events.filter((event) => event.type === 'COMPLETED').length;
+  console.log(`LISTEN cut: jobEvents(jobId) subscribers learnt of all 10 completions ${learnt - reconnectedAt} ms after /ready; a jobEvents(queue) subscriber saw ${seenByQueue} of them (not guaranteed)`);
+  for (const [n, watcher] of byJob.entries()) {
+    expect(watcher.events.map((event) => [event.type, event.jobId])).toEqual([['COMPLETED', ids[n]]]);
+    expect(watcher.sockets).toEqual({ opened: 1, closes: [] });
+    expect(watcher.ended).toBeUndefined();
+  }
+  expect(gateway.running).toBe(true);
+}, 60_000);
