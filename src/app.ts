@@ -15,6 +15,7 @@ import { gatewayTypes } from './db/type-parsers.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './queue/boss.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
+import { InstanceLiveness } from './queue/instance-liveness.ts';
 import { JobEventBus } from './queue/job-event-bus.ts';
 import { purgeOrphanedProgress } from './queue/job-progress.ts';
 import { LeaseTokens, loadLeaseSecret } from './queue/lease-tokens.ts';
@@ -87,6 +88,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let claimPool: pg.Pool | undefined;
   let events: JobEventBus | undefined;
   let dispatcher: Dispatcher | undefined;
+  let liveness: InstanceLiveness | undefined;
   let leaseSweeper: NodeJS.Timeout | undefined;
   let stopTokenWatch: (() => void) | undefined;
   const metrics = new GatewayMetrics();
@@ -153,6 +155,17 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       onDispatched: (tenantId, seconds) => metrics.dispatchLatency.observe({ tenant: tenantId }, seconds),
     });
     dispatcher.start();
+    const startedBoss = boss;
+    const startedDispatcher = dispatcher;
+    liveness = new InstanceLiveness(pool, leases, instanceId, logger, {
+      deadAfterSeconds: config.instanceDeadAfterSeconds,
+      bossSchema: config.bossSchema,
+      failBack: async (db, queue, attempts) => {
+        await startedBoss.fail(queue, attempts, { message: 'the gateway instance holding the job went away' }, { db });
+      },
+      onRevived: () => void startedDispatcher.resync(),
+    });
+    await liveness.start();
     const sweep = () =>
       Promise.all([
         leases.purgeStale(config.bossSchema),
@@ -160,8 +173,6 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
         purgeOrphanedProgress(leases.db, `"${config.bossSchema.replaceAll('"', '""')}"`),
       ]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
     leaseSweeper = setInterval(sweep, 60_000).unref();
-    const startedBoss = boss;
-    const startedDispatcher = dispatcher;
     const services: Services = {
       config,
       logger,
@@ -228,6 +239,8 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     }
     clearInterval(leaseSweeper);
     await dispatcher?.stop();
+    // Whatever is still held now, survivors take back at once.
+    await liveness?.stop();
     await events?.stop();
     await boss?.stop({ graceful: true, timeout: config.shutdownGraceSeconds * 1000 });
     await Promise.all([pool?.end(), claimPool?.end()]);

@@ -68,6 +68,11 @@ export interface Config {
    * of the process: past it a request fails with SERVICE_UNAVAILABLE.
    */
   databaseConnectTimeoutMs: number;
+  /**
+   * An instance not heard from for this long is dead: another takes back the
+   * jobs its workers held (not a used retry). It beats four times as often.
+   */
+  instanceDeadAfterSeconds: number;
 }
 
 export interface TenantLimits {
@@ -157,5 +162,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsHost: env.JOBGATE_METRICS_HOST || '127.0.0.1',
     metricsPort: integer(env, 'JOBGATE_METRICS_PORT', 9464),
     databaseConnectTimeoutMs: integer(env, 'JOBGATE_DATABASE_CONNECT_TIMEOUT_MS', 5_000, 100),
+    instanceDeadAfterSeconds: integer(env, 'JOBGATE_INSTANCE_DEAD_AFTER_SECONDS', 20, 2),
   };
 }

@@ -171,7 +171,7 @@ export class Dispatcher {
     this.#bossSchema = options.bossSchema ?? 'pgboss';
     this.#onDispatched = options.onDispatched;
     this.#unsubscribe.push(bus.subscribeAll((event) => this.#onEvent(event)));
-    this.#unsubscribe.push(bus.onResync(() => void this.#resync()));
+    this.#unsubscribe.push(bus.onResync(() => void this.resync()));
   }
 
   start(): void {
@@ -377,12 +377,13 @@ export class Dispatcher {
   }
 
   /**
-   * After a gap in the job events (the LISTEN connection was lost): forgets
-   * the holds that ended meanwhile, unseen (settled, expired, failed back, or
-   * a claim that PostgreSQL lost in a crash), so that their room is not held
+   * After a gap in the job events (the LISTEN connection was lost) or holds
+   * taken back behind this instance's back (it was found dead): forgets the
+   * holds that ended meanwhile, unseen (settled, expired, taken back, or a
+   * claim that PostgreSQL lost in a crash), so that their room is not held
    * forever, then pumps every queue for the jobs whose news was missed.
    */
-  async #resync(): Promise<void> {
+  async resync(): Promise<void> {
     const known: [string, Worker, HeldJob][] = [];
     for (const [key, worker] of this.#heldBy) {
       const held = worker.held.get(key);

@@ -23,10 +23,27 @@ export interface LeaseSplit {
   viaLease: string[];
 }
 
+/**
+ * When the gateway itself takes a job back (a drain, a dead instance), the
+ * attempt was not the job's fault: the job goes back to the queue as pg-boss's
+ * `restore` puts it (state created, started_on cleared, so the next claim does
+ * not count a retry), fenced to the attempt that was held. Should a unique
+ * rule refuse it (a `short` or `stately` queue already has the key queued),
+ * `failBack` fails it instead, a used retry.
+ */
+export type FailBack = (db: Db, queue: string, attempts: JobAttempt[]) => Promise<void>;
+
+interface TakenHold {
+  queue: string;
+  id: string;
+  retryCount: number;
+}
+
 /** Leases presented with a settle, by job id: what each token says, or null for one this gateway never issued. */
 export type PresentedLeases = ReadonlyMap<string, LeaseClaim | null>;
 
 const NO_LEASES: PresentedLeases = new Map();
+const NO_IDS: ReadonlySet<string> = new Set();
 
 interface LeaseRow {
   holder: string;
@@ -205,6 +222,8 @@ export class Leases {
   /**
    * Runs `settle` in a transaction after locking the leases of `ids`. When it
    * reports ids as finished, their leases are removed in the same transaction.
+   * `heldHere`: ids this instance says the caller holds; one without a lease
+   * row lost its hold (taken back), so it is a conflict, not anyone's to settle.
    */
   async withLeases<T>(
     queue: string,
@@ -212,10 +231,11 @@ export class Leases {
     ids: readonly string[],
     settle: (db: Db, split: LeaseSplit) => Promise<{ result: T; finished: readonly string[] }>,
     presented: PresentedLeases = NO_LEASES,
+    heldHere: ReadonlySet<string> = NO_IDS,
   ): Promise<{ result: T; finished: readonly string[]; conflicts: string[] }> {
     return this.#transaction('BEGIN', async (client, db) => {
       const { rows } = await client.query<LeaseRow & { id: string }>(this.#statements.config(LOCK_LEASES_SQL, [queue, ids]));
-      const split = splitLeases(ids, holder, new Map(rows.map((row) => [row.id, row])), presented);
+      const split = splitLeases(ids, holder, new Map(rows.map((row) => [row.id, row])), presented, heldHere);
       const { result, finished } = await settle(db, split);
       if (finished.length) await client.query(this.#statements.config(DELETE_SQL, [queue, finished]));
       // Used away from its connection: that connection's close must not fail the job back underneath it.
@@ -238,8 +258,9 @@ export class Leases {
     ids: readonly string[],
     settle: (db: Db, split: LeaseSplit) => Promise<T>,
     presented: PresentedLeases = NO_LEASES,
+    heldHere: ReadonlySet<string> = NO_IDS,
   ): Promise<{ result: T; conflicts: string[] }> {
-    return this.#releasing(queue, holder, ids, settle, presented, false);
+    return this.#releasing(queue, holder, ids, settle, presented, false, heldHere);
   }
 
   /**
@@ -248,7 +269,7 @@ export class Leases {
    * until it is settled on the lease or pg-boss's expiry returns it.
    */
   async releasingForFailBack<T>(queue: string, holder: string, ids: readonly string[], settle: (db: Db, split: LeaseSplit) => Promise<T>): Promise<{ result: T; conflicts: string[] }> {
-    return this.#releasing(queue, holder, ids, settle, NO_LEASES, true);
+    return this.#releasing(queue, holder, ids, settle, NO_LEASES, true, NO_IDS);
   }
 
   async #releasing<T>(
@@ -258,6 +279,7 @@ export class Leases {
     settle: (db: Db, split: LeaseSplit) => Promise<T>,
     presented: PresentedLeases,
     keepDetached: boolean,
+    heldHere: ReadonlySet<string>,
   ): Promise<{ result: T; conflicts: string[] }> {
     // BEGIN travels with the DELETE (values written in): three round trips in all, one commit.
     const begin = holder === null
@@ -276,7 +298,7 @@ export class Leases {
         // A detached hold of the departing holder is nobody's to fail back: it counts as someone else's.
         for (const row of rows) leased.set(row.id, keepDetached && row.detached ? { ...row, holder: '' } : row);
       }
-      const split = splitLeases(ids, holder, leased, presented);
+      const split = splitLeases(ids, holder, leased, presented, heldHere);
       const result = await settle(db, split);
       if (split.viaLease.length) await client.query(this.#statements.config(DELETE_SQL, [queue, split.viaLease]));
       return { result, conflicts: split.conflicts };
@@ -391,6 +413,58 @@ export class Leases {
   }
 
   /**
+   * Takes back the holds of instances found dead: `findDead` runs first in
+   * the transaction and names them (removing their liveness rows, so that a
+   * single instance takes each back); their holds, but detached ones (their
+   * lease was used elsewhere: they stay until settled on it or expired), are
+   * removed, and the jobs still active in the held attempt are put back.
+   * Returns the dead instances and how many jobs went back.
+   */
+  async takeBackDead(bossSchema: string, findDead: (db: Db) => Promise<string[]>, failBack: FailBack): Promise<{ instances: string[]; jobs: number }> {
+    return this.#transaction('BEGIN', async (client, db) => {
+      const instances = await findDead(db);
+      if (instances.length === 0) return { instances, jobs: 0 };
+      const { rows } = await client.query<TakenHold>(
+        `DELETE FROM job_lease WHERE NOT detached AND split_part(holder, ':', 1) = ANY($1::text[])
+         RETURNING queue, job_id AS id, retry_count AS "retryCount"`,
+        [instances],
+      );
+      return { instances, jobs: await this.#putBack(client, db, bossSchema, rows, failBack) };
+    });
+  }
+
+  /**
+   * Puts back, in the caller's transaction, the jobs of `holds` that are still
+   * active in the held attempt (see `FailBack`), queue by queue, each under a
+   * savepoint. Returns how many went back.
+   */
+  async #putBack(client: pg.PoolClient, db: Db, bossSchema: string, holds: readonly TakenHold[], failBack: FailBack): Promise<number> {
+    const schema = `"${bossSchema.replaceAll('"', '""')}"`;
+    const byQueue = new Map<string, TakenHold[]>();
+    for (const hold of holds) byQueue.set(hold.queue, [...(byQueue.get(hold.queue) ?? []), hold]);
+    let total = 0;
+    for (const [queue, held] of byQueue) {
+      await client.query('SAVEPOINT put_back');
+      try {
+        // pg-boss 12's restore, fenced: it has no fence of its own.
+        const { rowCount } = await client.query(
+          `UPDATE ${schema}.job j SET state = 'created', started_on = NULL, heartbeat_on = NULL, upsert_by_key = NULL
+             FROM unnest($2::uuid[], $3::int[]) AS a(id, retry_count)
+            WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count`,
+          [queue, held.map((hold) => hold.id), held.map((hold) => hold.retryCount)],
+        );
+        total += rowCount ?? 0;
+      } catch {
+        await client.query('ROLLBACK TO SAVEPOINT put_back');
+        await failBack(db, queue, held.map((hold) => ({ id: hold.id, retryCount: hold.retryCount })));
+        total += held.length;
+      }
+      await client.query('RELEASE SAVEPOINT put_back');
+    }
+    return total;
+  }
+
+  /**
    * Of `holds`, those still recorded as they are given, with their job active
    * in that attempt: what survived a gap in the job events.
    */
@@ -441,13 +515,19 @@ function claimWithGrants(fetch: string, queue: string, holders: readonly string[
  * row records (holder and attempt); any other is stale. Without one, the
  * holder alone may settle, and a job never pushed is anyone's with WORK.
  */
-function splitLeases(ids: readonly string[], holder: string | null, leased: ReadonlyMap<string, Omit<LeaseRow, 'detached'>>, presented: PresentedLeases): LeaseSplit {
+function splitLeases(
+  ids: readonly string[],
+  holder: string | null,
+  leased: ReadonlyMap<string, Omit<LeaseRow, 'detached'>>,
+  presented: PresentedLeases,
+  heldHere: ReadonlySet<string>,
+): LeaseSplit {
   const split: LeaseSplit = { held: [], unleased: [], conflicts: [], viaLease: [] };
   for (const id of ids) {
     const lease = leased.get(id);
     const claim = presented.get(id);
     if (lease && lease.holder === holder) split.held.push({ id, retryCount: lease.retryCount });
-    else if (claim === undefined) (lease ? split.conflicts : split.unleased).push(id);
+    else if (claim === undefined) (lease || heldHere.has(id) ? split.conflicts : split.unleased).push(id);
     else if (claim !== null && lease && lease.holder === claim.holder && lease.retryCount === claim.retryCount) {
       split.held.push({ id, retryCount: lease.retryCount });
       split.viaLease.push(id);

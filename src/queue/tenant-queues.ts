@@ -463,6 +463,7 @@ export class TenantQueues {
     const boss = this.#boss;
     const { leases, holder } = this.#work;
     const held = this.#admitSettle(qualified, ids, presented);
+    const heldHere = new Set(held?.map((attempt) => attempt.id));
     const settle = async (db: Db, split: LeaseSplit): Promise<{ affected: number; settled: readonly string[] }> => {
       const attempts = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
       if (attempts.length === 0) {
@@ -479,7 +480,7 @@ export class TenantQueues {
     let affected: number;
     let conflicts: readonly string[];
     if (kind === 'touch') {
-      ({ result: { affected }, conflicts } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] }), presented));
+      ({ result: { affected }, conflicts } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] }), presented, heldHere));
     } else {
       // complete and fail end the holds. The usual case, a worker settling what it was pushed here,
       // takes one round trip; anything else is sorted out id by id in one transaction.
@@ -500,6 +501,7 @@ export class TenantQueues {
             return settle(db, split);
           },
           presented,
+          heldHere,
         ));
       }
       // A complete or fail by the holder of what this instance says it holds ends those holds here,
@@ -562,7 +564,7 @@ export class TenantQueues {
       throw badInput(`"progress" must be a JSON value of at most ${this.#limits.maxProgressBytes} bytes`, { argument: 'progress', limit: this.#limits.maxProgressBytes });
     }
     const ids = isUuid(id) ? [id] : [];
-    this.#admitSettle(qualified, ids, presented);
+    const held = this.#admitSettle(qualified, ids, presented);
     let reported = false;
     let conflicts: readonly string[] = [];
     if (ids.length) {
@@ -577,6 +579,7 @@ export class TenantQueues {
           return { result: rows.length > 0, finished: [] };
         },
         presented,
+        new Set(held?.map((attempt) => attempt.id)),
       ));
     }
     const job = await this.getJob(queue, id);

@@ -8,7 +8,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { readyStatus, recordingWebSocket, sleep, type SocketLog } from './processes.ts';
 
 const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
-const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount data } }';
+const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease data } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
 const EVENTS = 'subscription($queue: String, $jobId: ID) { jobEvents(queue: $queue, jobId: $jobId) { type jobId retryCount } }';
 
@@ -95,7 +95,7 @@ export function startProducer(graphqlUrl: string, token: string, queue: string, 
 export interface RawWorker {
   readonly sockets: SocketLog;
   /** Every push, in order of arrival. */
-  readonly pushes: { id: string; retryCount: number; at: number }[];
+  readonly pushes: { id: string; retryCount: number; lease: string | null; at: number }[];
   /** Completions the gateway acknowledged, per job. */
   readonly completed: Map<string, number>;
   /** Jobs whose completion was refused with CONFLICT (the attempt had moved on). */
@@ -155,7 +155,7 @@ export function startRawWorker(options: RawWorkerOptions): RawWorker {
     }
   };
 
-  client.subscribe<{ workAssigned: { id: string; retryCount: number } }>(
+  client.subscribe<{ workAssigned: { id: string; retryCount: number; lease: string | null } }>(
     { query: WORK, variables: { queues: [options.queue], concurrency: options.concurrency } },
     {
       next: (result) => {
@@ -164,7 +164,7 @@ export function startRawWorker(options: RawWorkerOptions): RawWorker {
           ended = `error: ${JSON.stringify(result.errors)}`;
           return;
         }
-        pushes.push({ id: job.id, retryCount: job.retryCount, at: Date.now() });
+        pushes.push({ id: job.id, retryCount: job.retryCount, lease: job.lease, at: Date.now() });
         inHand++;
         void (async () => {
           await (options.workMs === 'hold' ? released : Promise.race([sleep(options.workMs), released]));
