@@ -38,6 +38,9 @@ import { watchTokens } from './server/token-watch.ts';
 import { withYogaRoutes } from './server/yoga-routes.ts';
 import { createGatewayYoga } from './server/yoga.ts';
 
+/** Past the grace, how long the answers of operations under way may still take before the sockets close. */
+const LAST_ANSWERS_MS = 250;
+
 /** A readiness check that takes longer than this answers "not ready" rather than leaving the probe waiting. */
 const READY_TIMEOUT_MS = 2_500;
 
@@ -52,7 +55,11 @@ export interface StartedApp {
 
 export interface App {
   start(): Promise<StartedApp>;
-  /** Stops accepting, closes sockets with 1001, stops pg-boss gracefully. Idempotent. */
+  /**
+   * Stops accepting, stops pushing, lets held jobs settle within the grace
+   * period, puts back what is left (no retry used), closes sockets with 1001,
+   * stops pg-boss gracefully. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
@@ -146,12 +153,11 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       { connectionString: databaseUrl, applicationName: 'jobgate-claims', max: 4, maxUses: 50_000, connectionTimeoutMillis, options: '-c synchronous_commit=off', types: gatewayTypes },
       logger,
     );
-    const leases = new Leases(pool, claimPool, new PreparedStatements());
+    const leases = new Leases(pool, claimPool, new PreparedStatements(), config.bossSchema);
     const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
-      bossSchema: config.bossSchema,
       onDispatched: (tenantId, seconds) => metrics.dispatchLatency.observe({ tenant: tenantId }, seconds),
     });
     dispatcher.start();
@@ -159,7 +165,6 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     const startedDispatcher = dispatcher;
     liveness = new InstanceLiveness(pool, leases, instanceId, logger, {
       deadAfterSeconds: config.instanceDeadAfterSeconds,
-      bossSchema: config.bossSchema,
       failBack: async (db, queue, attempts) => {
         await startedBoss.fail(queue, attempts, { message: 'the gateway instance holding the job went away' }, { db });
       },
@@ -168,7 +173,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     await liveness.start();
     const sweep = () =>
       Promise.all([
-        leases.purgeStale(config.bossSchema),
+        leases.purgeStale(),
         workers.purgeStale(),
         purgeOrphanedProgress(leases.db, `"${config.bossSchema.replaceAll('"', '""')}"`),
       ]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
@@ -220,6 +225,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   async function shutdown(): Promise<void> {
     metricsServer?.close();
     metricsServer?.closeAllConnections();
+    const deadline = Date.now() + config.shutdownGraceSeconds * 1000;
     const server = httpServer;
     if (server) {
       stopTokenWatch?.();
@@ -231,9 +237,16 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
         res.shouldKeepAlive = false;
       });
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await sockets?.close();
       server.closeIdleConnections();
-      const grace = setTimeout(() => server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
+      // The drain: nothing new is pushed, and workers settle what they hold, within the grace;
+      // what is left then goes back without using a retry, and the sockets close (1001).
+      dispatcher?.drain();
+      await dispatcher?.heldSettled(deadline - Date.now());
+      await dispatcher?.putBackHeld();
+      // The last settlements' answers go out before the close, as long as the grace allows.
+      await sockets?.close(Math.max(LAST_ANSWERS_MS, deadline - Date.now()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), Math.max(1_000, deadline - Date.now()));
       await closed;
       clearTimeout(grace);
     }

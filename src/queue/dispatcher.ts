@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Repeater } from '@repeaterjs/repeater';
 import type { GroupConcurrencyConfig, JobAttempt } from 'pg-boss';
 import { strictestGroupLimits } from './group-limits.ts';
@@ -11,8 +12,6 @@ import type { TenantQueues } from './tenant-queues.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
 export interface DispatcherOptions {
-  /** pg-boss's schema (default `pgboss`). */
-  bossSchema?: string;
   /** Safety net for missed wake-ups; ready jobs are normally pushed on NOTIFY. */
   pollIntervalMs?: number;
   /** Seconds from a job becoming ready to its push (metrics). */
@@ -151,7 +150,6 @@ export class Dispatcher {
   readonly #logger: Logger;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #pollIntervalMs: number;
-  readonly #bossSchema: string;
   readonly #onDispatched: DispatcherOptions['onDispatched'];
   readonly #retiring = new Set<Promise<void>>();
   /** Jobs sent through this instance whose queue was woken at once (their CREATED event need not wake it). */
@@ -160,6 +158,8 @@ export class Dispatcher {
   readonly #freed = new Set<string>();
   #freedPumpScheduled = false;
   #pollTimer: NodeJS.Timeout | undefined;
+  /** The gateway is stopping: nothing new is pushed. */
+  #draining = false;
   #refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(bus: JobEventBus, leases: Leases, registry: WorkerRegistry, instanceId: string, logger: Logger, options: DispatcherOptions = {}) {
@@ -168,7 +168,6 @@ export class Dispatcher {
     this.#instanceId = instanceId;
     this.#logger = logger.child({ component: 'dispatcher' });
     this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
-    this.#bossSchema = options.bossSchema ?? 'pgboss';
     this.#onDispatched = options.onDispatched;
     this.#unsubscribe.push(bus.subscribeAll((event) => this.#onEvent(event)));
     this.#unsubscribe.push(bus.onResync(() => void this.resync()));
@@ -179,6 +178,39 @@ export class Dispatcher {
     this.#refreshTimer = setInterval(() => {
       this.#registry.refresh([...this.#workers].map((worker) => worker.id)).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker registry refresh failed'));
     }, 30_000).unref();
+  }
+
+  /**
+   * The first step of a stop: nothing new is pushed from now on, to any
+   * subscription, old or new; what workers hold they may still settle.
+   */
+  drain(): void {
+    this.#draining = true;
+    for (const worker of this.#workers) worker.paused = true;
+  }
+
+  /** Resolves once no job is held here (every push settled), or after `timeoutMs`. */
+  async heldSettled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#heldBy.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+  }
+
+  /**
+   * After the drain: what is still held goes back to the queue without using
+   * a retry (the gateway stops, the workers did nothing wrong), and is
+   * forgotten here, so the sockets' close fails nothing back.
+   */
+  async putBackHeld(): Promise<void> {
+    for (const worker of this.#workers) {
+      const byQueue = this.#forgetAll(worker);
+      for (const [queue, jobs] of byQueue) {
+        try {
+          await worker.queues.putBack(queue, jobs.map((job) => job.id));
+        } catch (error) {
+          this.#logger.error({ err: error, queue, jobs: jobs.length }, 'could not put back jobs held at the end of the drain');
+        }
+      }
+    }
   }
 
   /** Call after the sockets closed: waits until departed workers' jobs are failed back. */
@@ -206,6 +238,7 @@ export class Dispatcher {
     const { queues, holder, names, concurrency } = request;
     return new Repeater<T>(async (push, stop) => {
       const worker = new Worker(request, delivery((item) => void push(item).catch(stop)));
+      worker.paused = this.#draining;
       this.#workers.add(worker);
       await this.#registry
         .register({ id: worker.id, tenantId: queues.tenantId, instanceId: this.#instanceId, holder, queues: names, concurrency })
@@ -391,7 +424,6 @@ export class Dispatcher {
     }
     try {
       const live = await this.#leases.liveHolds(
-        this.#bossSchema,
         known.map(([, worker, held]) => ({ queue: held.queue, id: held.id, retryCount: held.retryCount, holder: worker.holder })),
       );
       const alive = new Set(live.map((hold) => jobKey(hold.queue, hold.id)));
@@ -417,7 +449,7 @@ export class Dispatcher {
    */
   #pump(name: string, wake = false): void {
     const slot = this.#slots.get(name);
-    if (!slot) return;
+    if (!slot || this.#draining) return;
     if (wake) slot.drained = false;
     let started = false;
     while (slot.claims < MAX_CLAIMS && !(slot.drained && slot.claims > 0)) {
@@ -596,14 +628,20 @@ export class Dispatcher {
     await this.#registry.unregister(worker.id).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker registry delete failed'));
   }
 
-  /** Fails a departed worker's unsettled jobs (a failed attempt: retry limits apply). */
-  async #failBack(worker: Worker): Promise<void> {
+  /** Forgets every hold of `worker`; returns them by queue. */
+  #forgetAll(worker: Worker): Map<string, HeldJob[]> {
     const byQueue = new Map<string, HeldJob[]>();
     for (const [key, job] of worker.held) {
       if (this.#heldBy.get(key) === worker) this.#heldBy.delete(key);
       byQueue.set(job.queue, [...(byQueue.get(job.queue) ?? []), job]);
     }
     worker.held.clear();
+    return byQueue;
+  }
+
+  /** Fails a departed worker's unsettled jobs (a failed attempt: retry limits apply). */
+  async #failBack(worker: Worker): Promise<void> {
+    const byQueue = this.#forgetAll(worker);
     for (const [queue, jobs] of byQueue) {
       try {
         await worker.queues.failBack(queue, jobs.map((job) => job.id), { message: 'worker disconnected before settling the job' });

@@ -6,7 +6,6 @@ import type { FailBack, Leases } from './leases.ts';
 export interface LivenessOptions {
   /** Not heard from for this long, an instance is dead (each instance's own value is in its row). */
   deadAfterSeconds: number;
-  bossSchema: string;
   /** For a job that cannot go back as it was (see `FailBack`). */
   failBack: FailBack;
   /** This instance was found dead by another and its holds taken back: re-check those it keeps in memory. */
@@ -92,7 +91,7 @@ export class InstanceLiveness {
     }
     if (this.#lastBeat - this.#steadySince < this.#options.deadAfterSeconds * 1000) return;
     try {
-      const { instances, jobs } = await this.#leases.takeBackDead(this.#options.bossSchema, (db) => this.#findDead(db), this.#options.failBack);
+      const { instances, jobs } = await this.#leases.takeBackDead((db) => this.#findDead(db), this.#options.failBack);
       if (instances.length) this.#logger.warn({ instances, jobs }, 'took back the jobs of dead gateway instances');
     } catch (error) {
       this.#logger.warn({ err: error }, 'could not take back the jobs of dead instances');

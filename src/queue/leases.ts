@@ -139,6 +139,8 @@ export class Leases {
   readonly #claimDb: Db;
   /** pg-boss's settle and insert statements, for the one-trip settlement and the send that claims. */
   readonly #sqlPrepared = new SqlPrepared();
+  /** pg-boss's schema, quoted. */
+  readonly #schema: string;
 
   /**
    * `claimPool` runs claims only, with `synchronous_commit` off: a claim's
@@ -148,7 +150,8 @@ export class Leases {
    * pushed again (at least once, as ever) and the first holder's settlement
    * gets CONFLICT. Every durable commit after it (a settlement) flushes it.
    */
-  constructor(pool: pg.Pool, claimPool: pg.Pool, statements: PreparedStatements) {
+  constructor(pool: pg.Pool, claimPool: pg.Pool, statements: PreparedStatements, bossSchema = 'pgboss') {
+    this.#schema = `"${bossSchema.replaceAll('"', '""')}"`;
     this.#pool = pool;
     this.#claimPool = claimPool;
     this.#statements = statements;
@@ -420,7 +423,7 @@ export class Leases {
    * removed, and the jobs still active in the held attempt are put back.
    * Returns the dead instances and how many jobs went back.
    */
-  async takeBackDead(bossSchema: string, findDead: (db: Db) => Promise<string[]>, failBack: FailBack): Promise<{ instances: string[]; jobs: number }> {
+  async takeBackDead(findDead: (db: Db) => Promise<string[]>, failBack: FailBack): Promise<{ instances: string[]; jobs: number }> {
     return this.#transaction('BEGIN', async (client, db) => {
       const instances = await findDead(db);
       if (instances.length === 0) return { instances, jobs: 0 };
@@ -429,7 +432,23 @@ export class Leases {
          RETURNING queue, job_id AS id, retry_count AS "retryCount"`,
         [instances],
       );
-      return { instances, jobs: await this.#putBack(client, db, bossSchema, rows, failBack) };
+      return { instances, jobs: await this.#putBack(client, db, rows, failBack) };
+    });
+  }
+
+  /**
+   * A stopping gateway's holds of `holder` that were not settled in time, put
+   * back without a used retry (see `FailBack`): all but detached ones, which
+   * stay with their lease.
+   */
+  async putBackHeld(queue: string, holder: string, ids: readonly string[], failBack: FailBack): Promise<number> {
+    return this.#transaction('BEGIN', async (client, db) => {
+      const { rows } = await client.query<TakenHold>(
+        `DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[]) AND holder = $3 AND NOT detached
+         RETURNING queue, job_id AS id, retry_count AS "retryCount"`,
+        [queue, ids, holder],
+      );
+      return this.#putBack(client, db, rows, failBack);
     });
   }
 
@@ -438,8 +457,7 @@ export class Leases {
    * active in the held attempt (see `FailBack`), queue by queue, each under a
    * savepoint. Returns how many went back.
    */
-  async #putBack(client: pg.PoolClient, db: Db, bossSchema: string, holds: readonly TakenHold[], failBack: FailBack): Promise<number> {
-    const schema = `"${bossSchema.replaceAll('"', '""')}"`;
+  async #putBack(client: pg.PoolClient, db: Db, holds: readonly TakenHold[], failBack: FailBack): Promise<number> {
     const byQueue = new Map<string, TakenHold[]>();
     for (const hold of holds) byQueue.set(hold.queue, [...(byQueue.get(hold.queue) ?? []), hold]);
     let total = 0;
@@ -448,7 +466,7 @@ export class Leases {
       try {
         // pg-boss 12's restore, fenced: it has no fence of its own.
         const { rowCount } = await client.query(
-          `UPDATE ${schema}.job j SET state = 'created', started_on = NULL, heartbeat_on = NULL, upsert_by_key = NULL
+          `UPDATE ${this.#schema}.job j SET state = 'created', started_on = NULL, heartbeat_on = NULL, upsert_by_key = NULL
              FROM unnest($2::uuid[], $3::int[]) AS a(id, retry_count)
             WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count`,
           [queue, held.map((hold) => hold.id), held.map((hold) => hold.retryCount)],
@@ -468,27 +486,25 @@ export class Leases {
    * Of `holds`, those still recorded as they are given, with their job active
    * in that attempt: what survived a gap in the job events.
    */
-  async liveHolds(bossSchema: string, holds: readonly (LeaseGrant & { queue: string })[]): Promise<{ queue: string; id: string }[]> {
+  async liveHolds(holds: readonly (LeaseGrant & { queue: string })[]): Promise<{ queue: string; id: string }[]> {
     if (holds.length === 0) return [];
-    const schema = `"${bossSchema.replaceAll('"', '""')}"`;
     const { rows } = await this.#pool.query<{ queue: string; id: string }>(
       `SELECT h.queue, h.id
          FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[]) AS h(queue, id, retry_count, holder)
          JOIN job_lease l ON l.job_id = h.id AND l.queue = h.queue AND l.holder = h.holder AND l.retry_count = h.retry_count
-         JOIN ${schema}.job j ON j.name = h.queue AND j.id = h.id AND j.state = 'active' AND j.retry_count = h.retry_count`,
+         JOIN ${this.#schema}.job j ON j.name = h.queue AND j.id = h.id AND j.state = 'active' AND j.retry_count = h.retry_count`,
       [holds.map((h) => h.queue), holds.map((h) => h.id), holds.map((h) => h.retryCount), holds.map((h) => h.holder)],
     );
     return rows;
   }
 
   /** Drops holds whose job is no longer active in the leased attempt (settled elsewhere, expired, deleted). */
-  async purgeStale(bossSchema: string): Promise<number> {
-    const schema = `"${bossSchema.replaceAll('"', '""')}"`;
+  async purgeStale(): Promise<number> {
     const { rowCount } = await this.#pool.query(
       `DELETE FROM job_lease l
         WHERE l.leased_at < now() - interval '1 minute'
           AND NOT EXISTS (
-            SELECT 1 FROM ${schema}.job j
+            SELECT 1 FROM ${this.#schema}.job j
              WHERE j.name = l.queue AND j.id = l.job_id AND j.state = 'active' AND j.retry_count = l.retry_count)`,
     );
     return rowCount ?? 0;

@@ -672,6 +672,15 @@ export class TenantQueues {
     return result;
   }
 
+  /** Puts this holder's unsettled jobs back without using a retry: the gateway is stopping, not the worker. */
+  async putBack(qualified: string, ids: readonly string[]): Promise<number> {
+    const holder = this.#work.holder;
+    if (holder === null) return 0;
+    return this.#work.leases.putBackHeld(this.#owned(qualified), holder, ids, async (db, queue, attempts) => {
+      await this.#boss.fail(queue, attempts, { message: 'the gateway stopped before the job was settled' }, { db });
+    });
+  }
+
   // ---- schedules ----
 
   async schedule(queue: string, cron: string, data: unknown, options: JobSendOptions & { tz?: string | undefined; key?: string | undefined } = {}): Promise<ScheduleRecord> {

@@ -30,13 +30,18 @@ interface Connection {
   connectionId: string;
   release: () => void;
   expiry: NodeJS.Timeout | undefined;
+  /** graphql-ws's operations of the socket: null while a query or mutation runs. */
+  operations: Record<string, unknown>;
 }
 
 /** Live sockets: revocation and expiry close them with 4403. */
 export interface GatewayWebSockets extends TokenSessions {
   server: WebSocketServer;
-  /** Closes every socket with 1001 and stops accepting new ones. */
-  close(): Promise<void>;
+  /**
+   * Closes every socket with 1001 and stops accepting new ones; first waits up
+   * to `answersWithinMs` for queries and mutations under way to answer.
+   */
+  close(answersWithinMs?: number): Promise<void>;
 }
 
 /**
@@ -122,7 +127,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         const connectionId = randomUUID();
         ctx.extra.viewer = viewer;
         ctx.extra.connectionId = connectionId;
-        connections.set(socket, { viewer, connectionId, release, expiry: expiryTimer(socket, viewer.expiresAt) });
+        connections.set(socket, { viewer, connectionId, release, expiry: expiryTimer(socket, viewer.expiresAt), operations: ctx.subscriptions });
         socket.once('close', () => disconnect(socket));
         metrics.connections.inc({ tenant: viewer.tenant.id });
         return true;
@@ -214,7 +219,10 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     tokenIds() {
       return [...new Set([...connections.values()].map((connection) => connection.viewer.tokenId))];
     },
-    async close() {
+    async close(answersWithinMs = 0) {
+      const deadline = Date.now() + answersWithinMs;
+      const answering = () => [...connections.values()].some((connection) => Object.values(connection.operations).includes(null));
+      while (Date.now() < deadline && answering()) await new Promise((resolve) => setTimeout(resolve, 20));
       await disposable.dispose();
     },
   };

@@ -1,31 +1,28 @@
 /**
- * Fault: SIGTERM while clients are busy. The gateway process must finish
- * what it accepted (no sendJob answered with an id is lost), close worker
- * sockets with 1001 and fail their held jobs back (not lose them), and exit 0
- * without waiting out its grace period because clients keep their connections busy.
+ * Fault: SIGTERM while clients are busy. The gateway must drain: `/ready`
+ * false and no new connections at once, nothing new pushed, the jobs its
+ * workers hold settled within JOBGATE_SHUTDOWN_GRACE_SECONDS, whatever is
+ * left put back in the queue without using a retry, sockets closed with 1001,
+ * every acknowledged sendJob stored, exit code 0, and no waiting out the grace
+ * once nothing is held (busy keep-alive connections do not hold it up).
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createWorker, type Worker } from '@jobgate/client';
 import pg from 'pg';
-import { gqlData } from '../support/clients.ts';
+import { gqlData, httpGraphql } from '../support/clients.ts';
 import { testDatabaseUrl } from '../support/gateway.ts';
-import {
-  cleanupProcesses,
-  createTenantIn,
-  recordingWebSocket,
-  spawnGateway,
-  stopWithin,
-  waitUntil,
-  type GatewayProcess,
-  type SocketLog,
-} from '../support/processes.ts';
+import { cleanupProcesses, createTenantIn, readyStatus, spawnGateway, waitUntil, type GatewayProcess } from '../support/processes.ts';
+import { startRawWorker, type RawWorker } from '../support/traffic.ts';
 
 const SEND = 'mutation($queue: String!, $data: JSON!) { sendJob(queue: $queue, data: $data) { id } }';
+const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
+const CREATE = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
+const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id } }';
 const IN_FLIGHT = 16;
 
 let sql: pg.Client;
 let tenant: { tenantId: string; token: string };
-const workers: Worker[] = [];
+const workers: RawWorker[] = [];
 
 beforeAll(async () => {
   tenant = await createTenantIn(testDatabaseUrl());
@@ -34,7 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(workers.map((worker) => stopWithin(() => worker.stop())));
+  await Promise.allSettled(workers.map((worker) => worker.dispose()));
   await cleanupProcesses();
   await sql.end();
 }, 60_000);
@@ -76,82 +73,106 @@ async function fireSends(url: string, queue: string, until: () => boolean, onSuc
   return { acknowledged, failures };
 }
 
-it('SIGTERM under load: every acknowledged sendJob is stored, workers see 1001 and their held job is failed back, exit code 0', async () => {
-  const gateway: GatewayProcess = await spawnGateway({ databaseUrl: testDatabaseUrl(), env: { JOBGATE_SHUTDOWN_GRACE_SECONDS: '20' } });
-  const create = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
-  await gqlData(gateway.graphqlUrl, tenant.token, create, { name: 'load' });
-  await gqlData(gateway.graphqlUrl, tenant.token, create, { name: 'held', options: { retryLimit: 2, retryDelay: 0 } });
+async function job(id: string): Promise<{ state: string; retry_count: number; started_on: Date | null; output: unknown }> {
+  const { rows } = await sql.query('SELECT state, retry_count, started_on, output FROM pgboss.job WHERE id = $1', [id]);
+  return rows[0];
+}
 
-  // A worker holding a job whose first attempt never finishes on its own.
-  const sockets: SocketLog = { opened: 0, closes: [] };
-  const attempts: { id: string; retryCount: number }[] = [];
-  let releaseFirst: () => void = () => {};
-  const firstReleased = new Promise<void>((resolve) => (releaseFirst = resolve));
-  const lateErrors: unknown[] = [];
-  const worker = createWorker({
-    url: gateway.wsUrl,
-    token: tenant.token,
-    queues: ['held'],
-    reconnect: { minDelayMs: 100, maxDelayMs: 400 },
-    webSocketImpl: recordingWebSocket(sockets),
-    handler: async (job) => {
-      attempts.push({ id: job.id, retryCount: job.retryCount });
-      if (attempts.length === 1) {
-        await firstReleased;
-        return { attempt: 'first' };
-      }
-      return { attempt: 'again' };
-    },
-    onError: (error) => lateErrors.push(error),
+it('SIGTERM with 30 short jobs held, under load: each runs exactly once, nothing new is pushed, every acknowledged send is stored, exit 0 well within the grace', async () => {
+  const gateway: GatewayProcess = await spawnGateway({ databaseUrl: testDatabaseUrl(), env: { JOBGATE_SHUTDOWN_GRACE_SECONDS: '10' } });
+  await gqlData(gateway.graphqlUrl, tenant.token, CREATE, { name: 'load' });
+  await gqlData(gateway.graphqlUrl, tenant.token, CREATE, { name: 'short', options: { retryLimit: 2, retryDelay: 0 } });
+  const shortWorkers = Array.from({ length: 3 }, () => startRawWorker({ wsUrl: gateway.wsUrl, token: tenant.token, queue: 'short', concurrency: 10, workMs: 300 }));
+  workers.push(...shortWorkers);
+  await waitUntil('the workers to subscribe', async () => {
+    const { rows } = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM worker_session WHERE tenant_id = $1', [tenant.tenantId]);
+    return rows[0]!.n === 3;
   });
-  workers.push(worker);
-  const { sendJob: heldJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, SEND, { queue: 'held', data: { held: true } });
-  await waitUntil('the worker to hold its job', () => attempts.length === 1, 10_000);
 
-  // Load, then SIGTERM in the middle of it.
   let successes = 0;
   let exited = false;
   void gateway.exited.then(() => (exited = true));
   const load = fireSends(gateway.graphqlUrl, 'load', () => exited, () => successes++);
   await waitUntil('the load to get going', () => successes >= 100, 20_000);
+
+  // 40 short jobs: 30 are held (3 × 10), 10 wait; SIGTERM as soon as the 30 are in the workers' hands.
+  const { sendJobs: shortIds } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, SEND_MANY, {
+    queue: 'short',
+    jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n } })),
+  });
+  const pushes = () => shortWorkers.flatMap((worker) => worker.pushes);
+  await waitUntil('30 short jobs to be held', () => pushes().length === 30, 10_000, 5);
+  gateway.signal('SIGTERM');
+  const signalledAt = Date.now();
+  await waitUntil('/ready to turn false at once', async () => (await readyStatus(gateway.url, 500)) !== 200, 1_000, 20);
+  const exit = await gateway.exited;
+  const stopMs = Date.now() - signalledAt;
+  const { acknowledged, failures } = await load;
+  expect({ exit, output: exit.code === 0 ? '' : gateway.output() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
+  console.log(`SIGTERM with 30 jobs of 300 ms held: exit after ${stopMs} ms (grace 10 s); ${acknowledged.length} sends acknowledged, ${failures} refused or cut`);
+  // It waited for the held jobs, and not for the grace (busy keep-alive connections do not hold it up).
+  expect(stopMs).toBeGreaterThanOrEqual(200);
+  expect(stopMs).toBeLessThan(5_000);
+
+  // Each held job ran exactly once and its completion was accepted; nothing else was pushed.
+  const completed = new Map<string, number>();
+  for (const worker of shortWorkers) {
+    for (const [id, count] of worker.completed) completed.set(id, (completed.get(id) ?? 0) + count);
+    expect(worker.conflicts).toEqual([]);
+    expect([...worker.retriedCodes]).toEqual([]);
+    expect(worker.sockets.closes).toEqual([1001]);
+  }
+  expect(pushes()).toHaveLength(30);
+  expect(new Set(pushes().map((push) => push.id)).size).toBe(30);
+  expect([...completed.values()]).toEqual(Array(30).fill(1));
+  const { rows: shortRows } = await sql.query<{ state: string; n: number }>(
+    'SELECT state, retry_count, count(*)::int AS n FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[]) GROUP BY state, retry_count ORDER BY state',
+    [`${tenant.tenantId}/short`, shortIds],
+  );
+  expect(shortRows).toEqual([
+    { state: 'created', retry_count: 0, n: 10 },
+    { state: 'completed', retry_count: 0, n: 30 },
+  ]);
+
+  // No acknowledged mutation lost: each id is in pgboss.job with the data it was sent with.
+  expect(acknowledged.length).toBeGreaterThanOrEqual(100);
+  const { rows } = await sql.query<{ id: string; n: number }>("SELECT id, (data->>'n')::int AS n FROM pgboss.job WHERE name = $1", [`${tenant.tenantId}/load`]);
+  const stored = new Map(rows.map((row) => [row.id, row.n]));
+  expect(acknowledged.filter((sent) => stored.get(sent.id) !== sent.n)).toEqual([]);
+  expect(rows.length).toBeGreaterThanOrEqual(acknowledged.length);
+  expect(rows.length).toBeLessThanOrEqual(acknowledged.length + failures);
+}, 90_000);
+
+it('SIGTERM with a job held past the grace: it is put back with its retry count unchanged (not failed, though it has no retry left) and runs again elsewhere', async () => {
+  const gateway = await spawnGateway({ databaseUrl: testDatabaseUrl(), env: { JOBGATE_SHUTDOWN_GRACE_SECONDS: '3' } });
+  // No retry left: a fail-back that used one would fail the job for good.
+  await gqlData(gateway.graphqlUrl, tenant.token, CREATE, { name: 'long', options: { retryLimit: 0 } });
+  const first = startRawWorker({ wsUrl: gateway.wsUrl, token: tenant.token, queue: 'long', concurrency: 1, workMs: 'hold' });
+  workers.push(first);
+  const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, SEND, { queue: 'long', data: { long: true } });
+  await waitUntil('the worker to hold the long job', () => first.pushes.length === 1, 10_000);
+
   gateway.signal('SIGTERM');
   const signalledAt = Date.now();
   const exit = await gateway.exited;
-  // Busy keep-alive connections must not hold the stop until the 20 s grace runs out.
-  const stopSeconds = (Date.now() - signalledAt) / 1000;
-  const { acknowledged, failures } = await load;
-  expect({ exit, output: exit.code === 0 ? '' : gateway.output() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
-  expect(acknowledged.length).toBeGreaterThanOrEqual(100);
-  expect(stopSeconds).toBeLessThan(10);
+  const stopMs = Date.now() - signalledAt;
+  console.log(`SIGTERM with a job held past the grace (3 s): exit after ${stopMs} ms`);
+  expect(exit).toEqual({ code: 0, signal: null });
+  expect(stopMs).toBeGreaterThanOrEqual(3_000);
+  expect(stopMs).toBeLessThan(6_000);
+  expect(first.sockets.closes).toEqual([1001]);
+  expect(await job(sendJob.id)).toMatchObject({ state: 'created', retry_count: 0, started_on: null });
 
-  // No acknowledged mutation lost: each id is in pgboss.job with the data it was sent with.
-  const { rows } = await sql.query<{ id: string; n: number }>(
-    "SELECT id, (data->>'n')::int AS n FROM pgboss.job WHERE name = $1",
-    [`${tenant.tenantId}/load`],
-  );
-  const stored = new Map(rows.map((row) => [row.id, row.n]));
-  const missing = acknowledged.filter((sent) => stored.get(sent.id) !== sent.n);
-  expect(missing).toEqual([]);
-  expect(rows.length).toBeGreaterThanOrEqual(acknowledged.length);
-  expect(rows.length).toBeLessThanOrEqual(acknowledged.length + failures);
-
-  // The worker's socket was closed with 1001 (going away) and its job went back to the queue.
-  expect(sockets.closes[0]).toBe(1001);
-  const { rows: held } = await sql.query<{ state: string; output: { message?: string } | null }>('SELECT state, output FROM pgboss.job WHERE id = $1', [heldJob.id]);
-  expect(held[0]?.state).toBe('retry');
-  expect(held[0]?.output?.message).toMatch(/worker disconnected/);
-
-  // Not lost: a gateway on the same port takes over, the worker reconnects and works it again.
-  await spawnGateway({ databaseUrl: testDatabaseUrl(), port: gateway.port });
-  await waitUntil('the failed-back job to be completed on the next attempt', async () => {
-    const { rows } = await sql.query<{ state: string }>('SELECT state FROM pgboss.job WHERE id = $1', [heldJob.id]);
-    return rows[0]?.state === 'completed';
-  }, 20_000);
-  expect(attempts.map((attempt) => attempt.id)).toEqual([heldJob.id, heldJob.id]);
-  expect(attempts[1]!.retryCount).toBe(1);
-  releaseFirst();
-  await waitUntil('the stale first attempt to be refused', () => lateErrors.length > 0, 10_000);
-  expect((lateErrors[0] as { errors?: { extensions?: { code?: string } }[] }).errors?.[0]?.extensions?.code).toBe('CONFLICT');
-  const { rows: done } = await sql.query<{ state: string; output: unknown }>('SELECT state, output FROM pgboss.job WHERE id = $1', [heldJob.id]);
-  expect(done[0]).toEqual({ state: 'completed', output: { attempt: 'again' } });
+  // Another gateway takes over: the job runs again at the same retry count and completes; the first attempt's lease is stale.
+  const next = await spawnGateway({ databaseUrl: testDatabaseUrl() });
+  const second = startRawWorker({ wsUrl: next.wsUrl, token: tenant.token, queue: 'long', concurrency: 1, workMs: 'hold' });
+  workers.push(second);
+  await waitUntil('the job to be pushed again', () => second.pushes.length === 1, 10_000);
+  expect(second.pushes[0]).toMatchObject({ id: sendJob.id, retryCount: 0 });
+  const stale = await httpGraphql(next.graphqlUrl, tenant.token, COMPLETE, { queue: 'long', id: sendJob.id, lease: first.pushes[0]!.lease });
+  expect(stale.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+  second.release();
+  await waitUntil('the job\'s completion to be acknowledged', () => second.completed.has(sendJob.id), 10_000);
+  expect(await job(sendJob.id)).toMatchObject({ state: 'completed', retry_count: 0 });
+  expect(second.completed.get(sendJob.id)).toBe(1);
 }, 60_000);

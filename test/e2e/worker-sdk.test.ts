@@ -199,7 +199,7 @@ describe('worker SDK', () => {
       reconnect: { minDelayMs: 50, maxDelayMs: 200 },
       handler: async () => {
         calls++;
-        if (calls === 1) await sleep(1_000); // still running when the gateway goes away
+        if (calls === 1) await sleep(3_000); // still running when the gateway's drain (2 s) ends
         return { ok: true };
       },
       onError: () => {},
@@ -211,7 +211,9 @@ describe('worker SDK', () => {
     gateway = await startGateway({ port });
     await until(async () => (await states('sdk-reconnect')).completed === 1, 15_000);
     const { rows } = await sql.query('SELECT retry_count FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-reconnect`, id]);
-    expect(rows[0].retry_count).toBe(1);
+    // Put back by the stopping gateway, not failed: no retry used.
+    expect(rows[0].retry_count).toBe(0);
+    expect(calls).toBe(2);
   });
 
   it('rejects `done` when the token is refused', async () => {
