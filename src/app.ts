@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { PgBoss } from 'pg-boss';
 import { Authenticator } from './auth/authenticate.ts';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { installGatewaySchema } from './db/gateway-schema.ts';
 import { applyPrismaMigrations } from './db/migrate.ts';
@@ -40,6 +40,9 @@ import { createGatewayYoga } from './server/yoga.ts';
 
 /** Past the grace, how long the answers of operations under way may still take before the sockets close. */
 const LAST_ANSWERS_MS = 250;
+
+/** How long a notification may take at start to reach the LISTEN connection (it takes milliseconds). */
+const LISTEN_CHECK_MS = 5_000;
 
 /** A readiness check that takes longer than this answers "not ready" rather than leaving the probe waiting. */
 const READY_TIMEOUT_MS = 2_500;
@@ -135,8 +138,12 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       embedded = await startEmbeddedPostgres(config.dataDir, logger);
       databaseUrl = embedded.url;
     }
+    // What needs a session of its own (the LISTEN connection, migrations' advisory locks) goes
+    // straight to PostgreSQL when the rest goes through a transaction pooler.
+    const directUrl = config.databaseDirectUrl ?? databaseUrl;
+    const pooled = config.databaseDirectUrl !== undefined;
     if (config.migrateOnStart) {
-      await applyPrismaMigrations(databaseUrl);
+      await applyPrismaMigrations(directUrl);
       logger.info('database migrations applied');
     }
     const connectionTimeoutMillis = config.databaseConnectTimeoutMs;
@@ -145,15 +152,23 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     pool = createPool({ connectionString: databaseUrl, applicationName: 'jobgate', max: 10, maxUses: 50_000, connectionTimeoutMillis, types: gatewayTypes }, logger);
     await installGatewaySchema(pool, config.bossSchema);
     const startedPool = pool;
-    events = new JobEventBus(databaseUrl, pool, logger, { connectionTimeoutMillis });
+    events = new JobEventBus(directUrl, pool, logger, { connectionTimeoutMillis });
     await events.start();
+    await events.sync(LISTEN_CHECK_MS).catch(() => {
+      throw new ConfigError(
+        `a notification sent through DATABASE_URL did not reach the LISTEN connection (${pooled ? 'DATABASE_DIRECT_URL' : 'DATABASE_URL'}) within ${LISTEN_CHECK_MS} ms: ` +
+          'job events, dispatch and token revocations would silently stop. A PgBouncer in transaction or statement mode cannot carry LISTEN: ' +
+          'point DATABASE_DIRECT_URL at PostgreSQL itself (or a session-mode pool), and DATABASE_URL at the pooler (see docs/operations.md)',
+      );
+    });
     const startedEvents = events;
     metrics.listenProbe = () => startedEvents.connected;
     claimPool = createPool(
-      { connectionString: databaseUrl, applicationName: 'jobgate-claims', max: 4, maxUses: 50_000, connectionTimeoutMillis, options: '-c synchronous_commit=off', types: gatewayTypes },
+      { connectionString: databaseUrl, applicationName: 'jobgate-claims', max: 4, maxUses: 50_000, connectionTimeoutMillis, types: gatewayTypes },
       logger,
     );
-    const leases = new Leases(pool, claimPool, new PreparedStatements(), config.bossSchema);
+    // Behind a transaction pooler a statement prepared on one server connection is unknown to the next.
+    const leases = new Leases(pool, claimPool, new PreparedStatements({ enabled: !pooled }), config.bossSchema);
     const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');

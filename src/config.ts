@@ -5,6 +5,13 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 export interface Config {
   /** PostgreSQL connection string; when absent the gateway runs an embedded PostgreSQL. */
   databaseUrl: string | undefined;
+  /**
+   * Pooled mode: `databaseUrl` is a transaction-pooling PgBouncer (or the
+   * like), and this reaches PostgreSQL itself (or a session pool) for what
+   * needs a session of its own: the LISTEN connection and migrations. Nothing
+   * is prepared then on `databaseUrl`'s connections.
+   */
+  databaseDirectUrl: string | undefined;
   /** Where the embedded PostgreSQL keeps its data. */
   dataDir: string;
   host: string;
@@ -114,6 +121,12 @@ function list(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 }
 
+function directUrl(env: NodeJS.ProcessEnv): string | undefined {
+  const url = env.DATABASE_DIRECT_URL || undefined;
+  if (url && !env.DATABASE_URL) throw new ConfigError('DATABASE_DIRECT_URL is set without DATABASE_URL (the pooled connection string)');
+  return url;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const introspection = boolean(env.JOBGATE_INTROSPECTION, true);
   const headersTimeoutMs = integer(env, 'JOBGATE_HEADERS_TIMEOUT_MS', 10_000, 100);
@@ -124,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseDirectUrl: directUrl(env),
     dataDir: path.resolve(env.JOBGATE_DATA_DIR || '.jobgate'),
     host: env.HOST || '0.0.0.0',
     port: integer(env, 'PORT', 4000),

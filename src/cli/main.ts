@@ -49,7 +49,8 @@ const { values, positionals } = parseArgs({
 });
 
 async function migrate(databaseUrl: string): Promise<CommandOutput> {
-  await applyPrismaMigrations(databaseUrl);
+  // Migrations hold a session-level advisory lock: behind a transaction pooler they need a direct connection.
+  await applyPrismaMigrations(process.env.DATABASE_DIRECT_URL || databaseUrl);
   const config = loadConfig();
   const boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger: createLogger('warn'), supervise: false });
   await boss.stop({ graceful: false });

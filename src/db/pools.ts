@@ -51,10 +51,13 @@ export interface PoolSettings {
   types?: pg.CustomTypesConfig | undefined;
   /** Connections are recycled after this many uses (statements prepared on them do not pile up). */
   maxUses?: number | undefined;
-  options?: string | undefined;
 }
 
-/** One of the gateway's pools: guarded checkouts, bounded waits, TCP keep-alive, idle errors logged. */
+/**
+ * One of the gateway's pools: guarded checkouts, bounded waits, TCP keep-alive,
+ * idle errors logged. No startup options: a pooler such as PgBouncer refuses
+ * them; session settings are made per transaction (SET LOCAL).
+ */
 export function createPool(settings: PoolSettings, logger: Logger): GatewayPool {
   const pool = new GatewayPool({
     connectionString: settings.connectionString,
@@ -64,7 +67,6 @@ export function createPool(settings: PoolSettings, logger: Logger): GatewayPool 
     keepAlive: true,
     ...(settings.types ? { types: settings.types } : {}),
     ...(settings.maxUses ? { maxUses: settings.maxUses } : {}),
-    ...(settings.options ? { options: settings.options } : {}),
   });
   pool.on('error', (error) => logger.warn({ err: loggableError(error), pool: settings.applicationName }, 'idle pool connection failed'));
   return pool;

@@ -14,6 +14,11 @@ export interface PreparedStatementOptions {
   capacity?: number;
   /** Runs of a text before it is prepared, so one-off texts never take a slot. */
   threshold?: number;
+  /**
+   * False behind a transaction-pooling PgBouncer, where a statement prepared
+   * on one server connection is unknown to the next: nothing is named.
+   */
+  enabled?: boolean;
 }
 
 /**
@@ -36,15 +41,18 @@ export class PreparedStatements {
   /** Insertion order is recency order: a hit moves its text to the end. */
   readonly #names = new Map<string, string>();
   readonly #runs = new Map<string, number>();
+  readonly enabled: boolean;
 
-  constructor({ capacity = 256, threshold = 2 }: PreparedStatementOptions = {}) {
+  constructor({ capacity = 256, threshold = 2, enabled = true }: PreparedStatementOptions = {}) {
     this.#capacity = capacity;
     this.#threshold = threshold;
+    this.enabled = enabled;
   }
 
   /** The query config for one run of `text`: named once the text has earned it. */
   config(text: string, values: readonly unknown[] | undefined): pg.QueryConfig {
     if (!values?.length) return { text };
+    if (!this.enabled) return { text, values: [...values] };
     const name = this.#nameFor(text);
     const params = values ? [...values] : [];
     return name ? { name, text, values: params } : { text, values: params };

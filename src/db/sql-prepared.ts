@@ -60,12 +60,20 @@ export class SqlPrepared {
   readonly #names = new Map<string, string>();
   /** Names prepared on each connection, in recency order. */
   readonly #prepared = new WeakMap<pg.PoolClient, Set<string>>();
+  /** Off behind a transaction-pooling PgBouncer: a PREPARE outlives the transaction that made it. */
+  readonly #enabled: boolean;
+
+  constructor({ enabled = true }: { enabled?: boolean } = {}) {
+    this.#enabled = enabled;
+  }
 
   /**
    * `EXECUTE` of `text` with `values` written in, preparing it on `client`
-   * first when needed; undefined when a value has no literal form.
+   * first when needed; undefined when a value has no literal form (or the
+   * statements are off).
    */
   async execute(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<string | undefined> {
+    if (!this.#enabled) return undefined;
     const args: string[] = [];
     for (const value of values) {
       const literal = sqlLiteral(value);

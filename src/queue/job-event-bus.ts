@@ -120,10 +120,18 @@ export class JobEventBus {
     this.#reconnectTimer.unref();
   }
 
-  /** Detects a connection that died without telling us (no FIN, no error). */
+  /**
+   * Detects a connection that died without telling us (no FIN, no error), or
+   * that no longer listens (a pooler gave the session to someone else).
+   */
   #ping(): void {
     const client = this.#client;
-    client?.query('SELECT 1').catch((error: Error) => this.#onDrop(client, error));
+    client
+      ?.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_listening_channels() AS c(name) WHERE name = ANY($1::text[])', [[JOB_EVENTS_CHANNEL, CONTROL_CHANNEL]])
+      .then(({ rows }) => {
+        if (rows[0]?.n !== 2) this.#onDrop(client, new Error('the LISTEN connection no longer listens'));
+      })
+      .catch((error: Error) => this.#onDrop(client, error));
   }
 
   #onNotification(payload: string): void {

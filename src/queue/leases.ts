@@ -113,6 +113,9 @@ function inlineGrant(queue: string, grants: readonly LeaseGrant[]): string {
 
 type QueryResult = pg.QueryResult<Record<string, unknown>>;
 
+/** A claim's commit does not wait for its WAL flush (see the constructor of `Leases`). */
+const ASYNC_COMMIT = 'SET LOCAL synchronous_commit TO off';
+
 /** Raised by release_held_leases (see its migration) when a hold is not where the caller expected. */
 const LEASES_CHANGED = 'JG409';
 
@@ -135,10 +138,8 @@ export class Leases {
   readonly #statements: PreparedStatements;
   /** The pool's prepared-statement executor, for statements outside a transaction. */
   readonly db: Db;
-  /** The same over the claim pool. */
-  readonly #claimDb: Db;
   /** pg-boss's settle and insert statements, for the one-trip settlement and the send that claims. */
-  readonly #sqlPrepared = new SqlPrepared();
+  readonly #sqlPrepared: SqlPrepared;
   /** pg-boss's schema, quoted. */
   readonly #schema: string;
 
@@ -149,14 +150,19 @@ export class Leases {
    * that moment, the claim is lost as if its worker had died: the job is
    * pushed again (at least once, as ever) and the first holder's settlement
    * gets CONFLICT. Every durable commit after it (a settlement) flushes it.
+   * The setting is made per transaction (SET LOCAL), never per session: a
+   * connection pooler refuses startup options and shares sessions.
+   * With `statements` disabled (transaction pooling), nothing is prepared:
+   * neither protocol-level statements nor SQL PREPARE, so the one-trip
+   * settlement and the send that claims give way to their general paths.
    */
   constructor(pool: pg.Pool, claimPool: pg.Pool, statements: PreparedStatements, bossSchema = 'pgboss') {
     this.#schema = `"${bossSchema.replaceAll('"', '""')}"`;
     this.#pool = pool;
     this.#claimPool = claimPool;
     this.#statements = statements;
+    this.#sqlPrepared = new SqlPrepared({ enabled: statements.enabled });
     this.db = statements.db(pool);
-    this.#claimDb = statements.db(claimPool);
   }
 
   /** Records (or moves) the holds of freshly fetched jobs, in one statement. */
@@ -172,14 +178,24 @@ export class Leases {
    */
   async claim<J>(queue: string, fetch: (db: Db) => Promise<J[]>, assign: (jobs: J[]) => readonly LeaseGrant[], options: ClaimOptions): Promise<J[]> {
     if (!options.transactional && !options.serialized) {
-      const jobs = await fetch(this.#claimDb);
-      if (jobs.length) await this.grant(queue, assign(jobs), this.#claimDb);
+      // The fetch alone, in one message with its transaction (a fetch with parameters, rare, goes on its
+      // own and commits durably), then the holds in a second one.
+      const lone: Db = {
+        executeSql: async (text, values) =>
+          values?.length
+            ? this.#claimPool.query(this.#statements.config(text, values))
+            : ((await this.#claimPool.query(`BEGIN;\n${ASYNC_COMMIT};\n${text};\nCOMMIT`)) as unknown as QueryResult[]).at(-2)!,
+      };
+      const jobs = await fetch(lone);
+      const grants = jobs.length ? assign(jobs) : [];
+      if (grants.length) await this.#claimPool.query(`BEGIN;\n${ASYNC_COMMIT};\n${inlineGrant(queue, grants)};\nCOMMIT`);
       return jobs;
     }
     // BEGIN rides along with pg-boss's fetch (no parameters in the usual case) and COMMIT with the
     // grant: the claim costs two round trips and one commit.
     const client = await this.#claimPool.connect();
-    const begin = options.serialized ? `BEGIN;\nSELECT pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`jobgate claim ${queue}`)}, 0))` : 'BEGIN';
+    const lock = options.serialized ? `;\nSELECT pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`jobgate claim ${queue}`)}, 0))` : '';
+    const begin = `BEGIN;\n${ASYNC_COMMIT}${lock}`;
     let open = false;
     try {
       const db: Db = {

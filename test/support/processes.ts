@@ -6,7 +6,8 @@
  * even when a test fails halfway.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -328,6 +329,85 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     restart,
     destroy,
   };
+}
+
+// ---- PgBouncer ----
+
+/** Debian's pgbouncer binary, if installed (the test that needs it skips without it). */
+export function findPgBouncer(): string | undefined {
+  for (const candidate of ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer']) if (existsSync(candidate)) return candidate;
+  return undefined;
+}
+
+export interface PgBouncer {
+  readonly port: number;
+  /** The `jobgate` database through the pooler. */
+  readonly url: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A pgbouncer process of our own on a free port, in front of `target`, with a
+ * stock setting for startup parameters (`ignore_startup_parameters =
+ * extra_float_digits`): it refuses any other, `options` included.
+ */
+export async function startPgBouncer(binary: string, target: PrivatePostgres, mode: 'session' | 'transaction'): Promise<PgBouncer> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'jobgate-pgbouncer-'));
+  await chmod(dir, 0o755);
+  const port = await freePort();
+  await writeFile(path.join(dir, 'userlist.txt'), '"jobgate" "jobgate"\n', { mode: 0o644 });
+  await writeFile(
+    path.join(dir, 'pgbouncer.ini'),
+    [
+      '[databases]',
+      `jobgate = host=127.0.0.1 port=${target.port} dbname=jobgate user=jobgate password=jobgate`,
+      '[pgbouncer]',
+      'listen_addr = 127.0.0.1',
+      `listen_port = ${port}`,
+      'unix_socket_dir =',
+      'auth_type = trust',
+      `auth_file = ${path.join(dir, 'userlist.txt')}`,
+      `pool_mode = ${mode}`,
+      // Session mode gives each client connection a server connection of its own: a gateway keeps ~30.
+      'default_pool_size = 60',
+      'max_client_conn = 500',
+      'ignore_startup_parameters = extra_float_digits',
+      '',
+    ].join('\n'),
+    { mode: 0o644 },
+  );
+  // PgBouncer refuses to run as root.
+  const args = [...(process.getuid?.() === 0 ? ['-u', 'postgres'] : []), path.join(dir, 'pgbouncer.ini')];
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-50_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = exitOf(child);
+  void exited.then(() => children.delete(child));
+  const stop = async () => {
+    cleanups.delete(stop);
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+  cleanups.add(stop);
+  await waitUntil('pgbouncer to listen', async () => {
+    if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${output}`);
+    return new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => (socket.end(), resolve(true)));
+      socket.once('error', () => resolve(false));
+    });
+  }, 10_000);
+  return { port, url: `postgresql://jobgate:jobgate@127.0.0.1:${port}/jobgate`, output: () => output, stop };
 }
 
 /** Stops every child process and private PostgreSQL started by this module (afterAll). */

@@ -26,6 +26,8 @@ export function singleSocketClient(wsUrl: string, token: string, sockets: Socket
     lazy: false,
     retryAttempts: 0,
     keepAlive: 5_000,
+    // A close is recorded in `sockets`; graphql-ws would print it on the console.
+    onNonLazyError: () => {},
   });
 }
 
