@@ -90,15 +90,19 @@ export class PostgresServer {
     process.once('exit', this.#stopOnExit);
   }
 
-  /** Fast shutdown (SIGINT): every connection is cut. A server that does not stop within `killAfterMs` is killed. */
-  async stop(killAfterMs = 20_000): Promise<void> {
+  /**
+   * Fast shutdown (SIGINT: every connection is cut) or, `immediate`, a crash
+   * (SIGQUIT: no checkpoint, recovery at the next start). A server that does
+   * not stop within `killAfterMs` is killed.
+   */
+  async stop(killAfterMs = 20_000, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
     const child = this.#process;
     if (!child) return;
     if (this.#stopOnExit) process.off('exit', this.#stopOnExit);
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
-      child.kill('SIGINT');
+      child.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
       await exited;
       clearTimeout(timer);
     }

@@ -278,15 +278,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     running = false;
   };
   const restart = async (mode: 'fast' | 'immediate', whileDown?: () => Promise<void>) => {
-    const handle = server as unknown as { process?: ChildProcess };
-    const postmaster = handle.process;
-    if (!running || !postmaster) throw new Error('private PostgreSQL is not running');
-    const exited = new Promise<void>((resolve) => postmaster.once('exit', () => resolve()));
-    postmaster.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT');
-    const timer = setTimeout(() => postmaster.kill('SIGKILL'), 20_000);
-    await exited;
-    clearTimeout(timer);
-    handle.process = undefined;
+    if (!running) throw new Error('private PostgreSQL is not running');
+    await server.stop(20_000, mode);
     running = false;
     await whileDown?.();
     await start();
