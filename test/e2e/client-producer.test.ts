@@ -104,7 +104,8 @@ describe('producer client', () => {
   it('reports RATE_LIMITED (429) when the tenant is over its operation rate', async () => {
     const limited = await startGateway({ tenantLimits: { ...loadConfig({}).tenantLimits, operationsPerSecond: 1 } });
     try {
-      const noisy = createProducer({ url: limited.graphqlUrl, token: (await createTestTenant(limited)).token });
+      // Retries off, so that the refusal itself reaches the caller.
+      const noisy = createProducer({ url: limited.graphqlUrl, token: (await createTestTenant(limited)).token, sendAttempts: 1 });
       const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, n) => noisy.send('producer-rate', { n })));
       const errors = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
       expect(errors.length).toBeGreaterThan(0);
@@ -112,6 +113,25 @@ describe('producer client', () => {
     } finally {
       await limited.stop();
     }
+  });
+
+  it('sends idempotently: a send whose answer was lost is retried and stores the job once', async () => {
+    let calls = 0;
+    const lossy = createProducer({
+      url: gateway.graphqlUrl,
+      token: tenant.token,
+      fetchImpl: async (url, init) => {
+        const response = await fetch(url, init);
+        // The first answer never arrives, as when a gateway dies after the commit.
+        if (++calls === 1) throw new TypeError('fetch failed: socket closed');
+        return response;
+      },
+    });
+    const sent = await lossy.send('producer-idempotent', { n: 1 });
+    expect(sent).toMatchObject({ queue: 'producer-idempotent', state: 'CREATED' });
+    expect(calls).toBeGreaterThanOrEqual(2);
+    const { rows } = await gateway.services.pool.query('SELECT id FROM pgboss.job WHERE name = $1', [`${tenant.tenant.id}/producer-idempotent`]);
+    expect(rows.map((row: { id: string }) => row.id)).toEqual([sent!.id]);
   });
 
   it('takes a fetch implementation', async () => {

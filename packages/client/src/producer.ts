@@ -1,3 +1,4 @@
+import { JobgateError } from './errors.ts';
 import type { FetchLike } from './fetch-like.ts';
 import type { JobInput, JobOptionsInput, JobState, ProducerGetJobQuery } from './generated/types.ts';
 import { postOperation, type HttpEndpoint } from './http.ts';
@@ -40,11 +41,18 @@ export interface ProducerOptions {
   token: string;
   /** A fetch implementation (default: the global `fetch`). */
   fetchImpl?: FetchLike;
+  /** Attempts of a `send` whose request failed in a way worth retrying (default 5; 1 turns retries off). */
+  sendAttempts?: number;
 }
 
 /** Every method rejects with a JobgateError when the gateway refuses the request. */
 export interface Producer {
-  /** Sends one job, creating the queue with defaults on first use; null when a singleton, throttle or debounce rule suppressed it. */
+  /**
+   * Sends one job, creating the queue with defaults on first use; null when a singleton, throttle
+   * or debounce rule suppressed it. The job gets an id here unless `options.id` names one, so a
+   * send retried after its answer was lost (the network, a gateway going away, 503, 429) never
+   * stores the job twice: the retry finds it by its id.
+   */
   send(queue: string, data: object, options?: SendOptions): Promise<JobSummary | null>;
   /** Sends a batch in one round trip; the ids in input order (jobs suppressed by a singleton rule are left out). */
   sendMany(queue: string, jobs: readonly JobToSend[]): Promise<string[]>;
@@ -68,20 +76,49 @@ export interface Producer {
   reportProgress(queue: string, id: string, lease: string, progress: unknown): Promise<JobSummary>;
 }
 
+/** Failures after which a request may or may not have taken effect, and asking again may help. */
+function worthRetrying(error: unknown): boolean {
+  if (!(error instanceof JobgateError)) return true; // the network: fetch's own error
+  if (error.code === 'SERVICE_UNAVAILABLE' || error.code === 'RATE_LIMITED') return true;
+  return error.code === undefined && [502, 503, 504].includes(error.status ?? 0);
+}
+
+const pause = (attempt: number) => {
+  const delay = Math.min(5_000, 200 * 2 ** (attempt - 1));
+  return new Promise<void>((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
+};
+
 /** A client that sends and manages jobs over HTTP POST, one request per call. */
 export function createProducer(options: ProducerOptions): Producer {
   const fetchImpl = options.fetchImpl ?? globalThis.fetch;
   if (typeof fetchImpl !== 'function') throw new TypeError('createProducer: there is no global fetch here; pass fetchImpl');
   const endpoint: HttpEndpoint = { url: options.url, token: options.token, fetchImpl };
 
+  const getJob = async (queue: string, id: string) => (await postOperation(endpoint, GetJobDocument, { queue, id })).job;
+  const sendAttempts = Math.max(1, options.sendAttempts ?? 5);
+
   return {
-    send: async (queue, data, sendOptions) => (await postOperation(endpoint, SendJobDocument, { queue, data, options: sendOptions })).sendJob,
+    send: async (queue, data, sendOptions) => {
+      const idempotent = { ...sendOptions, id: sendOptions?.id ?? globalThis.crypto.randomUUID() };
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const sent = (await postOperation(endpoint, SendJobDocument, { queue, data, options: idempotent })).sendJob;
+          if (sent !== null || attempt === 1) return sent;
+          // An earlier attempt may have stored the job though its answer was lost.
+          const stored = await getJob(queue, String(idempotent.id));
+          return stored ? { id: stored.id, queue: stored.queue, state: stored.state } : null;
+        } catch (error) {
+          if (attempt >= sendAttempts || !worthRetrying(error)) throw error;
+          await pause(attempt);
+        }
+      }
+    },
     sendMany: async (queue, jobs) => (await postOperation(endpoint, SendJobsDocument, { queue, jobs: [...jobs] })).sendJobs,
     cancel: async (queue, id) => (await postOperation(endpoint, CancelJobDocument, { queue, id })).cancelJob,
     resume: async (queue, id) => (await postOperation(endpoint, ResumeJobDocument, { queue, id })).resumeJob,
     retry: async (queue, id) => (await postOperation(endpoint, RetryJobDocument, { queue, id })).retryJob,
     delete: async (queue, id) => (await postOperation(endpoint, DeleteJobDocument, { queue, id })).deleteJob,
-    getJob: async (queue, id) => (await postOperation(endpoint, GetJobDocument, { queue, id })).job,
+    getJob,
     complete: async (queue, id, lease, output) => (await postOperation(endpoint, CompleteWithLeaseDocument, { queue, id, lease, output: output ?? null })).completeJob,
     fail: async (queue, id, lease, error) => (await postOperation(endpoint, FailWithLeaseDocument, { queue, id, lease, error: error ?? null })).failJob,
     touch: async (queue, id, lease) => (await postOperation(endpoint, TouchWithLeaseDocument, { queue, id, lease })).touchJob,
