@@ -6,6 +6,7 @@ import { strictestGroupLimits } from './group-limits.ts';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from './job-event-bus.ts';
 import type { RawJobEvent } from './job-event.ts';
+import type { Handoff } from './handoff.ts';
 import type { JobRecord } from './job-record.ts';
 import type { Leases } from './leases.ts';
 import type { TenantQueues } from './tenant-queues.ts';
@@ -18,16 +19,6 @@ export interface DispatcherOptions {
   onDispatched?: (tenantId: string, seconds: number) => void;
 }
 
-/** Room at workers waiting on a queue, for a send to fill in its own transaction (see `Dispatcher.handoff`). */
-export interface Handoff {
-  /** Holder of the n-th job the send's claim fetches, for as many jobs as there is room. */
-  readonly holders: readonly string[];
-  /**
-   * The transaction committed: `jobs` (in `holders` order) are held, `sentIds`
-   * were created by it. Undefined jobs: no claim was made, the room is given back.
-   */
-  done(jobs: readonly JobRecord[] | undefined, sentIds?: readonly string[]): void;
-}
 
 /** One `workAssigned` subscription's request. */
 export interface WorkRequest {

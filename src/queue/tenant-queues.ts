@@ -9,7 +9,7 @@ import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type Jo
 import type { LeaseSplit, Leases, PresentedLeases } from './leases.ts';
 import type { LeaseTokens } from './lease-tokens.ts';
 import { readProgress, reportProgressSql } from './job-progress.ts';
-import type { Handoff } from './dispatcher.ts';
+import type { Handoff } from './handoff.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { previewSchedule } from './schedule-preview.ts';
 import { QueueNamespace } from './names.ts';
