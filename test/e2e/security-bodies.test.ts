@@ -96,8 +96,9 @@ describe('request bodies before authentication', () => {
 
     await waitFor('an answer to every upload', () => uploads.every((upload) => upload.status !== null), 5_000);
     expect(uploads.map((upload) => upload.status)).toEqual(uploads.map(() => 401));
-    // At once: not after the body (which never ends).
-    expect(Math.max(...uploads.map((upload) => upload.answeredAt! - upload.opened))).toBeLessThan(3_000);
+    // At once: not after the body (which never ends), nor at the 10 s headers or 30 s request deadline.
+    // Measured from connecting, so it includes writing 288 MiB on a loaded machine.
+    expect(Math.max(...uploads.map((upload) => upload.answeredAt! - upload.opened))).toBeLessThan(8_000);
     expect(uploads[0]!.received).toContain('"code":"UNAUTHENTICATED"');
     // Buffered, the bodies would hold 288 MiB here.
     expect(memoryAfter.rss - memoryBefore.rss).toBeLessThan(100);
