@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Repeater } from '@repeaterjs/repeater';
-import type { GroupConcurrencyConfig, JobAttempt } from 'pg-boss';
+import type { JobAttempt } from 'pg-boss';
 import { strictestGroupLimits } from './group-limits.ts';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from './job-event-bus.ts';
@@ -10,6 +9,8 @@ import type { Handoff } from './handoff.ts';
 import type { JobRecord } from './job-record.ts';
 import type { Leases } from './leases.ts';
 import type { TenantQueues } from './tenant-queues.ts';
+import { QueueSlot, type Reservation } from './queue-slot.ts';
+import { jobKey, WorkSubscription, type HeldJob, type WorkRequest } from './work-subscription.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
 
 export interface DispatcherOptions {
@@ -19,98 +20,8 @@ export interface DispatcherOptions {
   onDispatched?: (tenantId: string, seconds: number) => void;
 }
 
-
-/** One `workAssigned` subscription's request. */
-export interface WorkRequest {
-  queues: TenantQueues;
-  holder: string;
-  /** Qualified pg-boss names. */
-  names: readonly string[];
-  concurrency: number;
-  groupLimits?: GroupConcurrencyConfig | undefined;
-}
-
-/** Position of a claim's n-th job: its worker, and where the round-robin goes on from. */
-interface Turn {
-  worker: Worker;
-  next: number;
-}
-
-interface HeldJob {
-  queue: string;
-  id: string;
-  retryCount: number;
-  /** The ACTIVE notification of this attempt arrived: a CREATED or RETRY after it puts the job back in the queue. */
-  started: boolean;
-  /** The claim that made the hold has committed (before that, the database does not show it yet). */
-  committed: boolean;
-}
-
-/** One `workAssigned` subscription. */
-class Worker {
-  readonly id = randomUUID();
-  readonly held = new Map<string, HeldJob>();
-  readonly holder: string;
-  readonly queues: TenantQueues;
-  /** Qualified pg-boss names. */
-  readonly names: readonly string[];
-  readonly concurrency: number;
-  /** Jobs of one group active at once, across the tenant's workers and instances (pg-boss's group concurrency). */
-  readonly groupLimits: GroupConcurrencyConfig | undefined;
-  /** Hands the worker the jobs of one claim (one by one, or as one batch). */
-  readonly deliver: (jobs: JobRecord[]) => void;
-  /** A draining worker keeps what it holds and gets nothing new. */
-  paused = false;
-  /** Room promised to claims still in flight. */
-  reserved = 0;
-
-  constructor(request: WorkRequest, deliver: (jobs: JobRecord[]) => void) {
-    this.holder = request.holder;
-    this.queues = request.queues;
-    this.names = request.names;
-    this.concurrency = request.concurrency;
-    this.groupLimits = request.groupLimits;
-    this.deliver = deliver;
-  }
-
-  get free(): number {
-    return this.paused ? 0 : Math.max(0, this.concurrency - this.held.size - this.reserved);
-  }
-}
-
-/** Dispatch state of one qualified queue on this instance. */
-class QueueSlot {
-  readonly workers: Worker[] = [];
-  /** Round-robin start, so work spreads over the queue's workers. */
-  next = 0;
-  /** Claims in flight. */
-  claims = 0;
-  /** Jobs may have arrived while no claim could start: claim again when one ends. */
-  again = false;
-  /** The last claim came back short: the queue was empty then. Cleared when jobs may have arrived. */
-  drained = false;
-  /**
-   * Sends claiming in their own transaction, each with the ids of the jobs whose
-   * CREATED arrived meanwhile: news only if that claim did not take them.
-   */
-  readonly handoffs = new Set<Set<string>>();
-  /** Groups the next claim of a group-limited queue passes over (see `#claim`). */
-  skippedGroups: Set<string> | null = null;
-  deferredTimer: NodeJS.Timeout | undefined;
-  readonly name: string;
-
-  constructor(name: string) {
-    this.name = name;
-  }
-}
-
-const jobKey = (queue: string, id: string) => `${queue}\u0000${id}`;
-
 /** Bounds the memory of sends whose CREATED event has not arrived (it always does, unless missed). */
 const MAX_REMEMBERED_SENDS = 100_000;
-
-/** Claims of one queue that may be in flight at once on this instance. */
-const MAX_CLAIMS = 3;
 
 /** Groups a chain of follow-up claims passes over at most (they travel as one fetch parameter). */
 const MAX_SKIPPED_GROUPS = 100;
@@ -133,11 +44,11 @@ const REQUEUED_TYPES = new Set(['CREATED', 'RETRY']);
  */
 export class Dispatcher {
   readonly #slots = new Map<string, QueueSlot>();
-  readonly #heldBy = new Map<string, Worker>();
+  readonly #heldBy = new Map<string, WorkSubscription>();
   readonly #leases: Leases;
   readonly #registry: WorkerRegistry;
   readonly #instanceId: string;
-  readonly #workers = new Set<Worker>();
+  readonly #workers = new Set<WorkSubscription>();
   readonly #logger: Logger;
   readonly #unsubscribe: (() => void)[] = [];
   readonly #pollIntervalMs: number;
@@ -228,7 +139,7 @@ export class Dispatcher {
   #stream<T>(request: WorkRequest, delivery: (push: (item: T) => void) => (jobs: JobRecord[]) => void): AsyncIterable<T> {
     const { queues, holder, names, concurrency } = request;
     return new Repeater<T>(async (push, stop) => {
-      const worker = new Worker(request, delivery((item) => void push(item).catch(stop)));
+      const worker = new WorkSubscription(request, delivery((item) => void push(item).catch(stop)));
       worker.paused = this.#draining;
       this.#workers.add(worker);
       await this.#registry
@@ -237,7 +148,7 @@ export class Dispatcher {
       for (const name of names) {
         let slot = this.#slots.get(name);
         if (!slot) this.#slots.set(name, (slot = new QueueSlot(name)));
-        slot.workers.push(worker);
+        slot.subscriptions.push(worker);
       }
       for (const name of names) this.#pump(name, true);
       await stop;
@@ -251,7 +162,7 @@ export class Dispatcher {
   pause(holder: string): number {
     let paused = 0;
     for (const slot of this.#slots.values()) {
-      for (const worker of slot.workers) {
+      for (const worker of slot.subscriptions) {
         if (worker.holder === holder && !worker.paused) {
           worker.paused = true;
           paused++;
@@ -279,37 +190,29 @@ export class Dispatcher {
    */
   handoff(queue: string): Handoff | undefined {
     const slot = this.#slots.get(queue);
-    // A group-limited queue claims one at a time under a lock, which a send's own transaction does not take.
-    if (!slot || slot.claims >= MAX_CLAIMS || strictestGroupLimits(slot.workers.map((worker) => worker.groupLimits))) return undefined;
-    const room = this.#room(slot);
-    if (room.size === 0) return undefined;
-    for (const [worker, free] of room) worker.reserved += free;
-    slot.claims++;
-    const turns = this.#turns(slot, room);
+    if (!slot?.acceptsHandoff) return undefined;
+    const reservation = slot.reserve();
+    if (!reservation) return undefined;
     const createdMeanwhile = new Set<string>();
     slot.handoffs.add(createdMeanwhile);
-    let open = true;
     return {
-      holders: turns.map((turn) => turn.worker.holder),
+      holders: reservation.turns.map((turn) => turn.subscription.holder),
       done: (jobs, sentIds = []) => {
-        if (!open) return;
-        open = false;
-        for (const [worker, free] of room) worker.reserved -= free;
-        slot.claims--;
-        slot.handoffs.delete(createdMeanwhile);
+        if (!slot.handoffs.delete(createdMeanwhile)) return;
+        reservation.end();
         if (!jobs) {
-          if (slot.again || createdMeanwhile.size) this.#pump(queue, createdMeanwhile.size > 0);
+          if (slot.missedWake || createdMeanwhile.size) this.#pump(queue, createdMeanwhile.size > 0);
           return;
         }
         // The send's CREATED event is no news here, whenever it comes; nor, once the holds are known, is its ACTIVE.
         if (this.#wokenBySend.size > MAX_REMEMBERED_SENDS) this.#wokenBySend.clear();
         for (const id of sentIds) if (!createdMeanwhile.delete(id)) this.#wokenBySend.add(jobKey(queue, id));
         for (const job of jobs) createdMeanwhile.delete(job.id);
-        const plan = this.#plan(slot, jobs, turns, true);
-        slot.drained = jobs.length < turns.length;
+        const plan = this.#plan(slot, jobs, reservation, true);
+        slot.setModeAfterClaim(jobs.length, reservation.turns.length);
         this.#deliver(slot, plan).catch((error: unknown) => this.#logger.error({ err: error, queue }, 'dispatch failed'));
         // Jobs created meanwhile that this claim did not take were committed after it looked.
-        if (!slot.drained || slot.again || createdMeanwhile.size) this.#pump(queue, createdMeanwhile.size > 0);
+        if (slot.mode === 'flowing' || slot.missedWake || createdMeanwhile.size) this.#pump(queue, createdMeanwhile.size > 0);
       },
     };
   }
@@ -408,7 +311,7 @@ export class Dispatcher {
    * forever, then pumps every queue for the jobs whose news was missed.
    */
   async resync(): Promise<void> {
-    const known: [string, Worker, HeldJob][] = [];
+    const known: [string, WorkSubscription, HeldJob][] = [];
     for (const [key, worker] of this.#heldBy) {
       const held = worker.held.get(key);
       if (held?.committed) known.push([key, worker, held]);
@@ -441,43 +344,38 @@ export class Dispatcher {
   #pump(name: string, wake = false): void {
     const slot = this.#slots.get(name);
     if (!slot || this.#draining) return;
-    if (wake) slot.drained = false;
+    if (wake) slot.setModeFlowing();
     let started = false;
-    while (slot.claims < MAX_CLAIMS && !(slot.drained && slot.claims > 0)) {
-      const room = this.#room(slot);
-      if (room.size === 0) break;
-      for (const [worker, free] of room) worker.reserved += free;
-      slot.claims++;
-      slot.again = false;
+    while (slot.mayClaim) {
+      const reservation = slot.reserve();
+      if (!reservation) break;
       started = true;
-      this.#claim(slot, room)
+      this.#claim(slot, reservation)
         .catch((error: unknown) => {
           this.#logger.error({ err: error, queue: name }, 'dispatch failed');
           return false;
         })
         .then((more) => {
-          slot.claims--;
-          if (more || slot.again) this.#pump(name);
+          reservation.end();
+          if (more || slot.missedWake) this.#pump(name);
         });
     }
     // A claim started just now sees whatever woke us; one already in flight may not.
-    if (wake && !started && slot.claims > 0) slot.again = true;
+    if (wake && !started && slot.claims > 0) slot.noteMissedWake();
   }
 
   /** One claim with the room reserved for it; true when it filled that room (more may be waiting). */
-  async #claim(slot: QueueSlot, room: Map<Worker, number>): Promise<boolean> {
-    const reserved = new Map(room);
-    const first = slot.workers[0];
-    const turns = this.#turns(slot, room);
-    const capacity = turns.length;
-    const groupLimits = strictestGroupLimits(slot.workers.map((worker) => worker.groupLimits));
+  async #claim(slot: QueueSlot, reservation: Reservation): Promise<boolean> {
+    const first = slot.subscriptions[0];
+    const capacity = reservation.turns.length;
+    const groupLimits = strictestGroupLimits(slot.subscriptions.map((worker) => worker.groupLimits));
     // pg-boss's fetch takes the first `capacity` ready jobs and then keeps of each group only what
     // its limit allows: a claim behind one group's flood comes back short though other groups wait.
     // The claim that follows such a claim passes the groups it got over, and so reaches them.
     const skippedGroups = groupLimits ? (slot.skippedGroups ?? new Set<string>()) : undefined;
     slot.skippedGroups = null;
     const groups = groupLimits && skippedGroups ? { limits: groupLimits, ignore: [...skippedGroups] } : undefined;
-    let plan: [Worker, JobRecord][] = [];
+    let plan: [WorkSubscription, JobRecord][] = [];
     try {
       if (!first) return false;
       const jobs = await this.#leases
@@ -485,12 +383,12 @@ export class Dispatcher {
           slot.name,
           (db) => first.queues.claim(slot.name, capacity, db, groups),
           (fetched) => {
-            plan = this.#plan(slot, fetched, turns, false);
+            plan = this.#plan(slot, fetched, reservation, false);
             return plan.map(([worker, job]) => ({ id: job.id, retryCount: job.retryCount, holder: worker.holder }));
           },
           // A queue that just came back short is probably empty: probe it with a lone fetch. Otherwise the
           // fetch and the holds share one transaction, so one commit (one WAL flush) covers both.
-          { transactional: !slot.drained, serialized: groupLimits !== undefined },
+          { transactional: slot.mode === 'flowing', serialized: groupLimits !== undefined },
         )
         .catch((error: unknown) => {
           this.#forget(slot, plan);
@@ -500,61 +398,33 @@ export class Dispatcher {
         const held = worker.held.get(jobKey(slot.name, job.id));
         if (held) held.committed = true;
       }
-      slot.drained = jobs.length < capacity;
+      slot.setModeAfterClaim(jobs.length, capacity);
+      reservation.releaseRoom();
       if (jobs.length === 0) {
         await this.#armDeferredTimer(slot, first.queues);
         return false;
       }
-      for (const [worker, count] of reserved) worker.reserved -= count;
-      reserved.clear();
       await this.#deliver(slot, plan);
       if (skippedGroups && jobs.length < capacity) {
         for (const job of jobs) if (job.groupId !== null) skippedGroups.add(job.groupId);
         if (skippedGroups.size <= MAX_SKIPPED_GROUPS) {
           slot.skippedGroups = skippedGroups;
-          slot.drained = false;
+          slot.setModeFlowing();
           return true;
         }
       }
       return jobs.length === capacity;
     } finally {
-      for (const [worker, count] of reserved) worker.reserved -= count;
+      reservation.releaseRoom();
     }
-  }
-
-  /** The workers of `slot` with room, and how much. */
-  #room(slot: QueueSlot): Map<Worker, number> {
-    const room = new Map<Worker, number>();
-    for (const worker of slot.workers) if (worker.free > 0) room.set(worker, worker.free);
-    return room;
-  }
-
-  /** Who gets a claim's n-th job: round-robin over the workers with room, from where the last claim stopped. */
-  #turns(slot: QueueSlot, room: ReadonlyMap<Worker, number>): Turn[] {
-    const left = new Map(room);
-    const workers = [...room.keys()];
-    const turns: Turn[] = [];
-    let index = slot.next;
-    let capacity = 0;
-    for (const free of room.values()) capacity += free;
-    while (turns.length < capacity) {
-      const worker = workers[index % workers.length]!;
-      index++;
-      const free = left.get(worker)!;
-      if (free === 0) continue;
-      left.set(worker, free - 1);
-      turns.push({ worker, next: index });
-    }
-    return turns;
   }
 
   /**
    * Gives the n-th fetched job to the n-th turn and records the holds in
    * memory; `started`: the claim has committed (its ACTIVE event is no news).
    */
-  #plan(slot: QueueSlot, jobs: readonly JobRecord[], turns: readonly Turn[], started: boolean): [Worker, JobRecord][] {
-    const plan: [Worker, JobRecord][] = jobs.slice(0, turns.length).map((job, n) => [turns[n]!.worker, job]);
-    if (plan.length) slot.next = turns[plan.length - 1]!.next % Math.max(1, slot.workers.length);
+  #plan(slot: QueueSlot, jobs: readonly JobRecord[], reservation: Reservation, started: boolean): [WorkSubscription, JobRecord][] {
+    const plan = slot.assign(jobs, reservation.turns);
     for (const [worker, job] of plan) {
       const key = jobKey(slot.name, job.id);
       // The job came back (its end went unseen) and went to another worker: the old hold is over.
@@ -566,7 +436,7 @@ export class Dispatcher {
   }
 
   /** Undoes the in-memory holds of a claim that failed. */
-  #forget(slot: QueueSlot, plan: readonly [Worker, JobRecord][]): void {
+  #forget(slot: QueueSlot, plan: readonly [WorkSubscription, JobRecord][]): void {
     for (const [worker, job] of plan) {
       const key = jobKey(slot.name, job.id);
       if (this.#heldBy.get(key) === worker) this.#heldBy.delete(key);
@@ -575,12 +445,12 @@ export class Dispatcher {
   }
 
   /** Pushes claimed jobs to their workers; jobs of workers that left meanwhile go straight back. */
-  async #deliver(slot: QueueSlot, plan: readonly [Worker, JobRecord][]): Promise<void> {
-    const byWorker = new Map<Worker, JobRecord[]>();
-    const orphaned = new Set<Worker>();
+  async #deliver(slot: QueueSlot, plan: readonly [WorkSubscription, JobRecord][]): Promise<void> {
+    const byWorker = new Map<WorkSubscription, JobRecord[]>();
+    const orphaned = new Set<WorkSubscription>();
     const now = Date.now();
     for (const [worker, job] of plan) {
-      if (!slot.workers.includes(worker)) {
+      if (!slot.subscriptions.includes(worker)) {
         orphaned.add(worker);
         continue;
       }
@@ -604,13 +474,13 @@ export class Dispatcher {
     slot.deferredTimer = setTimeout(() => this.#pump(slot.name, true), delay).unref();
   }
 
-  async #retire(worker: Worker): Promise<void> {
+  async #retire(worker: WorkSubscription): Promise<void> {
     this.#workers.delete(worker);
     for (const name of worker.names) {
       const slot = this.#slots.get(name);
       if (!slot) continue;
-      slot.workers.splice(slot.workers.indexOf(worker), 1);
-      if (slot.workers.length === 0) {
+      slot.subscriptions.splice(slot.subscriptions.indexOf(worker), 1);
+      if (slot.subscriptions.length === 0) {
         clearTimeout(slot.deferredTimer);
         this.#slots.delete(name);
       }
@@ -620,7 +490,7 @@ export class Dispatcher {
   }
 
   /** Forgets every hold of `worker`; returns them by queue. */
-  #forgetAll(worker: Worker): Map<string, HeldJob[]> {
+  #forgetAll(worker: WorkSubscription): Map<string, HeldJob[]> {
     const byQueue = new Map<string, HeldJob[]>();
     for (const [key, job] of worker.held) {
       if (this.#heldBy.get(key) === worker) this.#heldBy.delete(key);
@@ -631,7 +501,7 @@ export class Dispatcher {
   }
 
   /** Fails a departed worker's unsettled jobs (a failed attempt: retry limits apply). */
-  async #failBack(worker: Worker): Promise<void> {
+  async #failBack(worker: WorkSubscription): Promise<void> {
     const byQueue = this.#forgetAll(worker);
     for (const [queue, jobs] of byQueue) {
       try {
