@@ -13,7 +13,7 @@ import { createPool } from './db/pools.ts';
 import { createPrisma, type PrismaClient } from './db/prisma.ts';
 import { gatewayTypes } from './db/type-parsers.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { startBoss } from './queue/boss.ts';
+import { startBoss } from './pgboss/start.ts';
 import { Dispatcher } from './queue/dispatcher.ts';
 import { InstanceLiveness } from './queue/instance-liveness.ts';
 import { JobEventBus } from './queue/job-event-bus.ts';

@@ -6,7 +6,7 @@ import { embeddedUrlFor } from '../db/embedded.ts';
 import { applyPrismaMigrations } from '../db/migrate.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { createLogger } from '../logger.ts';
-import { startBoss } from '../queue/boss.ts';
+import { startBoss } from '../pgboss/start.ts';
 import {
   tenantsCreate,
   tenantsLimits,

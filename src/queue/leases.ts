@@ -1,7 +1,10 @@
 import pg from 'pg';
 import type { Db, JobAttempt } from 'pg-boss';
-import { CapturedStatement } from '../db/captured-statement.ts';
-import { SqlPrepared, UNKNOWN_PREPARED_STATEMENT } from '../db/sql-prepared.ts';
+import { fetchWithHolds } from '../pgboss/fetch-with-holds.ts';
+import { restoreAttemptsSql } from '../pgboss/restore.ts';
+import { singleStatementDb } from '../pgboss/single-statement.ts';
+import { CapturedStatement } from '../pgboss/statement-capture.ts';
+import { SqlPrepared, UNKNOWN_PREPARED_STATEMENT } from '../pgboss/sql-prepared.ts';
 import type { PreparedStatements } from '../db/prepared-statements.ts';
 import type { LeaseClaim } from './lease-tokens.ts';
 
@@ -339,19 +342,15 @@ export class Leases {
     const client = await this.#pool.connect();
     let sent = false;
     try {
-      const db: Db = {
-        executeSql: async (text, values) => {
-          // Committed with the first statement: a second one would run outside the transaction.
-          if (sent) throw new Error('pg-boss ran a second statement in a one-trip settlement');
-          const statement = await this.#sqlPrepared.execute(client, text, values ?? []);
-          if (statement === undefined) throw new NotOneTrip();
-          sent = true;
-          const results = (await client.query(`BEGIN;\n${release};\n${statement};\nCOMMIT`)) as unknown as QueryResult[];
-          return results[2]!;
-        },
-      };
+      const { db, ran } = singleStatementDb(async (text, values) => {
+        const statement = await this.#sqlPrepared.execute(client, text, values);
+        if (statement === undefined) throw new NotOneTrip();
+        sent = true;
+        const results = (await client.query(`BEGIN;\n${release};\n${statement};\nCOMMIT`)) as unknown as QueryResult[];
+        return results[2]!;
+      });
       const result = await settle(db);
-      if (!sent) throw new NotOneTrip();
+      if (!ran()) throw new NotOneTrip();
       return { result };
     } catch (error) {
       // An error inside the message leaves its transaction open and aborted.
@@ -421,7 +420,7 @@ export class Leases {
     const insertStatement = await this.#sqlPrepared.execute(client, insert.text, insert.values ?? []);
     if (!insertStatement) return undefined;
     try {
-      return (await client.query(`BEGIN;\n${insertStatement};\n${claimWithGrants(claim.text, queue, holders)};\nCOMMIT`)) as unknown as QueryResult[];
+      return (await client.query(`BEGIN;\n${insertStatement};\n${fetchWithHolds(claim.text, (numbered) => upsertLeases(`SELECT ${escapeLiteral(queue)}, job_id, retry_count, (${textArray(holders)})[n] FROM (${numbered}) AS held`))};\nCOMMIT`)) as unknown as QueryResult[];
     } catch (error) {
       // Whichever statement failed, the transaction is open and aborted: the send is then made on its own,
       // so that a claim's failure (a policy's unique index, say) never costs the send.
@@ -480,11 +479,8 @@ export class Leases {
     for (const [queue, held] of byQueue) {
       await client.query('SAVEPOINT put_back');
       try {
-        // pg-boss 12's restore, fenced: it has no fence of its own.
         const { rowCount } = await client.query(
-          `UPDATE ${this.#schema}.job j SET state = 'created', started_on = NULL, heartbeat_on = NULL, upsert_by_key = NULL
-             FROM unnest($2::uuid[], $3::int[]) AS a(id, retry_count)
-            WHERE j.name = $1 AND j.id = a.id AND j.state = 'active' AND j.retry_count = a.retry_count`,
+          restoreAttemptsSql(this.#schema),
           [queue, held.map((hold) => hold.id), held.map((hold) => hold.retryCount)],
         );
         total += rowCount ?? 0;
@@ -525,21 +521,6 @@ export class Leases {
     );
     return rowCount ?? 0;
   }
-}
-
-/**
- * pg-boss's fetch with the holds of what it fetched recorded in the same
- * statement: the n-th fetched job (in the order the rows come back) goes to
- * the n-th of `holders`. Relies on the fetch returning "id" and "retryCount",
- * as the rest of the gateway does; should it change shape, the statement
- * fails and the send goes alone. Never prepared, like pg-boss's fetch: a plan
- * cached while a queue's table was small goes on scanning it when it is not.
- */
-function claimWithGrants(fetch: string, queue: string, holders: readonly string[]): string {
-  return `WITH fetched AS (${fetch}),
-  numbered AS (SELECT id AS job_id, "retryCount" AS retry_count, row_number() OVER () AS n FROM fetched),
-  granted AS (${upsertLeases(`SELECT ${escapeLiteral(queue)}, job_id, retry_count, (${textArray(holders)})[n] FROM numbered`)})
-  SELECT fetched.* FROM fetched JOIN numbered ON numbered.job_id = fetched.id ORDER BY numbered.n`;
 }
 
 /**

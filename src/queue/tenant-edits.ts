@@ -1,6 +1,6 @@
 import type { UpdateOptions } from 'pg-boss';
 import { conflict, notFound } from '../errors.ts';
-import { asInputError, isQueueNotFound } from './boss-errors.ts';
+import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { assertJobPayload, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantScope } from './tenant-scope.ts';

@@ -1,6 +1,6 @@
 import type { DependencyRef, FlowJob } from 'pg-boss';
 import { badInput, conflict, notFound } from '../errors.ts';
-import { asInputError, isQueueNotFound } from './boss-errors.ts';
+import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { pageSize } from './job-cursor.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';

@@ -1,5 +1,5 @@
 import { notFound } from '../errors.ts';
-import { asInputError, isQueueNotFound } from './boss-errors.ts';
+import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import type { TenantScope } from './tenant-scope.ts';
 
 /** queued: created and retry; stored: completed, cancelled and failed; all: every job, active ones too. */

@@ -2,7 +2,7 @@ import type { Db, GroupConcurrencyConfig, JobAttempt, PgBoss, Queue, Schedule, S
 import type { OperationAdmission } from '../auth/operation-admission.ts';
 import { ADOPT_JOB_TABLES_SQL } from './job-events-sql.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
-import { asInputError, isQueueNotFound } from './boss-errors.ts';
+import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';

@@ -1,6 +1,6 @@
 import type { RedriveFilter } from 'pg-boss';
 import { badInput, notFound } from '../errors.ts';
-import { asInputError, isQueueNotFound } from './boss-errors.ts';
+import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { assertJobPayload, isUuid } from './job-input.ts';
 import type { TenantScope } from './tenant-scope.ts';
 

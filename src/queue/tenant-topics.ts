@@ -1,5 +1,5 @@
 import { notFound } from '../errors.ts';
-import { asInputError, isQueueNotFound } from './boss-errors.ts';
+import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { SentJob } from './job-record.ts';

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { installGatewaySchema } from '../../src/db/gateway-schema.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBoss } from '../../src/queue/boss.ts';
+import { startBoss } from '../../src/pgboss/start.ts';
 import { createDatabase, dropDatabase } from '../support/database.ts';
 
 // A database of its own: the test holds locks on pg-boss's job table for a second or two.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { SqlPrepared, sqlLiteral, UNKNOWN_PREPARED_STATEMENT } from '../../src/db/sql-prepared.ts';
+import { SqlPrepared, sqlLiteral, UNKNOWN_PREPARED_STATEMENT } from '../../src/pgboss/sql-prepared.ts';
 import { testDatabaseUrl } from '../support/gateway.ts';
 
 const TEXT = `SELECT $1 = 'x''y' AS same_text, $2::uuid[] AS ids, $3::jsonb AS output, $4::text[] AS pairs, $5::int AS n, $6::jsonb IS NULL AS none,

@@ -1,6 +1,6 @@
 import { applyPrismaMigrations } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
-import { startBoss } from '../../src/queue/boss.ts';
+import { startBoss } from '../../src/pgboss/start.ts';
 import { createDatabase } from './database.ts';
 
 /** One fresh database per test run, migrated once; workers inherit its URL. */
