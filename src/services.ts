@@ -6,10 +6,10 @@ import type { TenantLimiter } from './auth/tenant-limiter.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './db/prisma.ts';
 import type { Logger } from './logger.ts';
-import type { Dispatcher } from './queue/dispatcher.ts';
-import type { JobEventBus } from './queue/job-event-bus.ts';
-import type { TenantQueues } from './queue/tenant-queues.ts';
-import type { WorkerRegistry } from './queue/worker-registry.ts';
+import type { Dispatcher } from './dispatch/dispatcher.ts';
+import type { JobEventBus } from './events/job-event-bus.ts';
+import type { TenantQueues } from './tenant/queues.ts';
+import type { WorkerRegistry } from './dispatch/worker-registry.ts';
 
 /** Long-lived dependencies shared by both transports. */
 export interface Services {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import type { Db } from 'pg-boss';
 import { PreparedStatements } from '../../src/db/prepared-statements.ts';
-import { Leases } from '../../src/queue/leases.ts';
+import { Leases } from '../../src/dispatch/leases.ts';
 import { testDatabaseUrl } from '../support/gateway.ts';
 
 const FETCH = "SELECT n, 'fetched' AS state FROM generate_series(1, 3) AS n /* leases test fetch */";

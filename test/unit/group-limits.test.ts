@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { strictestGroupLimits, toGroupLimits } from '../../src/queue/group-limits.ts';
+import { strictestGroupLimits, toGroupLimits } from '../../src/dispatch/group-limits.ts';
 
 describe('group limits', () => {
   it('the strictest of several workers, tier by tier; a tier a worker does not name is under its default', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { JobRecord } from '../../src/queue/job-record.ts';
-import { MAX_CLAIMS, QueueSlot } from '../../src/queue/queue-slot.ts';
-import type { TenantQueues } from '../../src/queue/tenant-queues.ts';
-import { jobKey, WorkSubscription } from '../../src/queue/work-subscription.ts';
+import type { JobRecord } from '../../src/tenant/job-record.ts';
+import { MAX_CLAIMS, QueueSlot } from '../../src/dispatch/queue-slot.ts';
+import type { TenantQueues } from '../../src/tenant/queues.ts';
+import { jobKey, WorkSubscription } from '../../src/dispatch/work-subscription.ts';
 
 // The dispatcher's per-queue bookkeeping, without PostgreSQL: who gets which job, and that
 // overlapping claims never promise a subscription more than its concurrency.

@@ -1,5 +1,5 @@
 import type { TenantRecord } from '../../auth/tenants.ts';
-import type { GlobalStats, TenantStats } from '../../queue/global-stats.ts';
+import type { GlobalStats, TenantStats } from '../../stats/global-stats.ts';
 import { builder, type SchemaTypes } from '../builder.ts';
 
 interface TenantStatsView extends TenantStats {

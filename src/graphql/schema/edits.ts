@@ -1,4 +1,4 @@
-import type { UpsertedJob } from '../../queue/tenant-edits.ts';
+import type { UpsertedJob } from '../../tenant/edits.ts';
 import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 import { jobOptionFields, JobRef } from './jobs.ts';

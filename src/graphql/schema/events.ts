@@ -1,5 +1,5 @@
-import { JOB_EVENT_TYPES, type JobEventType } from '../../queue/job-event.ts';
-import type { JobEventView } from '../../queue/tenant-events.ts';
+import { JOB_EVENT_TYPES, type JobEventType } from '../../events/job-event.ts';
+import type { JobEventView } from '../../events/tenant-events.ts';
 import { builder } from '../builder.ts';
 import { JobRef, JobStateEnum } from './jobs.ts';
 

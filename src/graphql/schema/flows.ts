@@ -1,4 +1,4 @@
-import { DEFAULT_DEPENDENCY_PAGE, type FlowJobCreated } from '../../queue/tenant-flows.ts';
+import { DEFAULT_DEPENDENCY_PAGE, type FlowJobCreated } from '../../tenant/flows.ts';
 import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 import { fromRow, JobOptionsInput, JobRef } from './jobs.ts';

@@ -1,5 +1,5 @@
-import { JOB_STATES, SentJob, type JobRecord, type JobSource, type JobState } from '../../queue/job-record.ts';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type JobPage } from '../../queue/tenant-queues.ts';
+import { JOB_STATES, SentJob, type JobRecord, type JobSource, type JobState } from '../../tenant/job-record.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type JobPage } from '../../tenant/queues.ts';
 import { builder, type InputFields } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 

@@ -1,4 +1,4 @@
-import type { PurgeKind } from '../../queue/tenant-purge.ts';
+import type { PurgeKind } from '../../tenant/purge.ts';
 import { builder } from '../builder.ts';
 
 const purgeField = (kind: PurgeKind, description: string) =>

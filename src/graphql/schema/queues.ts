@@ -1,4 +1,4 @@
-import { QUEUE_POLICIES, type QueuePolicy, type QueueRecord } from '../../queue/queue-record.ts';
+import { QUEUE_POLICIES, type QueuePolicy, type QueueRecord } from '../../tenant/queue-record.ts';
 import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 

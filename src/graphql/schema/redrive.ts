@@ -1,4 +1,4 @@
-import { DEFAULT_REDRIVE_LIMIT, MAX_REDRIVE_LIMIT, type RedriveInput, type RedrivePreviewView } from '../../queue/tenant-redrive.ts';
+import { DEFAULT_REDRIVE_LIMIT, MAX_REDRIVE_LIMIT, type RedriveInput, type RedrivePreviewView } from '../../tenant/redrive.ts';
 import { builder, type Args } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 

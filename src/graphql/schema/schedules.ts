@@ -1,5 +1,5 @@
-import { DEFAULT_PREVIEW_COUNT, MAX_PREVIEW_COUNT } from '../../queue/schedule-preview.ts';
-import type { ScheduleRecord } from '../../queue/tenant-queues.ts';
+import { DEFAULT_PREVIEW_COUNT, MAX_PREVIEW_COUNT } from '../../tenant/schedule-preview.ts';
+import type { ScheduleRecord } from '../../tenant/queues.ts';
 import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 import { jobOptionFields } from './jobs.ts';

@@ -1,5 +1,5 @@
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../queue/job-cursor.ts';
-import { DEFAULT_BLOCKED_KEYS, MAX_BLOCKED_KEYS } from '../../queue/tenant-search.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../tenant/job-cursor.ts';
+import { DEFAULT_BLOCKED_KEYS, MAX_BLOCKED_KEYS } from '../../tenant/search.ts';
 import { builder } from '../builder.ts';
 import { JobPageRef, JobStateEnum } from './jobs.ts';
 

@@ -1,4 +1,4 @@
-import type { TopicRecord } from '../../queue/tenant-topics.ts';
+import type { TopicRecord } from '../../tenant/topics.ts';
 import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 import { JobOptionsInput, JobRef } from './jobs.ts';

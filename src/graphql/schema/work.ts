@@ -1,4 +1,4 @@
-import type { WorkerSessionView } from '../../queue/tenant-work.ts';
+import type { WorkerSessionView } from '../../dispatch/tenant-work.ts';
 import { builder } from '../builder.ts';
 import { JobRef } from './jobs.ts';
 

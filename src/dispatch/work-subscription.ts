@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { GroupConcurrencyConfig } from 'pg-boss';
-import type { JobRecord } from './job-record.ts';
-import type { TenantQueues } from './tenant-queues.ts';
+import type { JobRecord } from '../tenant/job-record.ts';
+import type { TenantQueues } from '../tenant/queues.ts';
 
 /** One `workAssigned` subscription's request. */
 export interface WorkRequest {

@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { countColumns, type QueueCounts } from './queue-record.ts';
+import { countColumns, type QueueCounts } from '../tenant/queue-record.ts';
 
 export interface TenantStats extends QueueCounts {
   tenantId: string;

@@ -1,4 +1,4 @@
-import { JOB_STATES, type JobState } from './job-record.ts';
+import { JOB_STATES, type JobState } from '../tenant/job-record.ts';
 
 export const JOB_EVENT_TYPES = ['CREATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED', 'RETRY', 'DELETED', 'PROGRESS', 'READY', 'UPDATED'] as const;
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];

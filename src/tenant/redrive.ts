@@ -2,7 +2,7 @@ import type { RedriveFilter } from 'pg-boss';
 import { badInput, notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { assertJobPayload, isUuid } from './job-input.ts';
-import type { TenantScope } from './tenant-scope.ts';
+import type { TenantScope } from './scope.ts';
 
 /** Which dead-lettered jobs a redrive is about, in the tenant's names. */
 export interface RedriveInput {

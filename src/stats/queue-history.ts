@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { badInput } from '../errors.ts';
-import { QueueNamespace } from './names.ts';
+import { QueueNamespace } from '../tenant/names.ts';
 
 /** One interval of a queue's recent history. */
 export interface QueueHistoryPoint {

@@ -3,7 +3,7 @@ import { conflict, notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { assertJobPayload, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import type { JobRecord } from './job-record.ts';
-import type { TenantScope } from './tenant-scope.ts';
+import type { TenantScope } from './scope.ts';
 
 /** What updateJob and upsertJob may change; omitted fields keep the job's values. */
 export type JobEditOptions = Pick<

@@ -1,6 +1,6 @@
 import { notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
-import type { TenantScope } from './tenant-scope.ts';
+import type { TenantScope } from './scope.ts';
 
 /** queued: created and retry; stored: completed, cancelled and failed; all: every job, active ones too. */
 export type PurgeKind = 'queued' | 'stored' | 'all';

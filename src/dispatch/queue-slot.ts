@@ -1,4 +1,4 @@
-import type { JobRecord } from './job-record.ts';
+import type { JobRecord } from '../tenant/job-record.ts';
 import type { WorkSubscription } from './work-subscription.ts';
 
 /** Claims of one queue that may be in flight at once on this instance. */

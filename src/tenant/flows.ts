@@ -5,7 +5,7 @@ import { pageSize } from './job-cursor.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
-import type { TenantScope } from './tenant-scope.ts';
+import type { TenantScope } from './scope.ts';
 
 export interface FlowJobInput {
   ref: string;

@@ -1,4 +1,4 @@
-import type { JobRecord } from './job-record.ts';
+import type { JobRecord } from '../tenant/job-record.ts';
 
 /** Room at workers waiting on a queue, for a send to fill in its own transaction (see `Dispatcher.handoff`). */
 export interface Handoff {

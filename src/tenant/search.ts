@@ -2,7 +2,7 @@ import { notFound } from '../errors.ts';
 import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { assertJobPayload, shortText } from './job-input.ts';
 import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
-import type { TenantScope } from './tenant-scope.ts';
+import type { TenantScope } from './scope.ts';
 
 export interface JobSearch {
   singletonKey?: string | undefined;

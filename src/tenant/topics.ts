@@ -3,7 +3,7 @@ import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { SentJob } from './job-record.ts';
-import type { TenantScope } from './tenant-scope.ts';
+import type { TenantScope } from './scope.ts';
 
 /** A topic of the tenant and the queues subscribed to it (tenant names). */
 export interface TopicRecord {

@@ -3,8 +3,8 @@ import { badInput, clientError } from '../errors.ts';
 import { toGroupLimits, type GroupConcurrencyInput } from './group-limits.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { WorkRequest } from './work-subscription.ts';
-import type { JobRecord } from './job-record.ts';
-import type { TenantQueues } from './tenant-queues.ts';
+import type { JobRecord } from '../tenant/job-record.ts';
+import type { TenantQueues } from '../tenant/queues.ts';
 import type { WorkerRegistry, WorkerSessionRow } from './worker-registry.ts';
 
 export type WorkerSessionView = WorkerSessionRow;

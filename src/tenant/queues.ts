@@ -1,19 +1,19 @@
 import type { Db, GroupConcurrencyConfig, JobAttempt, PgBoss, Queue, Schedule, ScheduleOptions, SendOptions, UpdateQueueOptions } from 'pg-boss';
 import type { OperationAdmission } from '../auth/operation-admission.ts';
-import { ADOPT_JOB_TABLES_SQL } from './job-events-sql.ts';
+import { ADOPT_JOB_TABLES_SQL } from '../events/job-events-sql.ts';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { assertJobPayload, fromBossSendOptions, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
-import type { LeaseSplit, Leases, PresentedLeases } from './leases.ts';
-import type { LeaseTokens } from './lease-tokens.ts';
+import type { LeaseSplit, Leases, PresentedLeases } from '../dispatch/leases.ts';
+import type { LeaseTokens } from '../dispatch/lease-tokens.ts';
 import { readProgress, reportProgressSql } from './job-progress.ts';
-import type { Handoff } from './handoff.ts';
+import type { Handoff } from '../dispatch/handoff.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { previewSchedule } from './schedule-preview.ts';
 import { QueueNamespace } from './names.ts';
-import type { QueueLimits, TenantScope } from './tenant-scope.ts';
+import type { QueueLimits, TenantScope } from './scope.ts';
 import {
   countColumns,
   QUEUE_COLUMNS,
@@ -87,7 +87,7 @@ export interface ScheduleRecord {
 export type JobCommand = 'cancel' | 'resume' | 'retry' | 'delete' | 'complete' | 'fail' | 'touch';
 
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './job-cursor.ts';
-export type { QueueLimits } from './tenant-scope.ts';
+export type { QueueLimits } from './scope.ts';
 const MAX_SCHEDULE_KEY_LENGTH = 255;
 /** pg-boss's own rule for schedule keys, checked up front so that unscheduleJob refuses exactly what scheduleJob refuses. */
 const SCHEDULE_KEY_PATTERN = /^[\w.\-/]+$/;
@@ -123,7 +123,7 @@ export class TenantQueues {
   readonly #schema: string;
   readonly #limits: QueueLimits;
   readonly #work: WorkIdentity;
-  /** For the modules that bring the rest of pg-boss to the tenant (tenant-flows.ts, tenant-topics.ts, …). */
+  /** For the modules that bring the rest of pg-boss to the tenant (flows.ts, topics.ts, … in this folder). */
   readonly scope: TenantScope;
 
   constructor(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits, work: WorkIdentity) {
