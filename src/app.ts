@@ -212,10 +212,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
           admission,
           db: leases.db,
           holder,
-          onSent: (queue, ids) => startedDispatcher.sent(queue, ids),
-          handoff: (queue) => startedDispatcher.handoff(queue),
-          onSettled: (queue, ids, held) => startedDispatcher.settled(queue, ids, held),
-          heldAttempts: holder === null ? undefined : (queue, ids) => startedDispatcher.heldAttempts(holder, queue, ids),
+          dispatch: startedDispatcher,
           observer,
         }),
     };

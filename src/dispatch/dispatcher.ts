@@ -5,10 +5,9 @@ import { strictestGroupLimits } from './group-limits.ts';
 import type { Logger } from '../logger.ts';
 import type { JobEventBus } from '../events/job-event-bus.ts';
 import type { RawJobEvent } from '../events/job-event.ts';
-import type { Handoff } from './handoff.ts';
 import type { JobRecord } from '../tenant/job-record.ts';
 import type { Leases } from './leases.ts';
-import type { TenantQueues } from '../tenant/queues.ts';
+import type { DispatchPort, DispatchQueues, Handoff } from './port.ts';
 import { QueueSlot, type Reservation } from './queue-slot.ts';
 import { jobKey, WorkSubscription, type HeldJob, type WorkRequest } from './work-subscription.ts';
 import type { WorkerRegistry } from './worker-registry.ts';
@@ -42,7 +41,7 @@ const REQUEUED_TYPES = new Set(['CREATED', 'RETRY']);
  * Never more than a subscription's concurrency in hand; a subscription that
  * ends fails its unsettled jobs back at once, so other workers get them.
  */
-export class Dispatcher {
+export class Dispatcher implements DispatchPort {
   readonly #slots = new Map<string, QueueSlot>();
   readonly #heldBy = new Map<string, WorkSubscription>();
   readonly #leases: Leases;
@@ -465,7 +464,7 @@ export class Dispatcher {
     for (const worker of orphaned) await this.#failBack(worker);
   }
 
-  async #armDeferredTimer(slot: QueueSlot, queues: TenantQueues): Promise<void> {
+  async #armDeferredTimer(slot: QueueSlot, queues: DispatchQueues): Promise<void> {
     const next = await queues.nextStartAfter(slot.name);
     clearTimeout(slot.deferredTimer);
     if (!next) return;

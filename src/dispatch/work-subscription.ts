@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { GroupConcurrencyConfig } from 'pg-boss';
 import type { JobRecord } from '../tenant/job-record.ts';
-import type { TenantQueues } from '../tenant/queues.ts';
+import type { DispatchQueues } from './port.ts';
 
 /** One `workAssigned` subscription's request. */
 export interface WorkRequest {
-  queues: TenantQueues;
+  queues: DispatchQueues;
   holder: string;
   /** Qualified pg-boss names. */
   names: readonly string[];
@@ -30,7 +30,7 @@ export class WorkSubscription {
   /** By job key (see `jobKey`). */
   readonly held = new Map<string, HeldJob>();
   readonly holder: string;
-  readonly queues: TenantQueues;
+  readonly queues: DispatchQueues;
   /** Qualified pg-boss names. */
   readonly names: readonly string[];
   readonly concurrency: number;

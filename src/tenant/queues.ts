@@ -9,7 +9,7 @@ import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow, type Jo
 import type { LeaseSplit, Leases, PresentedLeases } from '../dispatch/leases.ts';
 import type { LeaseTokens } from '../dispatch/lease-tokens.ts';
 import { readProgress, reportProgressSql } from './job-progress.ts';
-import type { Handoff } from '../dispatch/handoff.ts';
+import type { DispatchPort, DispatchQueues } from '../dispatch/port.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { previewSchedule } from './schedule-preview.ts';
 import { QueueNamespace } from './names.ts';
@@ -54,15 +54,8 @@ export interface WorkIdentity {
   db: Db;
   /** The worker connection making the call; null over HTTP. */
   holder: string | null;
-  /** Told of jobs just sent (qualified queue name), so that an idle worker here gets them without waiting for the event. */
-  onSent?: ((qualified: string, ids: readonly string[]) => void) | undefined;
-  /** Room at workers waiting on a queue (qualified name), for a send to claim jobs in its own transaction. */
-  handoff?: ((qualified: string) => Handoff | undefined) | undefined;
-  /** Told which jobs this holder just finished, to free its slots at once. */
-  /** `held`: the holds, as `heldAttempts` gave them, that the settle was made for. */
-  onSettled?: ((queue: string, ids: readonly string[], held?: readonly JobAttempt[]) => void) | undefined;
-  /** The attempts at which this holder holds all of `ids`, as this instance knows; undefined otherwise. */
-  heldAttempts?: ((queue: string, ids: readonly string[]) => JobAttempt[] | undefined) | undefined;
+  /** This instance's dispatcher: told of sends and settlements, asked for room and holds. */
+  dispatch?: DispatchPort | undefined;
   /** Counts jobs sent and settled (metrics); `queue` is the tenant's name. */
   observer?: QueueObserver | undefined;
 }
@@ -116,7 +109,7 @@ function toBossQueueOptions(names: QueueNamespace, settings: QueueSettings): Omi
  * outside that prefix is ever returned. Something of another tenant looks
  * exactly like something that does not exist.
  */
-export class TenantQueues {
+export class TenantQueues implements DispatchQueues {
   readonly tenantId: string;
   readonly names: QueueNamespace;
   readonly #boss: PgBoss;
@@ -140,7 +133,7 @@ export class TenantQueues {
       withQueue: (qualified, action) => this.#withQueue(qualified, action),
       sent: (qualified, ids) => {
         if (ids.length === 0) return;
-        this.#work.onSent?.(qualified, ids);
+        this.#work.dispatch?.sent(qualified, ids);
         this.#work.observer?.sent(tenantId, this.names.unqualify(qualified) ?? '', ids.length);
       },
       getJob: (queue, id) => this.getJob(queue, id),
@@ -278,7 +271,7 @@ export class TenantQueues {
     await this.#prepareDeadLetter(sendOptions);
     // A second insert (the next slot) could not share the claim's transaction; a deferred job is not
     // the send's to claim, and the usual claim arms the timer for its start.
-    let handoff = sendOptions.singletonNextSlot || sendOptions.startAfter !== undefined ? undefined : this.#work.handoff?.(qualified);
+    let handoff = sendOptions.singletonNextSlot || sendOptions.startAfter !== undefined ? undefined : this.#work.dispatch?.handoff(qualified);
     let handedOff = false;
     const id = await this.#withQueue(qualified, async () => {
       const room = handoff;
@@ -300,7 +293,7 @@ export class TenantQueues {
       return sent;
     });
     if (!id) return null;
-    if (!handedOff) this.#work.onSent?.(qualified, [id]);
+    if (!handedOff) this.#work.dispatch?.sent(qualified, [id]);
     this.#work.observer?.sent(this.tenantId, queue, 1);
     return new SentJob(id, queue, () => this.getJob(queue, id));
   }
@@ -331,7 +324,7 @@ export class TenantQueues {
     });
     for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#ensureQueue(deadLetter);
     const inserted = new Set(await this.#withQueue(qualified, async () => (await this.#boss.insert(qualified, inserts, { returnId: true, db: this.#work.db })) ?? []));
-    if (inserted.size) this.#work.onSent?.(qualified, [...inserted]);
+    if (inserted.size) this.#work.dispatch?.sent(qualified, [...inserted]);
     this.#work.observer?.sent(this.tenantId, queue, inserted.size);
     return inserts.map((job) => job.id).filter((id) => inserted.has(id));
   }
@@ -419,7 +412,8 @@ export class TenantQueues {
    * otherwise.
    */
   #admitSettle(qualified: string, ids: readonly string[], presented: PresentedLeases): JobAttempt[] | undefined {
-    const held = this.#work.holder === null ? undefined : this.#work.heldAttempts?.(qualified, ids);
+    const holder = this.#work.holder;
+    const held = holder === null ? undefined : this.#work.dispatch?.heldAttempts(holder, qualified, ids);
     if (!held && !(ids.length > 0 && ids.every((id) => presented.get(id)))) this.#work.admission?.admitUnheld();
     return held;
   }
@@ -509,7 +503,7 @@ export class TenantQueues {
       // whose event was missed) must not keep the worker's room.
       if (held) released = ids;
       const finished = released.length ? [...new Set([...released, ...settled])] : settled;
-      if (finished.length) this.#work.onSettled?.(qualified, finished, held);
+      if (finished.length) this.#work.dispatch?.settled(qualified, finished, held);
     }
     if (kind !== 'touch' && affected) this.#work.observer?.settled(this.tenantId, this.names.unqualify(qualified) ?? '', kind, affected);
     if (conflicts.some((id) => presented.has(id))) this.#work.admission?.chargeStale();
@@ -548,7 +542,7 @@ export class TenantQueues {
     const holder = this.#work.holder;
     if (holder === null) return null;
     const qualified = this.names.qualify(job.queue);
-    const [attempt] = this.#work.heldAttempts?.(qualified, [job.id]) ?? [];
+    const [attempt] = (this.#work.holder === null ? undefined : this.#work.dispatch?.heldAttempts(this.#work.holder, qualified, [job.id])) ?? [];
     return attempt ? this.#work.leaseTokens.issue(qualified, job.id, attempt.retryCount, holder) : null;
   }
 
