@@ -2,6 +2,8 @@ import { createClient, type Client } from 'graphql-ws/client';
 import WebSocket from 'ws';
 import { asJobgateError, JobgateError } from './errors.ts';
 import type { TypedDocumentString } from './generated/documents/graphql.ts';
+import { LeaseDeadline } from './lease-deadline.ts';
+import { withRetries } from './settle-retries.ts';
 import { backgroundTimeout, nextTurn } from './timers.ts';
 import {
   CompleteJobDocument,
@@ -67,7 +69,7 @@ export interface WorkerOptions<TData> {
   onError?: (error: unknown, job?: WorkerJob<TData>) => void;
   /** Reconnect back-off bounds (default 250 ms … 15 s, with jitter). */
   reconnect?: { minDelayMs?: number; maxDelayMs?: number };
-  /** How long stop() waits for running handlers before aborting them (default 30 s). */
+  /** How long stop() waits for running handlers, and for settlements retried through an outage, before giving up on them (default 30 s). */
   stopTimeoutMs?: number;
   /** A WebSocket implementation (default: the `ws` package). */
   webSocketImpl?: unknown;
@@ -77,8 +79,14 @@ export interface WorkerOptions<TData> {
   groupConcurrency?: GroupConcurrency;
 }
 
+/** A job this worker holds: the socket it came on (by count of sockets closed before it) and when its hold goes stale. */
+interface Hold {
+  socket: number;
+  deadline: LeaseDeadline;
+}
+
 interface CompletionBatch {
-  pending: string[];
+  pending: { id: string; hold: Hold }[];
   inFlight: boolean;
   scheduled: boolean;
 }
@@ -101,23 +109,6 @@ export class JobFailure extends Error {
   constructor(message: string, details: object = {}) {
     super(message);
     this.details = details;
-  }
-}
-
-/** Answers worth asking again after a pause: the job is still this worker's. */
-const RETRYABLE_CODES = new Set(['RATE_LIMITED', 'SERVICE_UNAVAILABLE']);
-const SETTLE_ATTEMPTS = 6;
-
-/** Runs a settlement, again with back-off while the gateway answers with a retryable code. */
-async function withRetries<T>(settle: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await settle();
-    } catch (error) {
-      if (attempt >= SETTLE_ATTEMPTS || !(error instanceof JobgateError) || !RETRYABLE_CODES.has(error.code ?? '')) throw error;
-      const delay = Math.min(5_000, 100 * 2 ** attempt);
-      await new Promise<void>((resolve) => backgroundTimeout(() => resolve(), delay / 2 + Math.random() * (delay / 2)));
-    }
   }
 }
 
@@ -154,6 +145,10 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   const completions = new Map<string, CompletionBatch>();
   const completionWaiters: (() => void)[] = [];
   let stopping = false;
+  /** Epoch ms: settlements still retrying then are given up (stop's timeout). */
+  let stopDeadline = Number.POSITIVE_INFINITY;
+  /** Sockets closed so far: a job's hold ends with the socket it came on (the gateway fails it back). */
+  let closedSockets = 0;
   let fatal: unknown;
   let finish: () => void = () => {};
   let fail: (error: unknown) => void = () => {};
@@ -179,6 +174,22 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     },
   });
 
+  client.on('closed', () => closedSockets++);
+
+  function holdOf(job: WorkerJob<TData>): Hold {
+    return { socket: closedSockets, deadline: new LeaseDeadline(job) };
+  }
+
+  /**
+   * Epoch ms until which a settlement of `holds` is retried: while any of them
+   * may still be good (its socket open, its lease not yet stale), and the
+   * worker is not past stop's timeout.
+   */
+  function settleBy(holds: readonly Hold[]): number {
+    const staleAt = Math.max(...holds.map((hold) => (hold.socket === closedSockets ? hold.deadline.staleAt : Number.NEGATIVE_INFINITY)));
+    return Math.min(stopDeadline, staleAt);
+  }
+
   function request<TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult> {
     return new Promise((resolve, reject) => {
       let data: TResult | undefined;
@@ -202,10 +213,10 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
    * An idle worker's completion leaves at once (next tick); a busy worker's
    * batches grow with its load instead of costing one round trip each.
    */
-  function queueCompletion(queue: string, id: string): void {
+  function queueCompletion(queue: string, id: string, hold: Hold): void {
     let batch = completions.get(queue);
     if (!batch) completions.set(queue, (batch = { pending: [], inFlight: false, scheduled: false }));
-    batch.pending.push(id);
+    batch.pending.push({ id, hold });
     scheduleCompletions(queue, batch);
   }
 
@@ -214,9 +225,11 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     batch.scheduled = true;
     nextTurn(() => {
       batch.scheduled = false;
-      const ids = batch.pending.splice(0, completionBatchSize);
+      const taken = batch.pending.splice(0, completionBatchSize);
+      const ids = taken.map((completion) => completion.id);
+      const holds = taken.map((completion) => completion.hold);
       batch.inFlight = true;
-      withRetries(() => request(CompleteJobsDocument, { queue, ids }))
+      withRetries(() => request(CompleteJobsDocument, { queue, ids }), () => settleBy(holds))
         .catch((error: unknown) => report(error))
         .finally(() => {
           batch.inFlight = false;
@@ -239,38 +252,58 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   }
 
   async function work(job: WorkerJob<TData>): Promise<void> {
-    const touch = async () => {
-      await withRetries(() => request(TouchJobDocument, { queue: job.queue, id: job.id }));
+    const hold = holdOf(job);
+    const until = () => settleBy([hold]);
+    const touchUntil = async (giveUpAt: () => number) => {
+      await withRetries(() => request(TouchJobDocument, { queue: job.queue, id: job.id }), giveUpAt);
+      hold.deadline.touched();
     };
+    const touch = () => touchUntil(until);
     const progress = async (value: unknown) => {
-      await withRetries(() => request(ReportProgressDocument, { queue: job.queue, id: job.id, progress: value }));
+      await withRetries(() => request(ReportProgressDocument, { queue: job.queue, id: job.id, progress: value }), until);
     };
-    const heartbeat = job.heartbeatSeconds
-      ? setInterval(() => touch().catch((error: unknown) => report(error, job)), (job.heartbeatSeconds * 1000) / 2)
-      : undefined;
+    // One automatic heartbeat at a time (one retrying through an outage is not joined by the next),
+    // and none retried once the handler is done: the settlement then speaks for the job.
+    let beating = false;
+    let beatsOver = false;
+    const beat = () => {
+      if (beating) return;
+      beating = true;
+      touchUntil(() => (beatsOver ? Number.NEGATIVE_INFINITY : until()))
+        .catch((error: unknown) => {
+          if (!beatsOver) report(error, job);
+        })
+        .finally(() => (beating = false));
+    };
+    const heartbeat = job.heartbeatSeconds ? setInterval(beat, (job.heartbeatSeconds * 1000) / 2) : undefined;
+    const stopBeats = () => {
+      beatsOver = true;
+      clearInterval(heartbeat);
+    };
     let handedOff = false;
     const handOff = () => {
       handedOff = true;
-      clearInterval(heartbeat);
+      stopBeats();
     };
     try {
       let output: object | null;
       try {
         output = toOutput(await options.handler(job, { signal: abort.signal, touch, progress, handOff }));
       } catch (error) {
-        clearInterval(heartbeat);
-        if (!handedOff) await withRetries(() => request(FailJobDocument, { queue: job.queue, id: job.id, error: toFailure(error) }));
+        stopBeats();
+        if (!handedOff) await withRetries(() => request(FailJobDocument, { queue: job.queue, id: job.id, error: toFailure(error) }), until);
         return;
       }
-      clearInterval(heartbeat);
+      stopBeats();
       if (handedOff) return;
-      if (output === null) queueCompletion(job.queue, job.id);
-      else await withRetries(() => request(CompleteJobDocument, { queue: job.queue, id: job.id, output }));
+      if (output === null) queueCompletion(job.queue, job.id, hold);
+      else await withRetries(() => request(CompleteJobDocument, { queue: job.queue, id: job.id, output }), until);
     } catch (error) {
-      // Typically CONFLICT: the connection dropped and the job moved on.
+      // Typically CONFLICT (the connection dropped and the job moved on), or a retryable
+      // answer still coming when the hold went stale or stop's timeout passed.
       report(error, job);
     } finally {
-      clearInterval(heartbeat);
+      stopBeats();
     }
   }
 
@@ -313,13 +346,16 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
   async function shutdown(): Promise<void> {
     if (stopping) return;
     stopping = true;
+    const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+    stopDeadline = Date.now() + stopTimeoutMs;
     await request(PauseWorkDocument, {}).catch(() => {});
-    const timeout = new Promise<void>((resolve) => backgroundTimeout(resolve, options.stopTimeoutMs ?? 30_000));
+    const timeout = new Promise<void>((resolve) => backgroundTimeout(resolve, stopTimeoutMs));
     await Promise.race([Promise.all([...running]), timeout]);
     abort.abort();
     await Promise.all([...running]);
-    // Let batched completions go out, and their answers come back, before the socket closes.
-    await completionsSettled(5_000);
+    // Let batched completions go out, and their answers come back (retried up to stop's timeout), before the socket closes.
+    await completionsSettled(Math.max(5_000, stopDeadline - Date.now()));
+    stopDeadline = Number.NEGATIVE_INFINITY;
     await client.dispose();
   }
 
