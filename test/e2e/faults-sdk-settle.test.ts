@@ -125,3 +125,42 @@ it('settlements made while PostgreSQL is down land once it is back: each job run
   expect(await statesOf(queue, ids)).toEqual({ COMPLETED: JOBS });
   expect(outageMs).toBeGreaterThanOrEqual(OUTAGE_MS);
 }, 120_000);
+
+it('a worker gives up a settlement, and reports it, once the lease is stale or stop times out while PostgreSQL is down', async () => {
+  // A short expiry (a send option) and a short stop timeout, so that both bounds fall inside one outage.
+  const EXPIRE_SECONDS = 5;
+  const STOP_TIMEOUT_MS = 2_000;
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const expiring = gatedWorker('settle-expiring', gate);
+  const stopped = gatedWorker('settle-stopped', gate, { stopTimeoutMs: STOP_TIMEOUT_MS });
+  await sendJobs('settle-expiring', { expireInSeconds: EXPIRE_SECONDS });
+  await sendJobs('settle-stopped');
+  await waitUntil('every job to be in a handler', () => expiring.runs.size === JOBS && stopped.runs.size === JOBS, 30_000);
+  const receivedBy = Date.now();
+
+  const stoppedAt = await stopPostgres();
+  open();
+  const stopStarted = Date.now();
+  await stopped.worker.stop();
+  const stopMs = Date.now() - stopStarted;
+  await waitUntil('the expiring jobs to be given up', () => new Set(expiring.reported.map((report) => report.jobId)).size > JOBS / 2, 30_000);
+  const gaveUpMs = Date.now() - receivedBy;
+  await postgres.start();
+  const outageMs = Date.now() - stoppedAt;
+  await waitUntil('/ready to turn true', async () => (await readyStatus(gateway.url)) === 200, 30_000);
+
+  console.log(
+    `SDK settlements given up during a PostgreSQL stop of ${outageMs} ms: stop() with stopTimeoutMs ${STOP_TIMEOUT_MS} took ${stopMs} ms (${stopped.reported.length} reported); ` +
+      `jobs with expireInSeconds ${EXPIRE_SECONDS} given up ${gaveUpMs} ms after they were all received (${expiring.reported.length} reported)`,
+  );
+  // One report per job completed with an output, one per batch of the others; all of the outage (or, should
+  // pg-boss's monitor have expired a job just before it began, CONFLICT).
+  for (const { reported } of [stopped, expiring]) {
+    expect(reported.filter((report) => report.jobId !== undefined)).toHaveLength(JOBS / 2);
+    expect(reported.length).toBeGreaterThan(JOBS / 2);
+    expect(reported.filter((report) => report.code !== 'SERVICE_UNAVAILABLE' && report.code !== 'CONFLICT')).toEqual([]);
+  }
+  expect(stopMs).toBeLessThan(STOP_TIMEOUT_MS + 6_000);
+  expect(gaveUpMs).toBeLessThan(EXPIRE_SECONDS * 1000 + 6_000);
+}, 120_000);
