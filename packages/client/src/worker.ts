@@ -253,14 +253,14 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
 
   async function work(job: WorkerJob<TData>): Promise<void> {
     const hold = holdOf(job);
-    const until = () => settleBy([hold]);
+    const settleDeadline = () => settleBy([hold]);
     const touchUntil = async (giveUpAt: () => number) => {
       await withRetries(() => request(TouchJobDocument, { queue: job.queue, id: job.id }), giveUpAt);
       hold.deadline.touched();
     };
-    const touch = () => touchUntil(until);
+    const touch = () => touchUntil(settleDeadline);
     const progress = async (value: unknown) => {
-      await withRetries(() => request(ReportProgressDocument, { queue: job.queue, id: job.id, progress: value }), until);
+      await withRetries(() => request(ReportProgressDocument, { queue: job.queue, id: job.id, progress: value }), settleDeadline);
     };
     // One automatic heartbeat at a time (one retrying through an outage is not joined by the next),
     // and none retried once the handler is done: the settlement then speaks for the job.
@@ -269,7 +269,7 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     const beat = () => {
       if (beating) return;
       beating = true;
-      touchUntil(() => (beatsOver ? Number.NEGATIVE_INFINITY : until()))
+      touchUntil(() => (beatsOver ? Number.NEGATIVE_INFINITY : settleDeadline()))
         .catch((error: unknown) => {
           if (!beatsOver) report(error, job);
         })
@@ -291,13 +291,13 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
         output = toOutput(await options.handler(job, { signal: abort.signal, touch, progress, handOff }));
       } catch (error) {
         stopBeats();
-        if (!handedOff) await withRetries(() => request(FailJobDocument, { queue: job.queue, id: job.id, error: toFailure(error) }), until);
+        if (!handedOff) await withRetries(() => request(FailJobDocument, { queue: job.queue, id: job.id, error: toFailure(error) }), settleDeadline);
         return;
       }
       stopBeats();
       if (handedOff) return;
       if (output === null) queueCompletion(job.queue, job.id, hold);
-      else await withRetries(() => request(CompleteJobDocument, { queue: job.queue, id: job.id, output }), until);
+      else await withRetries(() => request(CompleteJobDocument, { queue: job.queue, id: job.id, output }), settleDeadline);
     } catch (error) {
       // Typically CONFLICT (the connection dropped and the job moved on), or a retryable
       // answer still coming when the hold went stale or stop's timeout passed.
