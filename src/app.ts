@@ -24,6 +24,7 @@ import { WorkerRegistry } from './dispatch/worker-registry.ts';
 import { TenantQueues, type QueueObserver } from './tenant/queues.ts';
 import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
+import { TenantDatabaseShare } from './auth/tenant-database-share.ts';
 import { TenantLimiter } from './auth/tenant-limiter.ts';
 import { withDashboard } from './server/dashboard.ts';
 import { limitUnauthenticatedConnections } from './server/connection-gate.ts';
@@ -205,6 +206,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       workers,
       authenticator: new Authenticator(prisma, logger),
       limiter: new TenantLimiter(config.tenantLimits),
+      databaseShare: new TenantDatabaseShare(config.tenantDatabaseConcurrency, config.databaseConnectTimeoutMs),
       tenantQueues: (tenantId, holder, admission) =>
         new TenantQueues(startedBoss, config.bossSchema, tenantId, config, {
           leases,

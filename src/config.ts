@@ -59,6 +59,11 @@ export interface Config {
   eventBufferSize: number;
   /** Per-tenant defaults; each tenant may override them (stored with the tenant). */
   tenantLimits: TenantLimits;
+  /**
+   * Operations of one tenant whose database work runs at once on an instance;
+   * the rest wait their turn (at most the database connect timeout).
+   */
+  tenantDatabaseConcurrency: number;
   /** pg-boss monitor/supervise cadence: job expiry and heartbeat failures run on it. */
   bossMonitorIntervalSeconds: number;
   /**
@@ -171,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnections: integer(env, 'JOBGATE_TENANT_MAX_CONNECTIONS', 1000, 1),
       maxSubscriptions: integer(env, 'JOBGATE_TENANT_MAX_SUBSCRIPTIONS', 5000, 1),
     },
+    tenantDatabaseConcurrency: integer(env, 'JOBGATE_TENANT_DB_CONCURRENCY', 4, 1),
     bossMonitorIntervalSeconds: integer(env, 'JOBGATE_BOSS_MONITOR_INTERVAL_SECONDS', 60, 1),
     metricsToken: env.JOBGATE_METRICS_TOKEN || undefined,
     metricsHost: env.JOBGATE_METRICS_HOST || '127.0.0.1',

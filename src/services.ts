@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { Authenticator } from './auth/authenticate.ts';
 import type { OperationAdmission } from './auth/operation-admission.ts';
+import type { TenantDatabaseShare } from './auth/tenant-database-share.ts';
 import type { TenantLimiter } from './auth/tenant-limiter.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './db/prisma.ts';
@@ -26,6 +27,8 @@ export interface Services {
   workers: WorkerRegistry;
   authenticator: Authenticator;
   limiter: TenantLimiter;
+  /** Each tenant's slots for database work on this instance. */
+  databaseShare: TenantDatabaseShare;
   /**
    * The tenant-scoped queue layer; `holder` identifies a worker connection
    * (null over HTTP), `admission` the calling operation's (none for work of

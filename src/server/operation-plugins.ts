@@ -5,6 +5,7 @@ import type { TenantLimiter } from '../auth/tenant-limiter.ts';
 import { clientError } from '../errors.ts';
 import type { Context } from '../graphql/context.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { OperationDatabaseShare } from './operation-database-share.ts';
 
 export function operationOf(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
@@ -90,10 +91,11 @@ export function useMaxTokens(maxTokens: number): Plugin {
 
 /**
  * Per-tenant admission for every operation on both transports (operation
- * rate, concurrent subscriptions), plus the operation log and metrics.
+ * rate, concurrent subscriptions), then its database work in the tenant's
+ * share (see OperationDatabaseShare), plus the operation log and metrics.
  * Logs carry request id, tenant and operation; never variables or job data.
  */
-export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetrics): Plugin<Context> {
+export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetrics, databaseShare: OperationDatabaseShare): Plugin<Context> {
   const countErrors = (context: Context, result: ExecutionResult) => {
     for (const error of result.errors ?? []) {
       const code = typeof error.extensions?.code === 'string' ? error.extensions.code : 'INTERNAL_SERVER_ERROR';
@@ -119,15 +121,18 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
   };
 
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
       const context = args.contextValue;
-      const type = operationOf(args.document, args.operationName)?.operation ?? 'query';
-      const refused = admit(context, type, args.document, args.operationName);
+      const operation = operationOf(args.document, args.operationName);
+      const refused = admit(context, operation?.operation ?? 'query', args.document, args.operationName);
       if (refused) {
         countErrors(context, { errors: [refused] });
         setResultAndStopExecution({ errors: [refused] });
         return;
       }
+      // Settling pushed jobs is never refused, for the database share either: it waits.
+      const refusable = !onlySettlements(operation);
+      setExecuteFn((executeArgs) => databaseShare.run(context, refusable, () => executeFn(executeArgs)));
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;
@@ -137,7 +142,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
         },
       };
     },
-    onSubscribe({ args, setResultAndStopExecution }) {
+    onSubscribe({ args, setSubscribeFn, setResultAndStopExecution }) {
       const context = args.contextValue;
       const refused = admit(context, 'subscription', args.document, args.operationName);
       const release = refused ? null : limiter.openSubscription(context.viewer.tenant);
@@ -148,6 +153,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
         setResultAndStopExecution({ errors: [error] });
         return;
       }
+      setSubscribeFn((subscribeArgs) => databaseShare.subscribe(subscribeArgs));
       const labels = { tenant: context.viewer.tenant.id, field: rootFieldLabel(operationOf(args.document, args.operationName)) };
       metrics.subscriptions.inc(labels);
       let ended = false;

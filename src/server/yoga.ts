@@ -17,6 +17,7 @@ import { requestViewer } from './http-auth.ts';
 import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
+import { OperationDatabaseShare } from './operation-database-share.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { useRequestParamsLimits } from './request-params.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
@@ -75,7 +76,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       useSseSingleConnectionRefusal(GRAPHQL_PATH),
       useRequestParamsLimits(),
       useMaxTokens(config.queryLimits.tokens),
-      useTenantOperations(services.limiter, metrics),
+      useTenantOperations(services.limiter, metrics, new OperationDatabaseShare(services.databaseShare, services.limiter, metrics)),
       httpSubscriptions.plugin(),
       // After admission: each subscriber is admitted and counted before it shares an execution.
       useSharedSubscriptions(config.eventBufferSize, metrics.subscriptionStreams),
