@@ -3,6 +3,7 @@ import { createServer, type Server, type ServerOptions } from 'node:http';
 import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { PgBoss } from 'pg-boss';
+import { AuthenticationFailures } from './auth/authentication-failures.ts';
 import { Authenticator } from './auth/authenticate.ts';
 import { ConfigError, type Config } from './config.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
@@ -205,6 +206,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       instanceId,
       workers,
       authenticator: new Authenticator(prisma, logger),
+      authenticationFailures: new AuthenticationFailures(config.authFailuresPerMinute),
       limiter: new TenantLimiter(config.tenantLimits),
       databaseShare: new TenantDatabaseShare(config.tenantDatabaseConcurrency, config.databaseConnectTimeoutMs),
       tenantQueues: (tenantId, holder, admission) =>
@@ -220,7 +222,14 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     };
     const httpSubscriptions = new HttpSubscriptions();
     const yoga = createGatewayYoga(services, metrics, isReady, httpSubscriptions);
-    const authentication = { graphiql: config.graphiql, introspection: config.introspection, cors: corsPolicy(config.corsOrigins), logger };
+    const authentication = {
+      graphiql: config.graphiql,
+      introspection: config.introspection,
+      cors: corsPolicy(config.corsOrigins),
+      logger,
+      failures: services.authenticationFailures,
+      trustedProxies: config.trustedProxies,
+    };
     const handler = withYogaRoutes(withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, yoga)));
     httpServer = createServer(serverOptions(config), withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(handler))));
     limitUnauthenticatedConnections(httpServer, config.maxUnauthenticatedConnections, {

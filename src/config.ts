@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { plainAddress } from './server/client-address.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -52,6 +53,10 @@ export interface Config {
   requestTimeoutMs: number;
   /** Connections that have not (yet) carried a valid token; past this, the oldest is dropped. */
   maxUnauthenticatedConnections: number;
+  /** Failed authentications per client address and minute (token bucket, burst as large, per instance); past it, 429 / close 4429. */
+  authFailuresPerMinute: number;
+  /** Proxies whose X-Forwarded-For names the client address (for the failed-authentication limit); none by default. */
+  trustedProxies: ReadonlySet<string>;
   /** graphql-ws: close a socket that sends no connection_init within this long. */
   connectionInitTimeoutMs: number;
   keepAliveMs: number;
@@ -168,6 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     headersTimeoutMs,
     requestTimeoutMs,
     maxUnauthenticatedConnections: integer(env, 'JOBGATE_MAX_UNAUTHENTICATED_CONNECTIONS', 1000, 1),
+    authFailuresPerMinute: integer(env, 'JOBGATE_AUTH_FAILURES_PER_MINUTE', 60, 1),
+    trustedProxies: new Set(list(env.JOBGATE_TRUSTED_PROXIES).map(plainAddress)),
     connectionInitTimeoutMs: integer(env, 'JOBGATE_CONNECTION_INIT_TIMEOUT_MS', 3000, 100),
     keepAliveMs: integer(env, 'JOBGATE_KEEPALIVE_MS', 12_000, 1000),
     eventBufferSize: integer(env, 'JOBGATE_EVENT_BUFFER_SIZE', 10_000, 1),

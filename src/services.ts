@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
+import type { AuthenticationFailures } from './auth/authentication-failures.ts';
 import type { Authenticator } from './auth/authenticate.ts';
 import type { OperationAdmission } from './auth/operation-admission.ts';
 import type { TenantDatabaseShare } from './auth/tenant-database-share.ts';
@@ -26,6 +27,8 @@ export interface Services {
   instanceId: string;
   workers: WorkerRegistry;
   authenticator: Authenticator;
+  /** Failed authentications per client address, both transports. */
+  authenticationFailures: AuthenticationFailures;
   limiter: TenantLimiter;
   /** Each tenant's slots for database work on this instance. */
   databaseShare: TenantDatabaseShare;

@@ -1,7 +1,9 @@
 import type { IncomingMessage } from 'node:http';
+import type { AuthenticationFailures } from '../auth/authentication-failures.ts';
 import { tokenFromAuthorization, type Authenticator, type Viewer } from '../auth/authenticate.ts';
 import { unauthenticated } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { clientAddress } from './client-address.ts';
 import { markAuthenticated } from './connection-gate.ts';
 import { corsHeaders, type CorsPolicy } from './cors.ts';
 import { isDatabaseUnavailable, serviceUnavailable } from './database-errors.ts';
@@ -22,6 +24,9 @@ export interface AuthenticationOptions {
   introspection: boolean;
   cors: CorsPolicy;
   logger: Logger;
+  /** Failed authentications per client address: past the limit, 429 before any token is looked up. */
+  failures: AuthenticationFailures;
+  trustedProxies: ReadonlySet<string>;
 }
 
 /** The most a request without any Authorization header may declare: an introspection query is a few KiB. */
@@ -50,7 +55,9 @@ function isPublic(req: IncomingMessage, options: AuthenticationOptions): boolean
  * Authenticates every /graphql request from its Authorization header before
  * anything reads its body: without a valid token it is answered 401 at once
  * and its connection closed, so an unauthenticated upload costs next to
- * nothing however large it claims to be. Other routes pass untouched.
+ * nothing however large it claims to be. An address past its failed
+ * authentications gets 429 without its token being looked up, valid or not:
+ * telling would take the lookup the limit saves. Other routes pass untouched.
  */
 export function withAuthentication(authenticator: Authenticator, options: AuthenticationOptions, next: RequestHandler): RequestHandler {
   return (req, res) => {
@@ -58,9 +65,19 @@ export function withAuthentication(authenticator: Authenticator, options: Authen
       next(req, res);
       return;
     }
+    const address = clientAddress(req, options.trustedProxies);
+    const retryAfter = options.failures.retryAfterSeconds(address);
+    if (retryAfter !== null) {
+      refuse(res, 429, 'RATE_LIMITED', 'too many failed authentications from this address', {
+        ...corsHeaders(options.cors, req),
+        'retry-after': String(retryAfter),
+      }, { limit: 'authentication' });
+      return;
+    }
     authenticator.authenticate(tokenFromAuthorization(req.headers.authorization)).then(
       (viewer) => {
         if (!viewer) {
+          options.failures.failed(address);
           const refused = unauthenticated();
           refuse(res, 401, 'UNAUTHENTICATED', refused.message, { ...corsHeaders(options.cors, req), 'www-authenticate': 'Bearer' });
           return;

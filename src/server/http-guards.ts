@@ -23,11 +23,18 @@ function lingerOnClose(socket: Socket): void {
 }
 
 /** Answers with a GraphQL error and closes the connection: whatever of the body is left is not read. */
-export function refuse(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function refuse(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
+): void {
   if (res.headersSent) return;
   if (res.socket) lingerOnClose(res.socket);
   res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' });
-  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+  res.end(JSON.stringify({ errors: [{ message, extensions: { ...extensions, code } }] }));
 }
 
 /**

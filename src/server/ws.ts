@@ -7,6 +7,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
 import { createContext, type ConnectionHandle } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
+import { clientAddress } from './client-address.ts';
 import { markAuthenticated } from './connection-gate.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
 import type { TokenSessions } from './token-sessions.ts';
@@ -24,6 +25,8 @@ interface EnvelopedRoot {
 /** Close codes besides graphql-ws's own (4400 bad message, 4403 refused token, 4408 init timeout, 4409, 4500). */
 export const CLOSE_TOKEN_REVOKED = 4403;
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/** Too many failed authentications from the client's address (the code of the rate limits). */
+export const CLOSE_TOO_MANY_REQUESTS = 4429;
 
 interface Connection {
   viewer: Viewer;
@@ -114,9 +117,18 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
       connectionInitWaitTimeout: config.connectionInitTimeoutMs,
       // Returning false closes the socket with 4403 before `connection_ack`.
       onConnect: async (ctx) => {
-        const viewer = await services.authenticator.authenticate(tokenFromConnectionParams(ctx.connectionParams));
-        if (!viewer) return false;
         const socket = ctx.extra.socket;
+        // As over HTTP: an address past its failed authentications is refused before any token lookup.
+        const address = clientAddress(ctx.extra.request, config.trustedProxies);
+        if (services.authenticationFailures.retryAfterSeconds(address) !== null) {
+          socket.close(CLOSE_TOO_MANY_REQUESTS, 'Too many failed authentications');
+          return false;
+        }
+        const viewer = await services.authenticator.authenticate(tokenFromConnectionParams(ctx.connectionParams));
+        if (!viewer) {
+          services.authenticationFailures.failed(address);
+          return false;
+        }
         const release = limiter.openConnection(viewer.tenant);
         if (!release) {
           metrics.rateLimited.inc({ tenant: viewer.tenant.id, limit: 'connections' });

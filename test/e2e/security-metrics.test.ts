@@ -27,7 +27,9 @@ let gateway: TestGateway;
 let tenant: TestTenant;
 
 beforeAll(async () => {
-  gateway = await startGateway({ tenantLimits: { operationsPerSecond: 1_000_000, maxConnections: 1000, maxSubscriptions: 1000 } }, pino({ level: 'debug', base: { service: 'jobgate' } }, sink));
+  // The hostile traffic here is thousands of requests without a valid token from one address: the
+  // failed-authentication limit (security-auth-failures.test.ts) would refuse most of it.
+  gateway = await startGateway({ tenantLimits: { operationsPerSecond: 1_000_000, maxConnections: 1000, maxSubscriptions: 1000 }, authFailuresPerMinute: 1_000_000 }, pino({ level: 'debug', base: { service: 'jobgate' } }, sink));
   tenant = await createTestTenant(gateway);
 });
 
