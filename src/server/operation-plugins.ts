@@ -1,9 +1,12 @@
 import { GraphQLError, Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { IncomingMessage } from 'node:http';
 import { SETTLEMENT_FIELDS } from '../auth/operation-admission.ts';
 import type { TenantLimiter } from '../auth/tenant-limiter.ts';
+import type { TenantRecord } from '../auth/tenants.ts';
 import { clientError } from '../errors.ts';
 import type { Context } from '../graphql/context.ts';
+import { requestViewer } from './http-auth.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { OperationDatabaseShare } from './operation-database-share.ts';
 
@@ -70,6 +73,18 @@ function rateLimited(message: string, limit: string): GraphQLError {
 }
 
 /**
+ * An operation that never reached execution (it did not parse, or did not
+ * validate) costs the tenant an operation like any other: otherwise broken
+ * documents would be free to send. The RATE_LIMITED error when the bucket is
+ * empty, to answer instead of the document's own errors; null otherwise.
+ */
+export function chargeUnexecuted(limiter: TenantLimiter, metrics: GatewayMetrics, tenant: TenantRecord): GraphQLError | null {
+  if (limiter.tryOperation(tenant)) return null;
+  metrics.rateLimited.inc({ tenant: tenant.id, limit: 'operations' });
+  return rateLimited(`tenant operation rate exceeded (${limiter.limitsFor(tenant).operationsPerSecond}/s)`, 'operations');
+}
+
+/**
  * Rejects documents with more than `maxTokens` lexical tokens before they are
  * fully parsed, and documents nested so deeply that graphql-js's recursive
  * parser would overflow the stack: both are syntax errors (HTTP 400).
@@ -104,7 +119,11 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
     }
   };
 
+  /** Contexts whose operation went through `admit`; over HTTP, any other authenticated request failed before execution. */
+  const admitted = new WeakSet<object>();
+
   const admit = (context: Context, type: string, document: DocumentNode, operationName: string | null | undefined) => {
+    admitted.add(context);
     const tenant = context.viewer.tenant;
     const operation = operationOf(document, operationName);
     const fields = rootFields(operation);
@@ -121,6 +140,12 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
   };
 
   return {
+    onExecutionResult({ context, setResult }) {
+      if (admitted.has(context)) return;
+      const viewer = requestViewer((context as { req?: IncomingMessage }).req);
+      const refused = viewer ? chargeUnexecuted(limiter, metrics, viewer.tenant) : null;
+      if (refused) setResult({ errors: [refused] });
+    },
     onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
       const context = args.contextValue;
       const operation = operationOf(args.document, args.operationName);

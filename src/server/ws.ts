@@ -10,6 +10,7 @@ import type { Services } from '../services.ts';
 import { clientAddress } from './client-address.ts';
 import { markAuthenticated } from './connection-gate.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
+import { chargeUnexecuted } from './operation-plugins.ts';
 import type { TokenSessions } from './token-sessions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
@@ -181,10 +182,13 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         } catch (error) {
           // Syntax errors, too many tokens, too deep (see useMaxTokens); anything else is a bug.
           if (!(error instanceof GraphQLError)) throw error;
-          return [new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          return [chargeUnexecuted(limiter, metrics, viewer.tenant) ?? new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
         const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length) return errors;
+        if (errors.length) {
+          const refused = chargeUnexecuted(limiter, metrics, viewer.tenant);
+          return refused ? [refused] : errors;
+        }
         const root: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
         return {
           schema: enveloped.schema,
