@@ -27,6 +27,9 @@ export interface Config {
   maxJobDataBytes: number;
   /** Largest `sendJobs` batch and id list of batch commands. */
   maxBatchSize: number;
+  /** Queues a tenant may have, and schedules (QUOTA_EXCEEDED past them). */
+  tenantMaxQueues: number;
+  tenantMaxSchedules: number;
   /** Largest `reportProgress` value, in bytes of JSON (it travels in a NOTIFY, 8,000 bytes at most). */
   maxProgressBytes: number;
   /** Largest accepted HTTP body and WebSocket frame, in bytes. */
@@ -156,6 +159,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: boolean(env.JOBGATE_MIGRATE_ON_START, true),
     maxJobDataBytes: integer(env, 'JOBGATE_MAX_JOB_DATA_BYTES', 256 * 1024, 2),
     maxBatchSize: integer(env, 'JOBGATE_MAX_BATCH_SIZE', 1000, 1),
+    tenantMaxQueues: integer(env, 'JOBGATE_TENANT_MAX_QUEUES', 1000, 1),
+    tenantMaxSchedules: integer(env, 'JOBGATE_TENANT_MAX_SCHEDULES', 1000, 1),
     maxProgressBytes: Math.min(integer(env, 'JOBGATE_MAX_PROGRESS_BYTES', 4096, 2), 6000),
     maxPayloadBytes: integer(env, 'JOBGATE_MAX_PAYLOAD_BYTES', 8 * 1024 * 1024, 1024),
     shutdownGraceSeconds: integer(env, 'JOBGATE_SHUTDOWN_GRACE_SECONDS', 10),

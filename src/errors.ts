@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
   | 'QUERY_TOO_COMPLEX';
 
 /** An expected failure: shown to the client with its `extensions.code`, never masked. */

@@ -12,6 +12,7 @@ import { readProgress, reportProgressSql } from './job-progress.ts';
 import type { DispatchPort, DispatchQueues } from '../dispatch/port.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { previewSchedule } from './schedule-preview.ts';
+import { admitQueue, admitSchedule, oneCreateAtATime } from './caps.ts';
 import { QueueNamespace } from './names.ts';
 import type { QueueLimits, TenantScope } from './scope.ts';
 import {
@@ -189,9 +190,21 @@ export class TenantQueues implements DispatchQueues {
     return rows.length > 0;
   }
 
-  /** Creates a queue with default options unless it exists. */
+  /** Creates a queue with default options unless it exists; QUOTA_EXCEEDED past the tenant's queue cap. */
   async #ensureQueue(qualified: string): Promise<void> {
-    await this.#boss.createQueue(qualified);
+    if (await this.#queueExists(qualified)) return;
+    await this.#createWithinCap(qualified, () => this.#boss.createQueue(qualified));
+  }
+
+  /** Creates a queue, one create of the tenant at a time on this instance, unless the tenant is at its queue cap. */
+  #createWithinCap(qualified: string, create: () => Promise<void>): Promise<void> {
+    return oneCreateAtATime(this.#capKey, async () => {
+      if ((await admitQueue(this.#work.db, this.#schema, this.names.prefix, qualified, this.#limits.tenantMaxQueues)) === 'admitted') await create();
+    });
+  }
+
+  get #capKey(): string {
+    return `${this.#schema}\n${this.tenantId}`;
   }
 
   async createQueue(name: string, settings: QueueSettings = {}): Promise<QueueRecord> {
@@ -202,9 +215,11 @@ export class TenantQueues implements DispatchQueues {
       if (options.deadLetter === qualified) throw badInput('a queue cannot be its own dead letter queue', { argument: 'deadLetter' });
       await this.#ensureQueue(options.deadLetter);
     }
-    await this.#boss.createQueue(qualified, options).catch((error: unknown) => {
-      throw asInputError(error);
-    });
+    await this.#createWithinCap(qualified, () =>
+      this.#boss.createQueue(qualified, options).catch((error: unknown) => {
+        throw asInputError(error);
+      }),
+    );
     // A partitioned queue has a job table of its own: give it the job-event statement triggers.
     if (options.partition) await this.#sql(ADOPT_JOB_TABLES_SQL, []);
     return (await this.getQueue(name))!;
@@ -688,7 +703,12 @@ export class TenantQueues implements DispatchQueues {
     if (tz !== undefined) sendOptions.tz = tz;
     if (key !== undefined) sendOptions.key = key;
     await this.#prepareDeadLetter(sendOptions);
-    await this.#withQueue(qualified, () => this.#boss.schedule(qualified, cron, payload, sendOptions));
+    await this.#withQueue(qualified, () =>
+      oneCreateAtATime(this.#capKey, async () => {
+        await admitSchedule(this.#work.db, this.#schema, this.names.prefix, qualified, key ?? '', this.#limits.tenantMaxSchedules);
+        await this.#boss.schedule(qualified, cron, payload, sendOptions);
+      }),
+    );
     const stored = await this.#boss.getSchedule(qualified, key);
     return this.#toSchedule(stored!);
   }

@@ -6,6 +6,10 @@ export interface QueueLimits {
   maxJobDataBytes: number;
   maxBatchSize: number;
   maxProgressBytes: number;
+  /** Queues a tenant may have (every queue is a partition of the job table); QUOTA_EXCEEDED past it. */
+  tenantMaxQueues: number;
+  /** Schedules a tenant may have; QUOTA_EXCEEDED past it. */
+  tenantMaxSchedules: number;
 }
 
 /**
