@@ -38,6 +38,8 @@ export interface Config {
   shutdownGraceSeconds: number;
   /** Largest accepted HTTP request body, in bytes. */
   maxBodyBytes: number;
+  /** Largest JSON of one result (an answer, a subscription event), in bytes; past it, RESPONSE_TOO_LARGE. */
+  maxResponseBytes: number;
   /** Query limits, per operation, over HTTP and graphql-ws alike. */
   queryLimits: { depth: number; breadth: number; complexity: number; tokens: number };
   introspection: boolean;
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPayloadBytes: integer(env, 'JOBGATE_MAX_PAYLOAD_BYTES', 8 * 1024 * 1024, 1024),
     shutdownGraceSeconds: integer(env, 'JOBGATE_SHUTDOWN_GRACE_SECONDS', 10),
     maxBodyBytes: integer(env, 'JOBGATE_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024),
+    maxResponseBytes: integer(env, 'JOBGATE_MAX_RESPONSE_BYTES', 16 * 1024 * 1024, 1024),
     queryLimits: {
       depth: integer(env, 'JOBGATE_MAX_QUERY_DEPTH', 10, 1),
       breadth: integer(env, 'JOBGATE_MAX_QUERY_BREADTH', 300, 1),

@@ -8,7 +8,8 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'RATE_LIMITED'
   | 'QUOTA_EXCEEDED'
-  | 'QUERY_TOO_COMPLEX';
+  | 'QUERY_TOO_COMPLEX'
+  | 'RESPONSE_TOO_LARGE';
 
 /** An expected failure: shown to the client with its `extensions.code`, never masked. */
 export function clientError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {

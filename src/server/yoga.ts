@@ -20,6 +20,7 @@ import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
 import { OperationDatabaseShare } from './operation-database-share.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { useRequestParamsLimits } from './request-params.ts';
+import { useResponseSizeLimit } from './response-size.ts';
 import { useSharedSubscriptions } from './shared-subscriptions.ts';
 import { useSseSingleConnectionRefusal } from './sse-single-connection.ts';
 import { useUnservedStreams } from './unserved-streams.ts';
@@ -76,6 +77,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       useSseSingleConnectionRefusal(GRAPHQL_PATH),
       useRequestParamsLimits(),
       useMaxTokens(config.queryLimits.tokens),
+      // Before the tenant plugin: its error counts see the replacement.
+      useResponseSizeLimit(config.maxResponseBytes),
       useTenantOperations(services.limiter, metrics, new OperationDatabaseShare(services.databaseShare, services.limiter, metrics)),
       httpSubscriptions.plugin(),
       // After admission: each subscriber is admitted and counted before it shares an execution.
