@@ -15,7 +15,7 @@ export function operationOf(document: DocumentNode, name: string | null | undefi
   return name ? operations.find((op) => op.name?.value === name) : operations[0];
 }
 
-function rootFieldNames(operation: OperationDefinitionNode | undefined): string[] {
+export function rootFieldNames(operation: OperationDefinitionNode | undefined): string[] {
   return (operation?.selectionSet.selections ?? []).map((selection) => (selection.kind === Kind.FIELD ? selection.name.value : '…'));
 }
 

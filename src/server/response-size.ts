@@ -1,6 +1,14 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { clientError } from '../errors.ts';
+import { operationOf, rootFieldNames } from './operation-plugins.ts';
+
+/**
+ * Pushes of jobs are never replaced: the jobs are held by then, and a worker
+ * that never got them would hold them until it disconnected. What one carries
+ * is bounded by the worker's concurrency and JOBGATE_MAX_JOB_DATA_BYTES.
+ */
+const PUSH_FIELDS = new Set(['workAssigned', 'workAssignedBatches']);
 
 /** A result with its JSON attached: Yoga's result processors (JSON, SSE, multipart) write `stringify()` instead of serializing again. */
 type SerializedResult = ExecutionResult & { stringify(): string };
@@ -44,7 +52,8 @@ export function useResponseSizeLimit(maxBytes: number): Plugin {
         },
       };
     },
-    onSubscribe() {
+    onSubscribe({ args }) {
+      if (rootFieldNames(operationOf(args.document, args.operationName)).some((name) => PUSH_FIELDS.has(name))) return;
       return {
         onSubscribeResult({ result, setResult }) {
           if (!(Symbol.asyncIterator in result)) {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { openStream } from '../support/http-streams.ts';
+import { collect } from '../support/subscriptions.ts';
 
 /** The default JOBGATE_MAX_RESPONSE_BYTES. */
 const MAX_RESPONSE = 16 * 1024 * 1024;
@@ -79,5 +80,19 @@ describe('the size of one response', () => {
     expect(result.errors?.[0]?.extensions).toMatchObject(TOO_LARGE);
     // The socket carries on.
     expect((await wsExecute(client, '{ viewer { tokenId } }')).errors).toBeUndefined();
+  });
+
+  it('never replaces a push of jobs, whose jobs are held by then, however large', async () => {
+    const client = wsClient(gateway.wsUrl, { token: tenant.token });
+    sockets.push(client);
+    const pushes = collect<{ workAssignedBatches: { id: string; data: { blob: string } }[] }>(client, 'subscription { workAssignedBatches(queues: ["big"], concurrency: 70) { id data } }');
+    try {
+      await pushes.waitFor(() => pushes.results.reduce((sum, result) => sum + (result.data?.workAssignedBatches.length ?? 0), 0) >= 70, 20_000);
+      expect(pushes.results.flatMap((result) => result.errors ?? [])).toEqual([]);
+      // All 70 in one claim, one message: over the limit that other responses get.
+      expect(Math.max(...pushes.results.map((result) => JSON.stringify(result).length))).toBeGreaterThan(MAX_RESPONSE);
+    } finally {
+      pushes.stop();
+    }
   });
 });
