@@ -46,15 +46,27 @@ export class Authenticator {
     this.#logger = logger;
   }
 
+  /** The viewer of a token found live within the cache's lifetime (10 s), without asking the database; otherwise undefined. */
+  cached(token: string | null): Viewer | undefined {
+    if (!token) return undefined;
+    return this.#fromCache(Buffer.from(hashToken(token)).toString('base64'), new Date());
+  }
+
+  #fromCache(key: string, now: Date): Viewer | undefined {
+    const cached = this.#cache.get(key);
+    if (cached && cached.until > now.getTime() && !(cached.viewer.expiresAt && cached.viewer.expiresAt <= now)) return cached.viewer;
+    this.#cache.delete(key);
+    return undefined;
+  }
+
   /** The viewer for a live token, or null for a missing, unknown, revoked or expired one. */
   async authenticate(token: string | null): Promise<Viewer | null> {
     if (!token) return null;
     const hash = hashToken(token);
     const key = Buffer.from(hash).toString('base64');
     const now = new Date();
-    const cached = this.#cache.get(key);
-    if (cached && cached.until > now.getTime() && !(cached.viewer.expiresAt && cached.viewer.expiresAt <= now)) return cached.viewer;
-    this.#cache.delete(key);
+    const cached = this.#fromCache(key, now);
+    if (cached) return cached;
     const row = await this.#prisma.apiToken.findUnique({
       where: { tokenHash: hash },
       include: { tenant: true },

@@ -56,8 +56,9 @@ function isPublic(req: IncomingMessage, options: AuthenticationOptions): boolean
  * anything reads its body: without a valid token it is answered 401 at once
  * and its connection closed, so an unauthenticated upload costs next to
  * nothing however large it claims to be. An address past its failed
- * authentications gets 429 without its token being looked up, valid or not:
- * telling would take the lookup the limit saves. Other routes pass untouched.
+ * authentications gets 429 without its token being looked up, unless the
+ * token was found live in the last seconds (the authenticator's cache): any
+ * other would take the lookup the limit saves. Other routes pass untouched.
  */
 export function withAuthentication(authenticator: Authenticator, options: AuthenticationOptions, next: RequestHandler): RequestHandler {
   return (req, res) => {
@@ -65,16 +66,28 @@ export function withAuthentication(authenticator: Authenticator, options: Authen
       next(req, res);
       return;
     }
+    const admit = (viewer: Viewer) => {
+      viewers.set(req, viewer);
+      markAuthenticated(req.socket);
+      next(req, res);
+    };
+    const token = tokenFromAuthorization(req.headers.authorization);
     const address = clientAddress(req, options.trustedProxies);
     const retryAfter = options.failures.retryAfterSeconds(address);
     if (retryAfter !== null) {
+      // A token found live in the last seconds still passes: telling it costs no lookup.
+      const known = authenticator.cached(token);
+      if (known) {
+        admit(known);
+        return;
+      }
       refuse(res, 429, 'RATE_LIMITED', 'too many failed authentications from this address', {
         ...corsHeaders(options.cors, req),
         'retry-after': String(retryAfter),
       }, { limit: 'authentication' });
       return;
     }
-    authenticator.authenticate(tokenFromAuthorization(req.headers.authorization)).then(
+    authenticator.authenticate(token).then(
       (viewer) => {
         if (!viewer) {
           options.failures.failed(address);
@@ -82,9 +95,7 @@ export function withAuthentication(authenticator: Authenticator, options: Authen
           refuse(res, 401, 'UNAUTHENTICATED', refused.message, { ...corsHeaders(options.cors, req), 'www-authenticate': 'Bearer' });
           return;
         }
-        viewers.set(req, viewer);
-        markAuthenticated(req.socket);
-        next(req, res);
+        admit(viewer);
       },
       (error: unknown) => {
         if (isDatabaseUnavailable(error)) {

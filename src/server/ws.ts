@@ -119,13 +119,16 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
       // Returning false closes the socket with 4403 before `connection_ack`.
       onConnect: async (ctx) => {
         const socket = ctx.extra.socket;
-        // As over HTTP: an address past its failed authentications is refused before any token lookup.
+        // As over HTTP: an address past its failed authentications is refused before any token lookup,
+        // unless its token was found live in the last seconds.
+        const token = tokenFromConnectionParams(ctx.connectionParams);
         const address = clientAddress(ctx.extra.request, config.trustedProxies);
-        if (services.authenticationFailures.retryAfterSeconds(address) !== null) {
+        const limited = services.authenticationFailures.retryAfterSeconds(address) !== null;
+        const viewer = limited ? services.authenticator.cached(token) : await services.authenticator.authenticate(token);
+        if (limited && !viewer) {
           socket.close(CLOSE_TOO_MANY_REQUESTS, 'Too many failed authentications');
           return false;
         }
-        const viewer = await services.authenticator.authenticate(tokenFromConnectionParams(ctx.connectionParams));
         if (!viewer) {
           services.authenticationFailures.failed(address);
           return false;
