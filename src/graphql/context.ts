@@ -14,6 +14,7 @@ import { previewSchedule } from '../tenant/schedule-preview.ts';
 import { TenantTopics } from '../tenant/topics.ts';
 import { TenantWork } from '../dispatch/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
+import type { Outbound } from '../server/outbound.ts';
 import type { Services } from '../services.ts';
 
 export interface AdminView {
@@ -54,6 +55,8 @@ export interface Context {
   logger: Logger;
   /** The graphql-ws connection the operation arrived on; null over HTTP. */
   connection: ConnectionHandle | null;
+  /** Where the operation's results are written (a socket or an HTTP response), bounded for slow consumers. */
+  outbound: Outbound;
   /** The operation's rate-limit admission, where it is deferred to a settle. */
   admission: OperationAdmission;
 }
@@ -61,8 +64,6 @@ export interface Context {
 /** The graphql-ws connection an operation arrived on. */
 export interface ConnectionHandle {
   id: string;
-  /** Drops the connection (a subscriber too slow to keep up). */
-  terminate(reason: string): void;
   /**
    * Writes a `next` message of this operation with an already serialized
    * payload; `written` runs once the socket took it. False if the socket is
@@ -71,7 +72,7 @@ export interface ConnectionHandle {
   sendNext(payloadJson: string, written: () => void): boolean;
 }
 
-export function createContext(services: Services, viewer: Viewer, connection: ConnectionHandle | null, requestId: string): Context {
+export function createContext(services: Services, viewer: Viewer, connection: ConnectionHandle | null, outbound: Outbound, requestId: string): Context {
   const holder = connection === null ? null : `${services.instanceId}:${connection.id}`;
   const admission = new OperationAdmission();
   const queues = services.tenantQueues(viewer.tenant.id, holder, admission);
@@ -87,7 +88,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     edits: new TenantEdits(queues.scope),
     search: new TenantSearch(queues.scope),
     schedulePreview: (cron, options) => previewSchedule(services.boss, cron, options),
-    events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => connection?.terminate('slow consumer')),
+    events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => outbound.drop('events')),
     admin: {
       async globalStats() {
         const stats = await loadGlobalStats(services.boss, services.config.bossSchema);
@@ -100,6 +101,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     history: new QueueHistory(services.boss, services.config.bossSchema, viewer.tenant.id),
     logger: services.logger.child({ requestId, tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
     connection,
+    outbound,
     admission,
   };
 }

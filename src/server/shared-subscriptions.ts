@@ -3,6 +3,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Gauge } from 'prom-client';
 import type { Context } from '../graphql/context.ts';
 import { operationOf } from './operation-plugins.ts';
+import type { Outbound, SlowConsumerLimit } from './outbound.ts';
 
 type SubscribeHook = NonNullable<Plugin<Context>['onSubscribe']>;
 type SubscribeFunction = Parameters<SubscribeHook>[0]['subscribeFn'];
@@ -48,6 +49,8 @@ interface SharedResult {
   result: ExecutionResult;
   /** The `payload` of graphql-ws's `next` message; null when it carries errors (those go through the plugins of each member). */
   json: string | null;
+  /** Its size as JSON (UTF-16 units, near enough to bytes): what it holds while it waits for a member. */
+  size: number;
 }
 
 type WriteNext = (payloadJson: string, written: () => void) => boolean;
@@ -57,19 +60,22 @@ type WriteNext = (payloadJson: string, written: () => void) => boolean;
  * an event goes straight to its socket as bytes serialized once for all
  * members; otherwise (an error result, or no socket: HTTP) it is yielded to
  * graphql-ws like any subscription's result, and later events queue behind it
- * so the order holds. Either way at most `bufferSize` events wait for a
- * subscriber; past that it is dropped as a slow consumer.
+ * so the order holds. Either way at most `bufferSize` events, and the
+ * outbound's bytes (its queue and its connection's unwritten bytes), wait for
+ * a subscriber; past either it is dropped as a slow consumer.
  */
 class Member implements AsyncIterableIterator<ExecutionResult> {
   readonly #stream: SharedStream;
   readonly #bufferSize: number;
   readonly #writeNext: WriteNext | null;
-  readonly #onOverflow: () => void;
-  readonly #backlog: ExecutionResult[] = [];
+  readonly #outbound: Outbound;
+  /** Without `json`: an HTTP member's queue would otherwise keep each event twice. */
+  readonly #backlog: Omit<SharedResult, 'json'>[] = [];
   readonly #written = () => {
     this.#unwritten--;
   };
   #unwritten = 0;
+  #backlogSize = 0;
   /** A result was handed to graphql-ws, which asks for the next one only after sending it. */
   #yielded = false;
   #waiting: ((result: IteratorResult<ExecutionResult, undefined>) => void) | null = null;
@@ -77,37 +83,36 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
   #ended = false;
   #error: { error: unknown } | null = null;
 
-  constructor(stream: SharedStream, bufferSize: number, writeNext: WriteNext | null, onOverflow: () => void) {
+  constructor(stream: SharedStream, bufferSize: number, writeNext: WriteNext | null, outbound: Outbound) {
     this.#stream = stream;
     this.#bufferSize = bufferSize;
     this.#writeNext = writeNext;
-    this.#onOverflow = onOverflow;
+    this.#outbound = outbound;
   }
 
-  push({ result, json }: SharedResult): void {
+  push(shared: SharedResult): void {
     if (this.#ended) return;
-    if (this.#unwritten + this.#backlog.length >= this.#bufferSize) {
-      // Not reading: an error would never reach it.
-      this.overflow();
-      return;
-    }
-    if (json !== null && this.#writeNext && !this.#yielded && this.#backlog.length === 0) {
+    // Not reading: an error would never reach it.
+    if (this.#unwritten + this.#backlog.length >= this.#bufferSize) return this.overflow('events');
+    if (this.#backlogSize + this.#outbound.bufferedBytes() > this.#outbound.maxBufferedBytes) return this.overflow('bytes');
+    if (shared.json !== null && this.#writeNext && !this.#yielded && this.#backlog.length === 0) {
       this.#unwritten++;
-      if (!this.#writeNext(json, this.#written)) this.#unwritten--;
+      if (!this.#writeNext(shared.json, this.#written)) this.#unwritten--;
     } else if (this.#waiting) {
       const resolve = this.#waiting;
       this.#waiting = this.#failWaiting = null;
       this.#yielded = true;
-      resolve({ done: false, value: result });
+      resolve({ done: false, value: shared.result });
     } else {
-      this.#backlog.push(result);
+      this.#backlog.push({ result: shared.result, size: shared.size });
+      this.#backlogSize += shared.size;
     }
   }
 
   /** Ends the stream for this member and drops its connection as a slow consumer. */
-  overflow(): void {
+  overflow(limit: SlowConsumerLimit): void {
     this.#leave();
-    this.#onOverflow();
+    this.#outbound.drop(limit);
   }
 
   /** The shared stream ended (or failed): what is queued is still delivered. */
@@ -132,6 +137,7 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     if (!this.#ended) this.#stream.leave(this);
     this.end();
     this.#backlog.length = 0;
+    this.#backlogSize = 0;
   }
 
   next(): Promise<IteratorResult<ExecutionResult, undefined>> {
@@ -139,7 +145,8 @@ class Member implements AsyncIterableIterator<ExecutionResult> {
     const queued = this.#backlog.shift();
     if (queued) {
       this.#yielded = true;
-      return Promise.resolve({ done: false, value: queued });
+      this.#backlogSize -= queued.size;
+      return Promise.resolve({ done: false, value: queued.result });
     }
     if (this.#error) return Promise.reject(this.#takeError());
     if (this.#ended) return Promise.resolve(DONE);
@@ -172,8 +179,8 @@ class SharedStream {
     this.#onClose = onClose;
   }
 
-  join(bufferSize: number, writeNext: WriteNext | null, onOverflow: () => void): Member {
-    const member = new Member(this, bufferSize, writeNext, onOverflow);
+  join(bufferSize: number, writeNext: WriteNext | null, outbound: Outbound): Member {
+    const member = new Member(this, bufferSize, writeNext, outbound);
     this.#members.add(member);
     if (!this.#pumping) {
       this.#pumping = true;
@@ -184,7 +191,7 @@ class SharedStream {
 
   /** Every member is dropped as a slow consumer. */
   overflow(): void {
-    for (const member of [...this.#members]) member.overflow();
+    for (const member of [...this.#members]) member.overflow('events');
   }
 
   leave(member: Member): void {
@@ -206,7 +213,8 @@ class SharedStream {
       for (;;) {
         const next = await this.#source.next();
         if (next.done || this.closed) break;
-        const shared: SharedResult = { result: next.value, json: next.value.errors ? null : JSON.stringify(next.value) };
+        const json = next.value.errors ? null : JSON.stringify(next.value);
+        const shared: SharedResult = { result: next.value, json, size: (json ?? JSON.stringify(next.value)).length };
         for (const member of this.#members) member.push(shared);
       }
     } catch (error) {
@@ -228,19 +236,19 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult
  * written to each subscriber's socket. Admission, limits and metrics still
  * run per subscriber (plugins before this one), and results with errors
  * still pass each subscriber's plugins; each subscriber is dropped as a slow
- * consumer once `bufferSize` of its events wait.
+ * consumer once `bufferSize` of its events, or more bytes than its outbound
+ * allows, wait.
  */
 export function useSharedSubscriptions(bufferSize: number, streamsGauge: Gauge<'tenant'>): Plugin<Context> {
   const streams = new Map<string, Promise<SharedStream | null>>();
 
   const subscribe = (key: string, args: SubscribeArgs, subscribeFn: SubscribeFunction, context: Context): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
-    const { connection } = context;
+    const { connection, outbound } = context;
     const writeNext = connection ? connection.sendNext : null;
-    const onOverflow = () => connection?.terminate('slow consumer');
     const existing = streams.get(key);
     if (existing) {
       // Joiners wait for the stream the first subscriber is starting; if it did not start one, they try themselves.
-      return existing.then((stream) => (stream && !stream.closed ? stream.join(bufferSize, writeNext, onOverflow) : subscribe(key, args, subscribeFn, context)));
+      return existing.then((stream) => (stream && !stream.closed ? stream.join(bufferSize, writeNext, outbound) : subscribe(key, args, subscribeFn, context)));
     }
     const labels = { tenant: context.viewer.tenant.id };
     const openStream = (result: AsyncIterable<ExecutionResult>) => {
@@ -261,7 +269,7 @@ export function useSharedSubscriptions(bufferSize: number, streamsGauge: Gauge<'
     );
     streams.set(key, starting);
     return starting.then<AsyncIterable<ExecutionResult> | ExecutionResult>((stream) => {
-      if (stream) return stream.join(bufferSize, writeNext, onOverflow);
+      if (stream) return stream.join(bufferSize, writeNext, outbound);
       if (streams.get(key) === starting) streams.delete(key);
       // Refused (an error result) or threw: this subscriber gets what its own subscribe gave.
       return started;

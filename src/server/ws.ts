@@ -7,12 +7,14 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
 import { createContext, type ConnectionHandle } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
+import { boundedWebSocket } from './bounded-websocket.ts';
 import { clientAddress } from './client-address.ts';
 import { markAuthenticated } from './connection-gate.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
 import { chargeUnexecuted } from './operation-plugins.ts';
 import type { TokenSessions } from './token-sessions.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { Outbound, SlowConsumerLimit } from './outbound.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
 
 type OperationResult = ReturnType<ReturnType<Yoga['getEnveloped']>['execute']>;
@@ -28,6 +30,8 @@ export const CLOSE_TOKEN_REVOKED = 4403;
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 /** Too many failed authentications from the client's address (the code of the rate limits). */
 export const CLOSE_TOO_MANY_REQUESTS = 4429;
+/** More than `JOBGATE_MAX_BUFFERED_BYTES` waited to be written to the socket. Not fatal to graphql-ws: it retries with back-off. */
+export const CLOSE_SLOW_CONSUMER = 4499;
 
 interface Connection {
   viewer: Viewer;
@@ -36,6 +40,11 @@ interface Connection {
   expiry: NodeJS.Timeout | undefined;
   /** graphql-ws's operations of the socket: null while a query or mutation runs. */
   operations: Record<string, unknown>;
+  outbound: Outbound;
+}
+
+function returnable(operation: unknown): operation is { return(): Promise<unknown> } {
+  return typeof operation === 'object' && operation !== null && 'return' in operation && typeof operation.return === 'function';
 }
 
 /** Live sockets: revocation and expiry close them with 4403. */
@@ -85,17 +94,38 @@ const UNSUPPORTED_SUBPROTOCOL_BODY = JSON.stringify({
 
 export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Services, metrics: GatewayMetrics): GatewayWebSockets {
   const { config, limiter, logger } = services;
+  const connections = new Map<WebSocket, Connection>();
+
+  /**
+   * Over the event bound the socket is dropped at once (1006), as before the
+   * byte bound existed; over the byte bound, the close frame waits behind at
+   * most that many bytes: the client learns why if it reads on, and ws
+   * destroys the socket if the closing handshake takes over 30 s. Its
+   * operations end now, so nothing more is resolved for it meanwhile.
+   */
+  const dropSlowConsumer = (socket: WebSocket, limit: SlowConsumerLimit) => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    const connection = connections.get(socket);
+    if (connection) {
+      logger.warn({ tenant: connection.viewer.tenant.id, limit }, 'dropping a slow consumer');
+      metrics.slowConsumers.inc({ tenant: connection.viewer.tenant.id });
+    }
+    if (limit === 'events') return socket.terminate();
+    socket.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');
+    for (const operation of Object.values(connection?.operations ?? {})) if (returnable(operation)) operation.return().catch(() => {});
+  };
+
   const server = new WebSocketServer({
     server: httpServer,
     path: GRAPHQL_PATH,
     maxPayload: config.maxPayloadBytes,
+    WebSocket: boundedWebSocket(config.maxBufferedBytes, (socket) => dropSlowConsumer(socket, 'bytes')),
     verifyClient: ({ req }, accept) => {
       if (!originAllowed(req, config.allowedOrigins)) accept(false, 403, 'Origin not allowed');
       else if (!offersGraphqlTransportWs(req)) accept(false, 400, UNSUPPORTED_SUBPROTOCOL_BODY, { 'Content-Type': 'application/json' });
       else accept(true);
     },
   });
-  const connections = new Map<WebSocket, Connection>();
 
   const expiryTimer = (socket: WebSocket, expiresAt: Date | null) => {
     const untilExpiry = expiresAt ? expiresAt.getTime() - Date.now() : null;
@@ -143,14 +173,20 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         const connectionId = randomUUID();
         ctx.extra.viewer = viewer;
         ctx.extra.connectionId = connectionId;
-        connections.set(socket, { viewer, connectionId, release, expiry: expiryTimer(socket, viewer.expiresAt), operations: ctx.subscriptions });
+        const outbound: Outbound = {
+          maxBufferedBytes: config.maxBufferedBytes,
+          bufferedBytes: () => socket.bufferedAmount,
+          drop: (limit) => dropSlowConsumer(socket, limit),
+        };
+        connections.set(socket, { viewer, connectionId, release, expiry: expiryTimer(socket, viewer.expiresAt), operations: ctx.subscriptions, outbound });
         socket.once('close', () => disconnect(socket));
         metrics.connections.inc({ tenant: viewer.tenant.id });
         return true;
       },
       onSubscribe: async (ctx, id, payload) => {
         const { viewer, connectionId } = ctx.extra;
-        if (!viewer || !connectionId) return undefined;
+        const connection = connections.get(ctx.extra.socket);
+        if (!viewer || !connectionId || !connection) return undefined;
         // Deeper variables would overflow the stack in the resolvers (INTERNAL_SERVER_ERROR).
         if (payload.variables && jsonDepthExceeds(payload.variables, MAX_JSON_DEPTH)) {
           return [new GraphQLError(`variables are nested deeper than ${MAX_JSON_DEPTH} levels`, { extensions: { code: 'BAD_USER_INPUT' } })];
@@ -158,16 +194,10 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         const socket = ctx.extra.socket;
         // graphql-ws's own `next` message, for payloads serialized once for many subscribers (built on first use).
         let nextPrefix: string | undefined;
+        // graphql-ws awaits each write, so a subscriber that stops reading backs up into its
+        // event buffer; shared streams write without waiting, up to the outbound's byte bound.
         const handle: ConnectionHandle = {
           id: connectionId,
-          // graphql-ws awaits each write, so a subscriber that stops reading backs
-          // up into its event buffer; past that, drop it (a close frame would
-          // queue behind the unread data).
-          terminate: (reason: string) => {
-            logger.warn({ tenant: viewer.tenant.id, reason }, 'dropping a slow consumer');
-            metrics.slowConsumers.inc({ tenant: viewer.tenant.id });
-            socket.terminate();
-          },
           sendNext: (payloadJson, written) => {
             if (socket.readyState !== WebSocket.OPEN) return false;
             nextPrefix ??= `{"id":${JSON.stringify(id)},"type":"next","payload":`;
@@ -177,7 +207,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         };
         const enveloped = yoga.getEnveloped({
           req: ctx.extra.request,
-          jobgate: createContext(services, viewer, handle, `${connectionId}:${id}`),
+          jobgate: createContext(services, viewer, handle, connection.outbound, `${connectionId}:${id}`),
         });
         let document;
         try {

@@ -16,6 +16,7 @@ import { createMaskError } from './database-errors.ts';
 import { requestViewer } from './http-auth.ts';
 import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { NO_OUTBOUND, responseOutbound } from './outbound.ts';
 import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
 import { OperationDatabaseShare } from './operation-database-share.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
@@ -67,7 +68,14 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
         requestViewer(initial.req) ?? (await services.authenticator.authenticate(tokenFromAuthorization(initial.request.headers.get('authorization'))));
       if (!viewer) throw unauthenticated();
       const requested = initial.request.headers.get('x-request-id');
-      return createContext(services, viewer, null, requested && REQUEST_ID.test(requested) ? requested : randomUUID());
+      const tenant = viewer.tenant.id;
+      const outbound = initial.res
+        ? responseOutbound(initial.res, config.maxBufferedBytes, (limit) => {
+            services.logger.warn({ tenant, limit }, 'dropping a slow consumer');
+            metrics.slowConsumers.inc({ tenant });
+          })
+        : NO_OUTBOUND;
+      return createContext(services, viewer, null, outbound, requested && REQUEST_ID.test(requested) ? requested : randomUUID());
     },
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: async () => isReady() }),
