@@ -48,7 +48,7 @@ export class GatewayMetrics {
   /** Read when scraped: set by the app once the LISTEN connection exists. */
   listenProbe: () => boolean = () => false;
   readonly listenConnected: Gauge;
-  readonly slowConsumers = new Counter({ name: 'jobgate_slow_consumer_disconnects_total', help: 'Sockets closed for not reading', labelNames: ['tenant'], registers: [this.registry] });
+  readonly slowConsumers = new Counter({ name: 'jobgate_slow_consumer_disconnects_total', help: 'Connections closed for not reading, by the bound they passed (events held, bytes waiting)', labelNames: ['tenant', 'limit'], registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'jobgate_rate_limited_total', help: 'Refusals by per-tenant limits', labelNames: ['tenant', 'limit'], registers: [this.registry] });
 
   constructor() {

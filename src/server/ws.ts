@@ -108,7 +108,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     const connection = connections.get(socket);
     if (connection) {
       logger.warn({ tenant: connection.viewer.tenant.id, limit }, 'dropping a slow consumer');
-      metrics.slowConsumers.inc({ tenant: connection.viewer.tenant.id });
+      metrics.slowConsumers.inc({ tenant: connection.viewer.tenant.id, limit });
     }
     if (limit === 'events') return socket.terminate();
     socket.close(CLOSE_SLOW_CONSUMER, 'Slow consumer');

@@ -72,7 +72,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       const outbound = initial.res
         ? responseOutbound(initial.res, config.maxBufferedBytes, (limit) => {
             services.logger.warn({ tenant, limit }, 'dropping a slow consumer');
-            metrics.slowConsumers.inc({ tenant });
+            metrics.slowConsumers.inc({ tenant, limit });
           })
         : NO_OUTBOUND;
       return createContext(services, viewer, null, outbound, requested && REQUEST_ID.test(requested) ? requested : randomUUID());

@@ -237,7 +237,7 @@ describe('slow consumers', () => {
       reading(socket, true);
       expect(await closed).toBe(1006);
       const scraped = await (await fetch(roomy.metricsUrl)).text();
-      expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 1`));
+      expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}",limit="events"\\} 1`));
       watched.stop();
     } finally {
       await roomy.stop();
@@ -271,7 +271,7 @@ describe('slow consumers', () => {
       expect(watched.results.map((r) => r.data!.jobEvents.jobId)).toEqual(ids);
       reading(socket, true);
       expect(await closed).toBe(1006);
-      expect(await scrape()).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 1`));
+      expect(await scrape()).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}",limit="events"\\} 1`));
       watched.stop();
     } finally {
       await roomy.stop();
@@ -296,7 +296,7 @@ describe('slow consumers', () => {
       const closes = (await Promise.all(ended)) as { code: number }[];
       expect(closes.map((event) => event.code)).toEqual([1006, 1006]);
       const scraped = await (await fetch(roomy.metricsUrl)).text();
-      expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}"\\} 2`));
+      expect(scraped).toMatch(new RegExp(`jobgate_slow_consumer_disconnects_total\\{tenant="${owner.tenant.id}",limit="events"\\} 2`));
     } finally {
       await roomy.stop();
     }

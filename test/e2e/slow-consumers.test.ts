@@ -55,7 +55,7 @@ function expectHeldLittle(before: Memory, after: Memory): void {
 
 async function slowConsumerDrops(tenant: TestTenant): Promise<number> {
   const samples = parseSamples(await (await fetch(gateway.metricsUrl)).text());
-  return sumOf(samples, 'jobgate_slow_consumer_disconnects_total', { tenant: tenant.tenant.id });
+  return sumOf(samples, 'jobgate_slow_consumer_disconnects_total', { tenant: tenant.tenant.id, limit: 'bytes' });
 }
 
 /**
