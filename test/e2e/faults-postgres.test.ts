@@ -206,7 +206,13 @@ it('the LISTEN connection is lost while jobs finish: jobEvents(jobId) subscriber
   const observer = new pg.Client({ connectionString: postgres.url });
   await admin.connect();
   await observer.connect();
-  const listeners = async () => (await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen'")).rows[0]!.n;
+  /** LISTEN connections (of these pids only, when given). */
+  const listeners = async (pids?: number[]) =>
+    (await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND ($1::int[] IS NULL OR pid = ANY($1))", [pids ?? null])).rows[0]!.n;
+  /** LISTEN connections opened after `since`. */
+  const listenersSince = async (since: Date) =>
+    (await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND backend_start > $1", [since])).rows[0]!.n;
+  const serverNow = async () => (await admin.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
   let ids: string[] = [];
   let byJob: ReturnType<typeof startEventWatcher>[] = [];
   let byQueue: ReturnType<typeof startEventWatcher> | undefined;
@@ -228,12 +234,13 @@ it('the LISTEN connection is lost while jobs finish: jobEvents(jobId) subscriber
       // Another writer completes the jobs, committing while the gateway's LISTEN connection is gone.
       await admin.query('BEGIN');
       await admin.query("UPDATE pgboss.job SET state = 'completed', completed_on = now() WHERE name = $1 AND id = ANY($2::uuid[])", [qualified, ids]);
-      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'jobgate-listen'");
+      const { rows: cut } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'jobgate-listen'");
+      await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [cut.map((row) => row.pid)]);
       const cutAt = Date.now();
-      while ((await listeners()) !== 0) if (Date.now() - cutAt > 5_000) throw new Error('the LISTEN connection outlived pg_terminate_backend');
+      while ((await listeners(cut.map((row) => row.pid))) !== 0) if (Date.now() - cutAt > 5_000) throw new Error('the LISTEN connection outlived pg_terminate_backend');
       await admin.query('COMMIT');
-      // Still none listening after the commit: none was listening when it was notified.
-      missed = (await listeners()) === 0;
+      // None listening after the commit but connections made after it: none was listening when it was notified.
+      missed = (await listenersSince(await serverNow())) === (await listeners());
     }
   } finally {
     await admin.query('ROLLBACK').catch(() => {});
