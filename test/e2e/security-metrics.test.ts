@@ -118,7 +118,9 @@ describe('metrics under hostile traffic', () => {
     const memoryAfter = settledMemory();
     const after = await scrape();
     expect(memoryAfter.heap - memoryBefore.heap).toBeLessThan(20);
-    expect(memoryAfter.rss - memoryBefore.rss).toBeLessThan(100);
+    // RSS also moves with the allocator's arenas, which a loaded machine grows further; labels
+    // that grew with the traffic took it past 1 GB.
+    expect(memoryAfter.rss - memoryBefore.rss).toBeLessThan(300);
 
     expect(Object.fromEntries(Object.entries(statuses).map(([kind, counts]) => [kind, Object.fromEntries(counts)]))).toEqual({
       unauthenticated: { 401: SIZES.unauthenticated },
