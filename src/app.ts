@@ -22,7 +22,8 @@ import { purgeOrphanedProgress } from './tenant/job-progress.ts';
 import { LeaseTokens, loadLeaseSecret } from './dispatch/lease-tokens.ts';
 import { Leases } from './dispatch/leases.ts';
 import { WorkerRegistry } from './dispatch/worker-registry.ts';
-import { TenantQueues, type QueueObserver } from './tenant/queues.ts';
+import { Tenant } from './tenant/tenant.ts';
+import type { QueueObserver } from './tenant/work-identity.ts';
 import type { Services } from './services.ts';
 import { attachGraphqlWs, type GatewayWebSockets } from './server/ws.ts';
 import { TenantDatabaseShare } from './auth/tenant-database-share.ts';
@@ -209,8 +210,8 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       authenticationFailures: new AuthenticationFailures(config.authFailuresPerMinute),
       limiter: new TenantLimiter(config.tenantLimits),
       databaseShare: new TenantDatabaseShare(config.tenantDatabaseConcurrency, config.databaseConnectTimeoutMs),
-      tenantQueues: (tenantId, holder, admission) =>
-        new TenantQueues(startedBoss, config.bossSchema, tenantId, config, {
+      tenant: (tenantId, holder, admission) =>
+        new Tenant(startedBoss, config.bossSchema, tenantId, config, {
           leases,
           leaseTokens,
           admission,

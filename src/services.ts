@@ -10,7 +10,7 @@ import type { PrismaClient } from './db/prisma.ts';
 import type { Logger } from './logger.ts';
 import type { Dispatcher } from './dispatch/dispatcher.ts';
 import type { JobEventBus } from './events/job-event-bus.ts';
-import type { TenantQueues } from './tenant/queues.ts';
+import type { Tenant } from './tenant/tenant.ts';
 import type { WorkerRegistry } from './dispatch/worker-registry.ts';
 
 /** Long-lived dependencies shared by both transports. */
@@ -33,9 +33,9 @@ export interface Services {
   /** Each tenant's slots for database work on this instance. */
   databaseShare: TenantDatabaseShare;
   /**
-   * The tenant-scoped queue layer; `holder` identifies a worker connection
+   * The tenant-scoped pg-boss layer; `holder` identifies a worker connection
    * (null over HTTP), `admission` the calling operation's (none for work of
    * the gateway's own).
    */
-  tenantQueues(tenantId: string, holder: string | null, admission?: OperationAdmission): TenantQueues;
+  tenant(tenantId: string, holder: string | null, admission?: OperationAdmission): Tenant;
 }

@@ -27,7 +27,7 @@ export interface DispatchPort {
   heldAttempts(holder: string, queue: string, ids: readonly string[]): JobAttempt[] | undefined;
 }
 
-/** What the dispatcher needs of one tenant's queues (`TenantQueues` implements it). Queue names are qualified. */
+/** What the dispatcher needs of one tenant's queues (`TenantDispatchQueues` implements it). Queue names are qualified. */
 export interface DispatchQueues {
   readonly tenantId: string;
   /** Takes up to `limit` ready jobs (they become active), in pg-boss's order. */

@@ -4,7 +4,7 @@ import { toGroupLimits, type GroupConcurrencyInput } from './group-limits.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import type { WorkRequest } from './work-subscription.ts';
 import type { JobRecord } from '../tenant/job-record.ts';
-import type { TenantQueues } from '../tenant/queues.ts';
+import type { Tenant } from '../tenant/tenant.ts';
 import type { WorkerRegistry, WorkerSessionRow } from './worker-registry.ts';
 
 export type WorkerSessionView = WorkerSessionRow;
@@ -15,14 +15,14 @@ export const MAX_WORKER_QUEUES = 50;
 /** `workAssigned` for one tenant: validates the request, then joins the dispatcher. */
 export class TenantWork {
   readonly #dispatcher: Dispatcher;
-  readonly #queues: TenantQueues;
+  readonly #tenant: Tenant;
   readonly #holder: string | null;
   readonly #registry: WorkerRegistry;
 
-  constructor(dispatcher: Dispatcher, registry: WorkerRegistry, queues: TenantQueues, holder: string | null) {
+  constructor(dispatcher: Dispatcher, registry: WorkerRegistry, tenant: Tenant, holder: string | null) {
     this.#dispatcher = dispatcher;
     this.#registry = registry;
-    this.#queues = queues;
+    this.#tenant = tenant;
     this.#holder = holder;
   }
 
@@ -38,7 +38,7 @@ export class TenantWork {
   async #request(queueNames: readonly string[], concurrency: number, groupConcurrency: GroupConcurrencyInput | null | undefined): Promise<WorkRequest> {
     const groupLimits: GroupConcurrencyConfig | undefined = groupConcurrency ? toGroupLimits(groupConcurrency, MAX_WORKER_CONCURRENCY) : undefined;
     const { holder, qualified } = await this.#validate(queueNames, concurrency);
-    return { queues: this.#queues, holder, names: qualified, concurrency, groupLimits };
+    return { queues: this.#tenant.dispatch, holder, names: qualified, concurrency, groupLimits };
   }
 
   async #validate(queueNames: readonly string[], concurrency: number): Promise<{ holder: string; qualified: string[] }> {
@@ -54,17 +54,17 @@ export class TenantWork {
       throw badInput(`"queues" must name 1-${MAX_WORKER_QUEUES} queues`, { argument: 'queues' });
     }
     // Workers usually start before their producers: a queue is created with defaults on first use, as sendJob does.
-    const qualified = await this.#queues.ensureQueues(unique, 'queues');
+    const qualified = await this.#tenant.queues.ensureQueues(unique, 'queues');
     return { holder, qualified };
   }
 
   /** The tenant's connected workers on every gateway instance, optionally only those of one queue. */
   async list(queue?: string): Promise<WorkerSessionView[]> {
-    const only = queue === undefined ? null : this.#queues.names.qualify(queue);
-    const rows = await this.#registry.list(this.#queues.tenantId);
+    const only = queue === undefined ? null : this.#tenant.names.qualify(queue);
+    const rows = await this.#registry.list(this.#tenant.id);
     return rows
       .filter((row) => only === null || row.queues.includes(only))
-      .map((row) => ({ ...row, queues: row.queues.flatMap((name) => this.#queues.names.unqualify(name) ?? []) }));
+      .map((row) => ({ ...row, queues: row.queues.flatMap((name) => this.#tenant.names.unqualify(name) ?? []) }));
   }
 
   /** Stops pushing to this connection; what it holds stays held until settled. */

@@ -7,7 +7,11 @@ import { TenantEvents } from '../events/tenant-events.ts';
 import { TenantEdits } from '../tenant/edits.ts';
 import { TenantFlows } from '../tenant/flows.ts';
 import { TenantPurge } from '../tenant/purge.ts';
+import type { TenantJobs } from '../tenant/jobs.ts';
 import type { TenantQueues } from '../tenant/queues.ts';
+import type { TenantSchedules } from '../tenant/schedules.ts';
+import type { TenantSends } from '../tenant/sends.ts';
+import type { TenantSettlements } from '../tenant/settlements.ts';
 import { TenantRedrive } from '../tenant/redrive.ts';
 import { TenantSearch } from '../tenant/search.ts';
 import { previewSchedule } from '../tenant/schedule-preview.ts';
@@ -29,8 +33,17 @@ export interface Context {
   requestId: string;
   /** Depth, breadth and complexity allowed per operation. */
   queryLimits: { depth: number; breadth: number; complexity: number };
-  /** The only way a resolver reaches pg-boss: scoped to the viewer's tenant. */
+  // The only ways a resolver reaches pg-boss, each scoped to the viewer's tenant.
+  /** The tenant's queues. */
   queues: TenantQueues;
+  /** sendJob and sendJobs. */
+  sends: TenantSends;
+  /** Reading jobs. */
+  jobs: TenantJobs;
+  /** Commands on jobs: cancel, resume, retry, delete, complete, fail, touch, progress. */
+  settlements: TenantSettlements;
+  /** Cron schedules. */
+  schedules: TenantSchedules;
   /** pg-boss flows: jobs that wait for other jobs. */
   flows: TenantFlows;
   /** pg-boss publish/subscribe, topics named in the tenant's namespace. */
@@ -75,20 +88,24 @@ export interface ConnectionHandle {
 export function createContext(services: Services, viewer: Viewer, connection: ConnectionHandle | null, outbound: Outbound, requestId: string): Context {
   const holder = connection === null ? null : `${services.instanceId}:${connection.id}`;
   const admission = new OperationAdmission();
-  const queues = services.tenantQueues(viewer.tenant.id, holder, admission);
+  const tenant = services.tenant(viewer.tenant.id, holder, admission);
   return {
     viewer,
     requestId,
     queryLimits: services.config.queryLimits,
-    queues,
-    flows: new TenantFlows(queues.scope),
-    topics: new TenantTopics(queues.scope),
-    redrive: new TenantRedrive(queues.scope),
-    purge: new TenantPurge(queues.scope),
-    edits: new TenantEdits(queues.scope),
-    search: new TenantSearch(queues.scope),
+    queues: tenant.queues,
+    sends: tenant.sends,
+    jobs: tenant.jobs,
+    settlements: tenant.settlements,
+    schedules: tenant.schedules,
+    flows: new TenantFlows(tenant.scope),
+    topics: new TenantTopics(tenant.scope),
+    redrive: new TenantRedrive(tenant.scope),
+    purge: new TenantPurge(tenant.scope),
+    edits: new TenantEdits(tenant.scope),
+    search: new TenantSearch(tenant.scope),
     schedulePreview: (cron, options) => previewSchedule(services.boss, cron, options),
-    events: new TenantEvents(services.events, queues, services.config.eventBufferSize, () => outbound.drop('events')),
+    events: new TenantEvents(services.events, tenant.jobs, services.config.eventBufferSize, () => outbound.drop('events')),
     admin: {
       async globalStats() {
         const stats = await loadGlobalStats(services.boss, services.config.bossSchema);
@@ -97,7 +114,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
         return { ...stats, tenants: stats.tenants.map((t) => ({ ...t, tenant: byId.get(t.tenantId) ?? null })) };
       },
     },
-    work: new TenantWork(services.dispatcher, services.workers, queues, holder),
+    work: new TenantWork(services.dispatcher, services.workers, tenant, holder),
     history: new QueueHistory(services.boss, services.config.bossSchema, viewer.tenant.id),
     logger: services.logger.child({ requestId, tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
     connection,

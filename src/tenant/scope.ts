@@ -1,6 +1,10 @@
 import type { Db, PgBoss } from 'pg-boss';
-import type { JobRecord } from './job-record.ts';
-import type { QueueNamespace } from './names.ts';
+import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
+import { admitQueue, oneCreateAtATime } from './caps.ts';
+import { isUuid } from './job-input.ts';
+import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
+import { QueueNamespace } from './names.ts';
+import type { WorkIdentity } from './work-identity.ts';
 
 export interface QueueLimits {
   maxJobDataBytes: number;
@@ -13,10 +17,11 @@ export interface QueueLimits {
 }
 
 /**
- * What TenantQueues shares with the modules that bring the rest of pg-boss
- * to a tenant (flows, topics, redrive, purge, edits, search): one tenant's
- * namespace, pg-boss, and the few steps every one of them needs. Names in
- * and out of it are qualified (`<tenantId>/<name>`) unless said otherwise.
+ * What the modules that bring pg-boss to a tenant share (queues, sends, jobs,
+ * settlements, schedules, flows, topics, redrive, purge, edits, search): one
+ * tenant's namespace, pg-boss, the caller's work identity, and the few steps
+ * every one of them needs. Names in and out of it are qualified
+ * (`<tenantId>/<name>`) unless said otherwise.
  */
 export interface TenantScope {
   readonly tenantId: string;
@@ -27,13 +32,74 @@ export interface TenantScope {
   readonly limits: QueueLimits;
   /** Runs the gateway's statements (prepared once per connection). */
   readonly db: Db;
-  queueExists(qualified: string): Promise<boolean>;
-  /** Creates a queue with default options unless it exists. */
+  /** Who is calling, and this instance's dispatcher and leases. */
+  readonly work: WorkIdentity;
+  /** Rows of a statement run on `db`. */
+  sql<T>(text: string, values: unknown[]): Promise<T[]>;
+  /** `db`: inside a transaction, its own connection (waiting for a second one from the pool could deadlock it). */
+  queueExists(qualified: string, db?: Db): Promise<boolean>;
+  /** Creates a queue with default options unless it exists; QUOTA_EXCEEDED past the tenant's queue cap. */
   ensureQueue(qualified: string): Promise<void>;
+  /** Runs `create` (of a queue) unless the tenant is at its queue cap, one create of the tenant at a time on this instance. */
+  createQueueWithinCap(qualified: string, create: () => Promise<void>): Promise<void>;
+  /** Runs a create of the tenant's (a schedule) one at a time with its other creates on this instance. */
+  oneCreateAtATime<T>(create: () => Promise<T>): Promise<T>;
   /** Runs a write against a queue, creating the queue with defaults on first use; pg-boss's assertions become BAD_USER_INPUT. */
   withQueue<T>(qualified: string, action: () => Promise<T>): Promise<T>;
   /** Jobs just created in a queue: idle workers here get them at once, and they are counted. */
   sent(qualified: string, ids: readonly string[]): void;
   /** A job by the tenant's queue name, or null. */
   getJob(queue: string, id: string): Promise<JobRecord | null>;
+}
+
+/** The scope of one tenant for one caller. `schema`: pg-boss's, unquoted. */
+export function createTenantScope(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits, work: WorkIdentity): TenantScope {
+  const names = new QueueNamespace(tenantId);
+  const quoted = `"${schema.replaceAll('"', '""')}"`;
+  const capKey = `${quoted}\n${tenantId}`;
+  const sql = async <T>(text: string, values: unknown[]): Promise<T[]> => (await work.db.executeSql(text, values)).rows as T[];
+  const queueExists = async (qualified: string, db: Db = work.db) => (await db.executeSql(`SELECT 1 FROM ${quoted}.queue WHERE name = $1`, [qualified])).rows.length > 0;
+  const createQueueWithinCap = (qualified: string, create: () => Promise<void>) =>
+    oneCreateAtATime(capKey, async () => {
+      if ((await admitQueue(work.db, quoted, names.prefix, qualified, limits.tenantMaxQueues)) === 'admitted') await create();
+    });
+  const ensureQueue = async (qualified: string) => {
+    if (await queueExists(qualified)) return;
+    await createQueueWithinCap(qualified, () => boss.createQueue(qualified));
+  };
+  return {
+    tenantId,
+    names,
+    boss,
+    schema: quoted,
+    limits,
+    db: work.db,
+    work,
+    sql,
+    queueExists,
+    ensureQueue,
+    createQueueWithinCap,
+    oneCreateAtATime: (create) => oneCreateAtATime(capKey, create),
+    async withQueue(qualified, action) {
+      try {
+        return await action();
+      } catch (error) {
+        if (!isQueueNotFound(error)) throw asInputError(error);
+      }
+      await ensureQueue(qualified);
+      return action().catch((error: unknown) => {
+        throw asInputError(error);
+      });
+    },
+    sent(qualified, ids) {
+      if (ids.length === 0) return;
+      work.dispatch?.sent(qualified, ids);
+      work.observer?.sent(tenantId, names.unqualify(qualified) ?? '', ids.length);
+    },
+    async getJob(queue, id) {
+      if (!isUuid(id)) return null;
+      const [row] = await sql<JobRow>(`SELECT ${JOB_COLUMNS} FROM ${quoted}.job WHERE name = $1 AND id = $2`, [names.qualify(queue), id]);
+      return row ? toJobRecord(names, row) : null;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { JobRecord } from '../../src/tenant/job-record.ts';
 import { MAX_CLAIMS, QueueSlot } from '../../src/dispatch/queue-slot.ts';
-import type { TenantQueues } from '../../src/tenant/queues.ts';
+import type { DispatchQueues } from '../../src/dispatch/port.ts';
 import { jobKey, WorkSubscription } from '../../src/dispatch/work-subscription.ts';
 
 // The dispatcher's per-queue bookkeeping, without PostgreSQL: who gets which job, and that
@@ -10,7 +10,7 @@ import { jobKey, WorkSubscription } from '../../src/dispatch/work-subscription.t
 const QUEUE = 't/q';
 
 function subscription(holder: string, concurrency: number, groupLimits?: { default: number }): WorkSubscription {
-  return new WorkSubscription({ queues: {} as TenantQueues, holder, names: [QUEUE], concurrency, groupLimits }, () => {});
+  return new WorkSubscription({ queues: {} as DispatchQueues, holder, names: [QUEUE], concurrency, groupLimits }, () => {});
 }
 
 function slotWith(...subscriptions: WorkSubscription[]): QueueSlot {

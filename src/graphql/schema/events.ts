@@ -21,7 +21,7 @@ const JobEventRef = builder.objectRef<JobEventView>('JobEvent').implement({
       type: JobRef,
       nullable: true,
       description: 'The job as it is now (null once deleted).',
-      resolve: (event, _args, { queues }) => queues.getJob(event.queue, event.jobId),
+      resolve: (event, _args, { jobs }) => jobs.getJob(event.queue, event.jobId),
     }),
   }),
 });

@@ -1,5 +1,5 @@
 import { JOB_STATES, SentJob, type JobRecord, type JobSource, type JobState } from '../../tenant/job-record.ts';
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type JobPage } from '../../tenant/queues.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type JobPage } from '../../tenant/jobs.ts';
 import { builder, type InputFields } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 
@@ -55,13 +55,13 @@ export const JobRef = builder.objectRef<JobSource>('Job').implement({
       description:
         'For the worker connection a job was pushed to, and only for it: a token for this attempt with which any connection or HTTP ' +
         'request of the tenant with WORK may settle the job (completeJob, failJob, touchJob, reportProgress). Keep it secret; never log it.',
-      resolve: (job, _args, { queues }) => (job instanceof SentJob ? null : queues.leaseFor(job)),
+      resolve: (job, _args, { settlements }) => (job instanceof SentJob ? null : settlements.leaseFor(job)),
     }),
     progress: t.field({
       type: 'JSON',
       nullable: true,
       description: 'The latest progress its holder reported (reportProgress), or null.',
-      resolve: (job, _args, { queues }) => queues.progressOf(job.queue, job.id),
+      resolve: (job, _args, { settlements }) => settlements.progressOf(job.queue, job.id),
     }),
   }),
 });
@@ -135,7 +135,7 @@ builder.queryFields((t) => ({
     authScopes: { read: true },
     description: 'One job, or null when the queue holds no such job.',
     args: { queue: t.arg.string({ required: true }), id: t.arg.id({ required: true }) },
-    resolve: (_root, args, { queues }) => queues.getJob(args.queue, String(args.id)),
+    resolve: (_root, args, { jobs }) => jobs.getJob(args.queue, String(args.id)),
   }),
   jobs: t.field({
     type: JobPageRef,
@@ -149,8 +149,8 @@ builder.queryFields((t) => ({
       first: t.arg.int({ description: '1-500, default 50.' }),
       after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),
     },
-    resolve: (_root, args, { queues }) =>
-      queues.listJobs(args.queue, { states: args.states ?? undefined, first: args.first ?? undefined, after: args.after ?? undefined }),
+    resolve: (_root, args, { jobs }) =>
+      jobs.listJobs(args.queue, { states: args.states ?? undefined, first: args.first ?? undefined, after: args.after ?? undefined }),
   }),
 }));
 
@@ -174,7 +174,7 @@ builder.mutationFields((t) => ({
     authScopes: { publish: true },
     description: 'Creates a job (and the queue, with defaults, on first use). Null when a singleton, throttle or debounce rule suppressed it.',
     args: { queue: t.arg.string({ required: true }), data: t.arg({ type: 'JSON', description: 'A JSON object or array (anything else, null included, is BAD_USER_INPUT).' }), options: t.arg({ type: JobOptionsInput }) },
-    resolve: (_root, args, { queues }) => queues.sendJob(args.queue, args.data, withoutNulls(args.options)),
+    resolve: (_root, args, { sends }) => sends.sendJob(args.queue, args.data, withoutNulls(args.options)),
   }),
   sendJobs: t.field({
     type: ['ID'],
@@ -182,32 +182,32 @@ builder.mutationFields((t) => ({
     complexity: (args) => Math.max(1, args.jobs.length),
     description: 'Inserts a batch into one queue in one round trip; returns the ids in input order (jobs suppressed by a singleton rule are left out).',
     args: { queue: t.arg.string({ required: true }), jobs: t.arg({ type: [JobInputRef], required: true }) },
-    resolve: (_root, args, { queues }) =>
-      queues.sendJobs(args.queue, args.jobs.map((job) => ({ data: job.data, options: withoutNulls(job.options) }))),
+    resolve: (_root, args, { sends }) =>
+      sends.sendJobs(args.queue, args.jobs.map((job) => ({ data: job.data, options: withoutNulls(job.options) }))),
   }),
-  cancelJob: t.field({ type: JobRef, authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('cancel', a.queue, String(a.id)) }),
-  resumeJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Puts a cancelled job back in the queue.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('resume', a.queue, String(a.id)) }),
-  retryJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Queues a failed job again.', args: queueAndId(t), resolve: (_r, a, { queues }) => queues.commandOne('retry', a.queue, String(a.id)) }),
-  deleteJob: t.boolean({ authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { queues }) => queues.deleteOne(a.queue, String(a.id)) }),
+  cancelJob: t.field({ type: JobRef, authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.commandOne('cancel', a.queue, String(a.id)) }),
+  resumeJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Puts a cancelled job back in the queue.', args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.commandOne('resume', a.queue, String(a.id)) }),
+  retryJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Queues a failed job again.', args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.commandOne('retry', a.queue, String(a.id)) }),
+  deleteJob: t.boolean({ authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.deleteOne(a.queue, String(a.id)) }),
   removeJob: t.field({
     type: DeletedJobRef,
     authScopes: { publish: true },
     description: 'deleteJob that returns the deleted job\'s identity (NOT_FOUND when there is none).',
     args: queueAndId(t),
-    resolve: async (_r, a, { queues }) => {
-      await queues.deleteOne(a.queue, String(a.id));
+    resolve: async (_r, a, { settlements }) => {
+      await settlements.deleteOne(a.queue, String(a.id));
       return { id: String(a.id), queue: a.queue };
     },
   }),
-  cancelJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('cancel', a.queue, a.ids.map(String)) }),
-  resumeJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('resume', a.queue, a.ids.map(String)) }),
-  retryJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('retry', a.queue, a.ids.map(String)) }),
-  deleteJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { queues }) => queues.command('delete', a.queue, a.ids.map(String)) }),
+  cancelJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('cancel', a.queue, a.ids.map(String)) }),
+  resumeJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('resume', a.queue, a.ids.map(String)) }),
+  retryJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('retry', a.queue, a.ids.map(String)) }),
+  deleteJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('delete', a.queue, a.ids.map(String)) }),
   completeJob: t.field({
     type: JobRef,
     authScopes: { work: true },
     args: { ...queueAndId(t), output: t.arg({ type: 'JSON' }), lease: leaseArg(t) },
-    resolve: (_r, a, { queues }) => queues.commandOne('complete', a.queue, String(a.id), a.output, a.lease),
+    resolve: (_r, a, { settlements }) => settlements.commandOne('complete', a.queue, String(a.id), a.output, a.lease),
   }),
   completeJobs: t.field({
     type: JobCommandResultRef,
@@ -218,21 +218,21 @@ builder.mutationFields((t) => ({
       output: t.arg({ type: 'JSON' }),
       lease: t.arg.stringList({ description: 'The jobs\' leases, one per id in the same order: then any connection or request with WORK may settle them.' }),
     },
-    resolve: (_r, a, { queues }) => queues.command('complete', a.queue, a.ids.map(String), a.output, a.lease ?? undefined),
+    resolve: (_r, a, { settlements }) => settlements.command('complete', a.queue, a.ids.map(String), a.output, a.lease ?? undefined),
   }),
   failJob: t.field({
     type: JobRef,
     authScopes: { work: true },
     description: 'Fails an active job; it is retried while its retry limit allows.',
     args: { ...queueAndId(t), error: t.arg({ type: 'JSON', description: 'A JSON object or array, or a message string.' }), lease: leaseArg(t) },
-    resolve: (_r, a, { queues }) => queues.commandOne('fail', a.queue, String(a.id), a.error, a.lease),
+    resolve: (_r, a, { settlements }) => settlements.commandOne('fail', a.queue, String(a.id), a.error, a.lease),
   }),
   touchJob: t.field({
     type: JobRef,
     authScopes: { work: true },
     description: 'Heartbeat of an active job (queues with heartbeatSeconds fail jobs whose heartbeat stops); it does not extend expireInSeconds.',
     args: { ...queueAndId(t), lease: leaseArg(t) },
-    resolve: (_r, a, { queues }) => queues.commandOne('touch', a.queue, String(a.id), undefined, a.lease),
+    resolve: (_r, a, { settlements }) => settlements.commandOne('touch', a.queue, String(a.id), undefined, a.lease),
   }),
   reportProgress: t.field({
     type: JobRef,
@@ -241,6 +241,6 @@ builder.mutationFields((t) => ({
       'Records an active job\'s progress (any JSON value up to JOBGATE_MAX_PROGRESS_BYTES): `Job.progress` reads the latest and jobEvents ' +
       'subscribers get a PROGRESS event. Only the job\'s holder, or its lease, for a pushed job (CONFLICT otherwise).',
     args: { ...queueAndId(t), progress: t.arg({ type: 'JSON', required: true }), lease: leaseArg(t) },
-    resolve: (_r, a, { queues }) => queues.reportProgress(a.queue, String(a.id), a.progress, a.lease),
+    resolve: (_r, a, { settlements }) => settlements.reportProgress(a.queue, String(a.id), a.progress, a.lease),
   }),
 }));

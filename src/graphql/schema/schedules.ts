@@ -1,5 +1,5 @@
 import { DEFAULT_PREVIEW_COUNT, MAX_PREVIEW_COUNT } from '../../tenant/schedule-preview.ts';
-import type { ScheduleRecord } from '../../tenant/queues.ts';
+import type { ScheduleRecord } from '../../tenant/schedules.ts';
 import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 import { jobOptionFields } from './jobs.ts';
@@ -33,7 +33,7 @@ builder.queryField('schedules', (t) =>
     authScopes: { read: true },
     description: 'Schedules of one queue, or of every queue of the tenant.',
     args: { queue: t.arg.string() },
-    resolve: (_root, args, { queues }) => queues.listSchedules(args.queue ?? undefined),
+    resolve: (_root, args, { schedules }) => schedules.listSchedules(args.queue ?? undefined),
   }),
 );
 
@@ -48,14 +48,14 @@ builder.mutationFields((t) => ({
       data: t.arg({ type: 'JSON' }),
       options: t.arg({ type: ScheduleOptionsInput }),
     },
-    resolve: (_root, args, { queues }) => {
-      return queues.schedule(args.queue, args.cron, args.data, withoutNulls(args.options));
+    resolve: (_root, args, { schedules }) => {
+      return schedules.schedule(args.queue, args.cron, args.data, withoutNulls(args.options));
     },
   }),
   unscheduleJob: t.boolean({
     authScopes: { publish: true },
     args: { queue: t.arg.string({ required: true }), key: t.arg.string() },
-    resolve: (_root, args, { queues }) => queues.unschedule(args.queue, args.key ?? undefined),
+    resolve: (_root, args, { schedules }) => schedules.unschedule(args.queue, args.key ?? undefined),
   }),
 }));
 
