@@ -40,6 +40,7 @@ import { withRequestMetrics } from './server/request-metrics.ts';
 import { watchTokens } from './server/token-watch.ts';
 import { withYogaRoutes } from './server/yoga-routes.ts';
 import { createGatewayYoga } from './server/yoga.ts';
+import { quoteIdentifier } from './sql/identifiers.ts';
 
 /** Past the grace, how long the answers of operations under way may still take before the sockets close. */
 const LAST_ANSWERS_MS = 250;
@@ -193,7 +194,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       Promise.all([
         leases.purgeStale(),
         workers.purgeStale(),
-        purgeOrphanedProgress(leases.db, `"${config.bossSchema.replaceAll('"', '""')}"`),
+        purgeOrphanedProgress(leases.db, quoteIdentifier(config.bossSchema)),
       ]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
     leaseSweeper = setInterval(sweep, 60_000).unref();
     const services: Services = {

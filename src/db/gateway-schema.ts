@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import { jobEventsInstallSql } from '../events/job-events-sql.ts';
+import { jobEventsInstallSql } from '../sql/job-events.ts';
 
 const DEADLOCK_DETECTED = '40P01';
 const ATTEMPTS = 5;

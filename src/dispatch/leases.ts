@@ -7,6 +7,7 @@ import { CapturedStatement } from '../pgboss/statement-capture.ts';
 import { SqlPrepared, UNKNOWN_PREPARED_STATEMENT } from '../pgboss/sql-prepared.ts';
 import type { PreparedStatements } from '../db/prepared-statements.ts';
 import type { LeaseClaim } from './lease-tokens.ts';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 
 export interface LeaseGrant {
   id: string;
@@ -160,7 +161,7 @@ export class Leases {
    * settlement and the send that claims give way to their general paths.
    */
   constructor(pool: pg.Pool, claimPool: pg.Pool, statements: PreparedStatements, bossSchema = 'pgboss') {
-    this.#schema = `"${bossSchema.replaceAll('"', '""')}"`;
+    this.#schema = quoteIdentifier(bossSchema);
     this.#pool = pool;
     this.#claimPool = claimPool;
     this.#statements = statements;

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 
 export interface WorkerSessionRow {
   id: string;
@@ -23,7 +24,7 @@ export class WorkerRegistry {
 
   constructor(pool: pg.Pool, bossSchema: string) {
     this.#pool = pool;
-    this.#bossSchema = `"${bossSchema.replaceAll('"', '""')}"`;
+    this.#bossSchema = quoteIdentifier(bossSchema);
   }
 
   async register(session: { id: string; tenantId: string; instanceId: string; holder: string; queues: readonly string[]; concurrency: number }): Promise<void> {

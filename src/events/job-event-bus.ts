@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { CONTROL_CHANNEL } from '../auth/tokens.ts';
-import { JOB_EVENTS_CHANNEL } from './job-events-sql.ts';
+import { JOB_EVENTS_CHANNEL } from '../sql/job-events.ts';
 import { parseJobEvent, type RawJobEvent } from './job-event.ts';
 
 export type JobEventListener = (event: RawJobEvent) => void;

@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { countColumns, type QueueCounts } from '../tenant/queue-record.ts';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 
 export interface TenantStats extends QueueCounts {
   tenantId: string;
@@ -18,7 +19,7 @@ export interface GlobalStats extends QueueCounts {
  * `<tenantId>/<name>`, so the tenant is the first path segment.
  */
 export async function loadGlobalStats(boss: PgBoss, schema: string): Promise<GlobalStats> {
-  const s = `"${schema.replaceAll('"', '""')}"`;
+  const s = quoteIdentifier(schema);
   const { rows } = await boss.getDb().executeSql(
     `WITH jobs AS (
        SELECT split_part(j.name, '/', 1) AS "tenantId", ${countColumns('j')}

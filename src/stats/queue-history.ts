@@ -1,6 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { badInput } from '../errors.ts';
 import { QueueNamespace } from '../tenant/names.ts';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 
 /** One interval of a queue's recent history. */
 export interface QueueHistoryPoint {
@@ -45,7 +46,7 @@ export class QueueHistory {
 
   constructor(boss: PgBoss, schema: string, tenantId: string) {
     this.#boss = boss;
-    this.#schema = `"${schema.replaceAll('"', '""')}"`;
+    this.#schema = quoteIdentifier(schema);
     this.#names = new QueueNamespace(tenantId);
   }
 

@@ -1,5 +1,5 @@
 import type { Db } from 'pg-boss';
-import { JOB_EVENTS_CHANNEL } from '../events/job-events-sql.ts';
+import { JOB_EVENTS_CHANNEL } from '../sql/job-events.ts';
 
 /**
  * Stores the progress of a job active at the given attempt and sends it as a

@@ -1,6 +1,6 @@
 import type { Queue, UpdateQueueOptions } from 'pg-boss';
 import { badInput, conflict, notFound } from '../errors.ts';
-import { ADOPT_JOB_TABLES_SQL } from '../events/job-events-sql.ts';
+import { ADOPT_JOB_TABLES_SQL } from '../sql/job-events.ts';
 import { asInputError } from '../pgboss/errors.ts';
 import type { QueueNamespace } from './names.ts';
 import { countColumns, QUEUE_COLUMNS, toQueueRecord, type QueueRecord, type QueueRow, type QueueSettings } from './queue-record.ts';

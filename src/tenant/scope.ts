@@ -5,6 +5,7 @@ import { isUuid } from './job-input.ts';
 import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
 import { QueueNamespace } from './names.ts';
 import type { WorkIdentity } from './work-identity.ts';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 
 export interface QueueLimits {
   maxJobDataBytes: number;
@@ -55,7 +56,7 @@ export interface TenantScope {
 /** The scope of one tenant for one caller. `schema`: pg-boss's, unquoted. */
 export function createTenantScope(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits, work: WorkIdentity): TenantScope {
   const names = new QueueNamespace(tenantId);
-  const quoted = `"${schema.replaceAll('"', '""')}"`;
+  const quoted = quoteIdentifier(schema);
   const capKey = `${quoted}\n${tenantId}`;
   const sql = async <T>(text: string, values: unknown[]): Promise<T[]> => (await work.db.executeSql(text, values)).rows as T[];
   const queueExists = async (qualified: string, db: Db = work.db) => (await db.executeSql(`SELECT 1 FROM ${quoted}.queue WHERE name = $1`, [qualified])).rows.length > 0;

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
-import { JOB_EVENTS_CHANNEL } from '../../src/events/job-events-sql.ts';
+import { JOB_EVENTS_CHANNEL } from '../../src/sql/job-events.ts';
 
 interface Assigned {
   workAssigned: { id: string; queue: string; state: string; data: { n?: number } | null; retryCount: number };

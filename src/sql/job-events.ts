@@ -1,3 +1,5 @@
+import { quoteIdentifier } from './identifiers.ts';
+
 /** The NOTIFY channel every gateway LISTENs on. */
 export const JOB_EVENTS_CHANNEL = 'jobgate_job_events';
 
@@ -7,8 +9,6 @@ const PAYLOAD_LIMIT_BYTES = 8_000;
 const CHUNK_BYTES = 6_000;
 /** Longer lines cannot belong to a tenant queue (its name is at most 137 characters). */
 const MAX_LINE_BYTES = 1_000;
-
-const quote = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
 /** What pg-boss's update() may change on a waiting job: a change of any of them is an `M` line. */
 const EDITABLE_COLUMNS = [
@@ -39,7 +39,7 @@ const EDITABLE_COLUMNS = [
  * statement.
  */
 export function jobEventsInstallSql(bossSchema: string): string {
-  const job = `${quote(bossSchema)}.job`;
+  const job = `${quoteIdentifier(bossSchema)}.job`;
   const line = (op: string, row: string) => `concat_ws(E'\\t', ${op}, ${row}.state, ${row}.name, ${row}.id, ${row}.retry_count)`;
   const edited = (n: string, o: string) =>
     `(${n}.state IN ('created', 'retry') AND (${EDITABLE_COLUMNS.map((c) => `${n}.${c}`).join(', ')}) IS DISTINCT FROM (${EDITABLE_COLUMNS.map((c) => `${o}.${c}`).join(', ')}))`;
