@@ -1,8 +1,8 @@
 import SchemaBuilder, { type ArgBuilder, type InputFieldBuilder } from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError } from 'graphql';
 import type { Context } from './context.ts';
+import { clientError } from '../errors.ts';
 
 export interface AuthScopes {
   publish: boolean;
@@ -34,9 +34,10 @@ export const builder = new SchemaBuilder<SchemaTypes>({
     complexityError: (kind, result) => {
       const measure = kind.toLowerCase() as 'depth' | 'breadth' | 'complexity';
       const limit = { depth: result.maxDepth, breadth: result.maxBreadth, complexity: result.maxComplexity }[measure];
-      return new GraphQLError(`Operation too large: ${measure === 'complexity' ? 'cost' : measure} ${result[measure]} exceeds the limit of ${limit}`, {
-        // Cost counts requested list sizes and batch inputs: over it, nothing has touched the database.
-        extensions: { code: kind === 'Complexity' ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT', reason: `QUERY_${kind.toUpperCase()}`, ...result },
+      // Cost counts requested list sizes and batch inputs: over it, nothing has touched the database.
+      return clientError(kind === 'Complexity' ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT', `Operation too large: ${measure === 'complexity' ? 'cost' : measure} ${result[measure]} exceeds the limit of ${limit}`, {
+        reason: `QUERY_${kind.toUpperCase()}`,
+        ...result,
       });
     },
   },
@@ -50,9 +51,7 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       admin: context.viewer.scopes.has('ADMIN'),
     }),
     unauthorizedError: (_parent, _context, info) =>
-      new GraphQLError(`The token's scopes do not allow ${info.parentType.name}.${info.fieldName}`, {
-        extensions: { code: 'FORBIDDEN' },
-      }),
+      clientError('FORBIDDEN', `The token's scopes do not allow ${info.parentType.name}.${info.fieldName}`),
   },
 });
 

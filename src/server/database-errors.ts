@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { maskError } from 'graphql-yoga';
 import type { Logger } from '../logger.ts';
+import { clientError } from '../errors.ts';
 
 /** SQLSTATE classes and socket errors that mean "PostgreSQL is not reachable right now". */
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
@@ -26,9 +27,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 export function serviceUnavailable(): GraphQLError {
-  return new GraphQLError('The job store is unavailable; retry shortly.', {
-    extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
-  });
+  return clientError('SERVICE_UNAVAILABLE', 'The job store is unavailable; retry shortly.', { http: { status: 503 } });
 }
 
 /**

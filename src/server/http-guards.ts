@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../errors.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -26,7 +27,7 @@ function lingerOnClose(socket: Socket): void {
 export function refuse(
   res: ServerResponse,
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   headers: Record<string, string> = {},
   extensions: Record<string, unknown> = {},

@@ -1,5 +1,6 @@
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { isAsyncIterable, type FetchAPI, type Plugin } from 'graphql-yoga';
+import { errorJson } from '../errors.ts';
 
 /** As Apollo's router does: a silent connection looks dead to clients and proxies. */
 export const MULTIPART_HEARTBEAT_MS = 5_000;
@@ -61,7 +62,7 @@ function multipartResponse(result: AsyncIterable<ExecutionResult>, fetchAPI: Fet
       } catch {
         // Yoga turns resolver errors into results; what still throws is an aborted or broken stream.
         next = { done: true, value: undefined };
-        controller.enqueue(encoder.encode(part(JSON.stringify({ payload: null, errors: [{ message: 'The subscription stream failed.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] }))));
+        controller.enqueue(encoder.encode(part(JSON.stringify({ payload: null, errors: [errorJson('INTERNAL_SERVER_ERROR', 'The subscription stream failed.')] }))));
       }
       if (!next.done) {
         controller.enqueue(encoder.encode(payloadPart(next.value)));

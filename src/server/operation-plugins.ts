@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { SETTLEMENT_FIELDS } from '../auth/operation-admission.ts';
 import type { TenantLimiter } from '../auth/tenant-limiter.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
-import { clientError } from '../errors.ts';
+import { clientError, type ErrorCode } from '../errors.ts';
 import type { Context } from '../graphql/context.ts';
 import { requestViewer } from './http-auth.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -61,7 +61,7 @@ function withRequestErrorCodes(result: ExecutionResult): ExecutionResult | null 
           nodes: error.nodes,
           source: error.source,
           positions: error.positions,
-          extensions: { ...error.extensions, code: 'BAD_USER_INPUT', http: { status: 400 } },
+          extensions: { ...error.extensions, code: 'BAD_USER_INPUT' satisfies ErrorCode, http: { status: 400 } },
         })
       : error,
   );

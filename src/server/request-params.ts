@@ -1,10 +1,9 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { clientError, type ErrorCode } from '../errors.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
 
-function clientError(message: string, code: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, http: { status: 400 } } });
-}
+const refused = (code: ErrorCode, message: string) => clientError(code, message, { http: { status: 400 } });
 
 /**
  * The same limits on a request's parameters whatever carried them: a JSON
@@ -24,13 +23,13 @@ export function useRequestParamsLimits(maxDepth = MAX_JSON_DEPTH): Plugin {
           params = await requestParser(request);
         } catch (error) {
           // Yoga's form and query-string parsers JSON.parse `variables` and `extensions` as they are.
-          if (error instanceof SyntaxError) throw clientError('"variables" and "extensions" must be JSON', 'BAD_REQUEST');
+          if (error instanceof SyntaxError) throw refused('BAD_REQUEST', '"variables" and "extensions" must be JSON');
           // Its multipart parser reports a malformed form without a status (200).
-          if (error instanceof GraphQLError && !error.extensions.http) throw clientError(error.message, 'BAD_REQUEST');
+          if (error instanceof GraphQLError && !error.extensions.http) throw refused('BAD_REQUEST', error.message);
           throw error;
         }
         if (!(params instanceof Response) && jsonDepthExceeds(params, maxDepth)) {
-          throw clientError(`request JSON is nested deeper than ${maxDepth} levels`, 'BAD_USER_INPUT');
+          throw refused('BAD_USER_INPUT', `request JSON is nested deeper than ${maxDepth} levels`);
         }
         return params;
       });

@@ -1,13 +1,13 @@
 import type { Plugin } from 'graphql-yoga';
+import { errorJson } from '../errors.ts';
 
 const REFUSAL = JSON.stringify({
   errors: [
-    {
-      message:
-        "graphql-sse's single connection mode (a stream reserved with PUT) is not served: use its distinct connections mode " +
+    errorJson(
+      'METHOD_NOT_ALLOWED',
+      "graphql-sse's single connection mode (a stream reserved with PUT) is not served: use its distinct connections mode " +
         '(singleConnection: false, the default), where each subscription is its own GET or POST with Accept: text/event-stream',
-      extensions: { code: 'METHOD_NOT_ALLOWED' },
-    },
+    ),
   ],
 });
 

@@ -1,4 +1,5 @@
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { errorJson } from '../errors.ts';
 
 type ResultProcessHook = NonNullable<Plugin['onResultProcess']>;
 type ProcessedResult = Parameters<ResultProcessHook>[0]['result'];
@@ -6,7 +7,7 @@ type ProcessedResult = Parameters<ResultProcessHook>[0]['result'];
 /** What every HTTP stream of the gateway can be read as. */
 export const STREAM_MEDIA_TYPES = ['text/event-stream', 'multipart/mixed;subscriptionSpec="1.0"'];
 
-const notAcceptable = (message: string) => JSON.stringify({ errors: [{ message, extensions: { code: 'NOT_ACCEPTABLE' } }] });
+const notAcceptable = (message: string) => JSON.stringify({ errors: [errorJson('NOT_ACCEPTABLE', message)] });
 const STREAM_NOT_ACCEPTABLE = notAcceptable(
   `a subscription is answered over HTTP as ${STREAM_MEDIA_TYPES.join(' or ')} (Apollo's multipart subscriptions), ` +
     'and this request accepts neither (graphql-ws on the same path serves it too)',

@@ -16,6 +16,7 @@ import type { TokenSessions } from './token-sessions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { Outbound, SlowConsumerLimit } from './outbound.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
+import { badInput, clientError, errorJson } from '../errors.ts';
 
 type OperationResult = ReturnType<ReturnType<Yoga['getEnveloped']>['execute']>;
 
@@ -85,10 +86,10 @@ export function offersGraphqlTransportWs(req: IncomingMessage): boolean {
  */
 const UNSUPPORTED_SUBPROTOCOL_BODY = JSON.stringify({
   errors: [
-    {
-      message: `WebSocket upgrades on ${GRAPHQL_PATH} must offer the ${GRAPHQL_TRANSPORT_WS_PROTOCOL} subprotocol (the graphql-ws library); subscriptions-transport-ws and its graphql-ws subprotocol are not supported`,
-      extensions: { code: 'UNSUPPORTED_SUBPROTOCOL' },
-    },
+    errorJson(
+      'UNSUPPORTED_SUBPROTOCOL',
+      `WebSocket upgrades on ${GRAPHQL_PATH} must offer the ${GRAPHQL_TRANSPORT_WS_PROTOCOL} subprotocol (the graphql-ws library); subscriptions-transport-ws and its graphql-ws subprotocol are not supported`,
+    ),
   ],
 });
 
@@ -189,7 +190,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         if (!viewer || !connectionId || !connection) return undefined;
         // Deeper variables would overflow the stack in the resolvers (INTERNAL_SERVER_ERROR).
         if (payload.variables && jsonDepthExceeds(payload.variables, MAX_JSON_DEPTH)) {
-          return [new GraphQLError(`variables are nested deeper than ${MAX_JSON_DEPTH} levels`, { extensions: { code: 'BAD_USER_INPUT' } })];
+          return [badInput(`variables are nested deeper than ${MAX_JSON_DEPTH} levels`)];
         }
         const socket = ctx.extra.socket;
         // graphql-ws's own `next` message, for payloads serialized once for many subscribers (built on first use).
@@ -215,7 +216,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         } catch (error) {
           // Syntax errors, too many tokens, too deep (see useMaxTokens); anything else is a bug.
           if (!(error instanceof GraphQLError)) throw error;
-          return [chargeUnexecuted(limiter, metrics, viewer.tenant) ?? new GraphQLError(error.message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+          return [chargeUnexecuted(limiter, metrics, viewer.tenant) ?? clientError('GRAPHQL_PARSE_FAILED', error.message)];
         }
         const errors = enveloped.validate(enveloped.schema, document);
         if (errors.length) {
