@@ -34,7 +34,7 @@ export function openLightSubscriber(
     socket.once('error', fail);
     socket.once('close', (code) => fail(new Error(`subscriber socket closed: ${code}`)));
     socket.on('message', (raw) => {
-      const message = JSON.parse(String(raw)) as { type: string; payload?: { data?: Record<string, unknown>; errors?: unknown } };
+      const message = JSON.parse((raw as Buffer).toString()) as { type: string; payload?: { data?: Record<string, unknown>; errors?: unknown } };
       switch (message.type) {
         case 'next':
           if (message.payload?.data) onData(message.payload.data);
@@ -51,7 +51,7 @@ export function openLightSubscriber(
           socket.send(JSON.stringify({ type: 'pong' }));
           return;
         default:
-          onError(new Error(`unexpected message: ${String(raw)}`));
+          onError(new Error(`unexpected message: ${(raw as Buffer).toString()}`));
       }
     });
   });

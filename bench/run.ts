@@ -76,7 +76,7 @@ async function cleanup(): Promise<void> {
 }
 
 // Every loop is bounded; this is the last resort should something hang anyway.
-const watchdog = setTimeout(
+setTimeout(
   () => {
     log('watchdog: the run took too long; stopping');
     void cleanup().finally(() => process.exit(3));

@@ -57,7 +57,7 @@ export function subscribe<T = Record<string, unknown>>(
     {
       next: (result) => {
         if (result.errors?.length) onError(new Error(JSON.stringify(result.errors)));
-        else if (result.data) onData(result.data as T);
+        else if (result.data) onData(result.data);
       },
       error: onError,
       complete: () => {},

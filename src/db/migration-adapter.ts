@@ -29,8 +29,8 @@ Object.defineProperty(CatalogAsTextClient.prototype, 'query', {
   value: function query(this: pg.Client, ...args: unknown[]): unknown {
     const callback = args.at(-1);
     if (typeof callback === 'function') {
-      args[args.length - 1] = (error: unknown, result: unknown) =>
-        callback(error, error ? result : reportCatalogTypesAsText(result));
+      const answer = callback as (error: unknown, result: unknown) => void;
+      args[args.length - 1] = (error: unknown, result: unknown) => answer(error, error ? result : reportCatalogTypesAsText(result));
     }
     const result: unknown = Reflect.apply(originalQuery, this, args);
     return result instanceof Promise ? result.then(reportCatalogTypesAsText) : result;

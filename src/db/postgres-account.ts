@@ -37,6 +37,7 @@ export async function serverAccount(): Promise<Account | null> {
     throw new Error(
       `the embedded PostgreSQL cannot run as root and there is no "${NAME}" user to run it as, nor could one be created (${String(error)}); ` +
         `create a "${NAME}" system user, or set DATABASE_URL`,
+      { cause: error },
     );
   }
   const created = await lookup();

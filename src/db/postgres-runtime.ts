@@ -36,7 +36,7 @@ async function ensureSharedDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o755 });
   } catch (error) {
-    throw new Error(`the embedded PostgreSQL runs as the "postgres" user when started as root and needs ${dir} for its files, which cannot be created (${String(error)}); set DATABASE_URL`);
+    throw new Error(`the embedded PostgreSQL runs as the "postgres" user when started as root and needs ${dir} for its files, which cannot be created (${String(error)}); set DATABASE_URL`, { cause: error });
   }
   const stats = await lstat(dir);
   // What lands here is run by the postgres user: nobody but root may change it.
@@ -73,7 +73,7 @@ async function stagedNativeDir(packageDir: string, sharedDir: string): Promise<s
   } catch (error) {
     await rm(partial, { recursive: true, force: true });
     // Another start may have put the same version in place first.
-    if (!existsSync(target)) throw new Error(`could not copy the PostgreSQL binaries to ${target}: ${String(error)}; set DATABASE_URL`);
+    if (!existsSync(target)) throw new Error(`could not copy the PostgreSQL binaries to ${target}: ${String(error)}; set DATABASE_URL`, { cause: error });
   }
   return target;
 }

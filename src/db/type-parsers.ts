@@ -80,6 +80,6 @@ export const gatewayTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
     if (format !== 'binary' && oid === TIMESTAMPTZ_OID) return parseTimestamptz;
     if (format !== 'binary' && oid === UUID_ARRAY_OID) return parseUuidArray;
-    return pg.types.getTypeParser(oid, format as 'text');
+    return pg.types.getTypeParser(oid, format as 'text') as (value: string) => unknown;
   }) as pg.CustomTypesConfig['getTypeParser'],
 };

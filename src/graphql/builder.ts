@@ -1,5 +1,5 @@
 import SchemaBuilder, { type ArgBuilder, type InputFieldBuilder } from '@pothos/core';
-import ComplexityPlugin from '@pothos/plugin-complexity';
+import ComplexityPlugin, { ComplexityErrorKind } from '@pothos/plugin-complexity';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Context } from './context.ts';
 import { clientError } from '../errors.ts';
@@ -35,7 +35,7 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       const measure = kind.toLowerCase() as 'depth' | 'breadth' | 'complexity';
       const limit = { depth: result.maxDepth, breadth: result.maxBreadth, complexity: result.maxComplexity }[measure];
       // Cost counts requested list sizes and batch inputs: over it, nothing has touched the database.
-      return clientError(kind === 'Complexity' ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT', `Operation too large: ${measure === 'complexity' ? 'cost' : measure} ${result[measure]} exceeds the limit of ${limit}`, {
+      return clientError(kind === ComplexityErrorKind.Complexity ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT', `Operation too large: ${measure === 'complexity' ? 'cost' : measure} ${result[measure]} exceeds the limit of ${limit}`, {
         reason: `QUERY_${kind.toUpperCase()}`,
         ...result,
       });

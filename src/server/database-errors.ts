@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { type GraphQLError } from 'graphql';
 import { maskError } from 'graphql-yoga';
 import type { Logger } from '../logger.ts';
 import { clientError } from '../errors.ts';

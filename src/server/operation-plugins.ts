@@ -1,4 +1,4 @@
-import { GraphQLError, Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode, type ParseOptions, type Source } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { IncomingMessage } from 'node:http';
 import { SETTLEMENT_FIELDS } from '../auth/operation-admission.ts';
@@ -13,6 +13,17 @@ import type { OperationDatabaseShare } from './operation-database-share.ts';
 export function operationOf(document: DocumentNode, name: string | null | undefined): OperationDefinitionNode | undefined {
   const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   return name ? operations.find((op) => op.name?.value === name) : operations[0];
+}
+
+/** What envelop hands a plugin of an operation: its typings leave the document and name `any`. */
+export interface OperationArgs {
+  document: unknown;
+  operationName?: unknown;
+}
+
+/** The operation an envelop hook runs (see `operationOf`). */
+export function operationOfArgs(args: OperationArgs): OperationDefinitionNode | undefined {
+  return operationOf(args.document as DocumentNode, args.operationName as string | null | undefined);
 }
 
 export function rootFieldNames(operation: OperationDefinitionNode | undefined): string[] {
@@ -46,7 +57,7 @@ function onlySettlements(operation: OperationDefinitionNode | undefined): boolea
  */
 function isRequestError(error: GraphQLError): boolean {
   if (error.path !== undefined || error.extensions.code !== undefined) return false;
-  for (let cause: unknown = error.originalError; cause !== undefined && cause !== null; cause = (cause as GraphQLError).originalError) {
+  for (let cause: unknown = error.originalError; cause !== undefined && cause !== null; cause = cause.originalError) {
     if (!(cause instanceof GraphQLError)) return false;
   }
   return true;
@@ -92,7 +103,7 @@ export function chargeUnexecuted(limiter: TenantLimiter, metrics: GatewayMetrics
 export function useMaxTokens(maxTokens: number): Plugin {
   return {
     onParse({ setParseFn }) {
-      setParseFn((source, options) => {
+      setParseFn((source: string | Source, options?: ParseOptions) => {
         try {
           return parse(source, { ...options, maxTokens });
         } catch (error) {
@@ -122,10 +133,10 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
   /** Contexts whose operation went through `admit`; over HTTP, any other authenticated request failed before execution. */
   const admitted = new WeakSet<object>();
 
-  const admit = (context: Context, type: string, document: DocumentNode, operationName: string | null | undefined) => {
+  const admit = (context: Context, type: string, args: OperationArgs) => {
     admitted.add(context);
     const tenant = context.viewer.tenant;
-    const operation = operationOf(document, operationName);
+    const operation = operationOfArgs(args);
     const fields = rootFields(operation);
     metrics.operations.inc({ tenant: tenant.id, type, field: rootFieldLabel(operation) });
     context.logger.info({ operation: operation?.name?.value ?? null, type, fields }, 'operation');
@@ -148,8 +159,8 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
     },
     onExecute({ args, executeFn, setExecuteFn, setResultAndStopExecution }) {
       const context = args.contextValue;
-      const operation = operationOf(args.document, args.operationName);
-      const refused = admit(context, operation?.operation ?? 'query', args.document, args.operationName);
+      const operation = operationOfArgs(args);
+      const refused = admit(context, operation?.operation ?? 'query', args);
       if (refused) {
         countErrors(context, { errors: [refused] });
         setResultAndStopExecution({ errors: [refused] });
@@ -157,7 +168,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
       }
       // Settling pushed jobs is never refused, for the database share either: it waits.
       const refusable = !onlySettlements(operation);
-      setExecuteFn((executeArgs) => databaseShare.run(context, refusable, () => executeFn(executeArgs)));
+      setExecuteFn((executeArgs) => databaseShare.run(context, refusable, (): unknown => executeFn(executeArgs)));
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;
@@ -169,7 +180,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
     },
     onSubscribe({ args, setSubscribeFn, setResultAndStopExecution }) {
       const context = args.contextValue;
-      const refused = admit(context, 'subscription', args.document, args.operationName);
+      const refused = admit(context, 'subscription', args);
       const release = refused ? null : limiter.openSubscription(context.viewer.tenant);
       if (refused || !release) {
         const error = refused ?? rateLimited(`tenant subscription limit reached (${limiter.limitsFor(context.viewer.tenant).maxSubscriptions})`, 'subscriptions');
@@ -179,7 +190,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
         return;
       }
       setSubscribeFn((subscribeArgs) => databaseShare.subscribe(subscribeArgs));
-      const labels = { tenant: context.viewer.tenant.id, field: rootFieldLabel(operationOf(args.document, args.operationName)) };
+      const labels = { tenant: context.viewer.tenant.id, field: rootFieldLabel(operationOfArgs(args)) };
       metrics.subscriptions.inc(labels);
       let ended = false;
       const end = () => {

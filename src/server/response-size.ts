@@ -1,7 +1,7 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { clientError } from '../errors.ts';
-import { operationOf, rootFieldNames } from './operation-plugins.ts';
+import { operationOfArgs, rootFieldNames } from './operation-plugins.ts';
 
 /**
  * Pushes of jobs are never replaced: the jobs are held by then, and a worker
@@ -53,7 +53,7 @@ export function useResponseSizeLimit(maxBytes: number): Plugin {
       };
     },
     onSubscribe({ args }) {
-      if (rootFieldNames(operationOf(args.document, args.operationName)).some((name) => PUSH_FIELDS.has(name))) return;
+      if (rootFieldNames(operationOfArgs(args)).some((name) => PUSH_FIELDS.has(name))) return;
       return {
         onSubscribeResult({ result, setResult }) {
           if (!(Symbol.asyncIterator in result)) {

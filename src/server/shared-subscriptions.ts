@@ -1,4 +1,4 @@
-import { getArgumentValues, getVariableValues, Kind, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getArgumentValues, getVariableValues, Kind, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Gauge } from 'prom-client';
 import type { Context } from '../graphql/context.ts';
@@ -25,21 +25,25 @@ let nextDocumentId = 0;
  * a literal, a variable or a variable's default value alike.
  */
 export function shareKey(args: SubscribeArgs, context: Context): string | null {
-  const operation = operationOf(args.document, args.operationName);
+  // Envelop types these `any`.
+  const document = args.document as DocumentNode;
+  const schema = args.schema as GraphQLSchema;
+  const operationName = args.operationName as string | null | undefined;
+  const operation = operationOf(document, operationName);
   if (operation?.operation !== 'subscription' || operation.selectionSet.selections.length !== 1) return null;
   const field = operation.selectionSet.selections[0]!;
   if (field.kind !== Kind.FIELD || !SHAREABLE_FIELDS.has(field.name.value) || field.directives?.length) return null;
-  const definition = args.schema.getSubscriptionType()?.getFields()[field.name.value];
+  const definition = schema.getSubscriptionType()?.getFields()[field.name.value];
   // Variables that do not coerce: the subscriber's own execution reports it.
-  const coerced = getVariableValues(args.schema, operation.variableDefinitions ?? [], args.variableValues ?? {});
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>);
   if (!definition || coerced.errors) return null;
   const resolved = getArgumentValues(definition, field, coerced.variableValues);
   if ([...UNSHAREABLE_ARGUMENTS].some((name) => resolved[name] !== undefined && resolved[name] !== null)) return null;
-  let documentId = documentIds.get(args.document);
-  if (documentId === undefined) documentIds.set(args.document, (documentId = nextDocumentId++));
+  let documentId = documentIds.get(document);
+  if (documentId === undefined) documentIds.set(document, (documentId = nextDocumentId++));
   const { viewer } = context;
   const variables = JSON.stringify(coerced.variableValues.coerced);
-  return [documentId, args.operationName ?? '', viewer.tenant.id, [...viewer.scopes].sort().join(','), variables].join('\n');
+  return [documentId, operationName ?? '', viewer.tenant.id, [...viewer.scopes].sort().join(','), variables].join('\n');
 }
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -262,7 +266,8 @@ export function useSharedSubscriptions(bufferSize: number, streamsGauge: Gauge<'
     // have lagged alike, so every member is cut (the creator's connection alone would be).
     let opened: SharedStream | null = null;
     const contextValue: Context = { ...context, events: context.events.withOverflow(() => opened?.overflow()) };
-    const started = Promise.resolve().then(() => subscribeFn({ ...args, contextValue }));
+    // Envelop types a subscribe function's result `any`.
+    const started = Promise.resolve().then(() => subscribeFn({ ...args, contextValue }) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>);
     const starting: Promise<SharedStream | null> = started.then(
       (result) => (isAsyncIterable(result) ? openStream(result) : null),
       () => null,

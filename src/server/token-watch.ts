@@ -45,7 +45,7 @@ export function watchTokens(sessions: readonly TokenSessions[], bus: JobEventBus
       revalidate([tokenId]).catch((error: unknown) => logger.warn({ err: error, tokenId }, 'token re-check failed'));
     }
   });
-  const timer = setInterval(() => revalidate().catch((error: unknown) => logger.warn({ err: error }, 'token re-check failed')), REVALIDATE_MS).unref();
+  const timer = setInterval(() => void revalidate().catch((error: unknown) => logger.warn({ err: error }, 'token re-check failed')), REVALIDATE_MS).unref();
 
   return () => {
     stopListening();

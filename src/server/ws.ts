@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { GRAPHQL_TRANSPORT_WS_PROTOCOL } from 'graphql-ws';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -17,8 +17,6 @@ import type { GatewayMetrics } from './metrics.ts';
 import type { Outbound, SlowConsumerLimit } from './outbound.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
 import { badInput, clientError, errorJson } from '../errors.ts';
-
-type OperationResult = ReturnType<ReturnType<Yoga['getEnveloped']>['execute']>;
 
 /** Yoga's enveloped execute/subscribe travel to graphql-ws in `rootValue`. */
 interface EnvelopedRoot {
@@ -210,26 +208,28 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           req: ctx.extra.request,
           jobgate: createContext(services, viewer, handle, connection.outbound, `${connectionId}:${id}`),
         });
-        let document;
+        // Envelop types its functions' results `any`.
+        const schema = enveloped.schema as GraphQLSchema;
+        let document: DocumentNode;
         try {
-          document = enveloped.parse(payload.query);
+          document = enveloped.parse(payload.query) as DocumentNode;
         } catch (error) {
           // Syntax errors, too many tokens, too deep (see useMaxTokens); anything else is a bug.
           if (!(error instanceof GraphQLError)) throw error;
           return [chargeUnexecuted(limiter, metrics, viewer.tenant) ?? clientError('GRAPHQL_PARSE_FAILED', error.message)];
         }
-        const errors = enveloped.validate(enveloped.schema, document);
+        const errors = enveloped.validate(schema, document) as readonly GraphQLError[];
         if (errors.length) {
           const refused = chargeUnexecuted(limiter, metrics, viewer.tenant);
           return refused ? [refused] : errors;
         }
         const root: EnvelopedRoot = { execute: enveloped.execute, subscribe: enveloped.subscribe };
         return {
-          schema: enveloped.schema,
+          schema,
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
+          contextValue: (await enveloped.contextFactory()),
           rootValue: root,
         };
       },

@@ -26,6 +26,12 @@ export default tseslint.config(
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       'import-x/order': ['error', { groups: ['builtin', 'external', 'parent', 'sibling', 'index'], alphabetize: { order: 'asc', caseInsensitive: true } }],
+      // pg-boss and graphql-ws take async callbacks whether or not they await anything.
+      '@typescript-eslint/require-await': 'off',
+      // A rejection passes on what was caught, whatever it is.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
+      // Envelop's and Yoga's hooks hand over callbacks to destructure (`{ setResult }`): not methods that need `this`.
+      '@typescript-eslint/unbound-method': 'off',
       // A leading underscore names what is left out on purpose (a destructured field, a parameter).
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },

@@ -63,7 +63,7 @@ export function SignIn({ onSignedIn, notice }: { onSignedIn: (token: string, vie
             {notice}
           </p>
         )}
-        <form method="post" onSubmit={submit} noValidate>
+        <form method="post" onSubmit={(event) => void submit(event)} noValidate>
           <label htmlFor={fieldId}>API token</label>
           <input
             id={fieldId}

@@ -235,7 +235,7 @@ function ScheduleForm({ queues, onCreated }: { queues: string[]; onCreated: () =
           Creating and removing schedules needs a token with the PUBLISH scope.
         </p>
       )}
-      <form className="form-grid" onSubmit={submit} aria-describedby={disabled ? ids.publish : undefined}>
+      <form className="form-grid" onSubmit={(event) => void submit(event)} aria-describedby={disabled ? ids.publish : undefined}>
         <fieldset disabled={disabled || busy}>
           <div className="field">
             <label htmlFor={ids.queue}>Queue</label>

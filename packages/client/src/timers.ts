@@ -10,5 +10,5 @@ export function nextTurn(callback: () => void): void {
 export function backgroundTimeout(callback: () => void, ms: number): void {
   const timer: unknown = setTimeout(callback, ms);
   // Node answers a Timeout object, browsers a number.
-  if (typeof timer === 'object' && timer !== null && 'unref' in timer && typeof timer.unref === 'function') timer.unref();
+  if (typeof timer === 'object' && timer !== null && 'unref' in timer && typeof timer.unref === 'function') (timer as { unref(): void }).unref();
 }

@@ -1,4 +1,4 @@
-import { JOB_STATES, SentJob, type JobRecord, type JobSource, type JobState } from '../../tenant/job-record.ts';
+import { JOB_STATES, SentJob, type JobRecord, type JobSource } from '../../tenant/job-record.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type JobPage } from '../../tenant/jobs.ts';
 import { builder, type InputFields } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
@@ -7,7 +7,7 @@ import { withoutNulls } from '../inputs.ts';
 const PAYLOAD_COST = 3;
 
 export const JobStateEnum = builder.enumType('JobState', {
-  values: Object.fromEntries(JOB_STATES.map((state) => [state.toUpperCase(), { value: state }])) as Record<string, { value: JobState }>,
+  values: Object.fromEntries(JOB_STATES.map((state) => [state.toUpperCase(), { value: state }])),
 });
 
 /** A field of the job's row: at once for a job read from PostgreSQL, after the one read of a job just sent. */

@@ -4,7 +4,7 @@ import { withoutNulls } from '../inputs.ts';
 
 const QueuePolicyEnum = builder.enumType('QueuePolicy', {
   description: 'pg-boss queue policies: STANDARD (default), SHORT (one queued job per key), SINGLETON (one active), STATELY (one queued and one active), EXCLUSIVE (one queued or active), KEY_STRICT_FIFO (strict order per singleton key).',
-  values: Object.fromEntries(QUEUE_POLICIES.map((policy) => [policy.toUpperCase(), { value: policy }])) as Record<string, { value: QueuePolicy }>,
+  values: Object.fromEntries(QUEUE_POLICIES.map((policy) => [policy.toUpperCase(), { value: policy }])),
 });
 
 const QueueOptionsRef = builder.objectRef<QueueRecord>('QueueOptions').implement({
