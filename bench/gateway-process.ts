@@ -45,6 +45,16 @@ export function readRssKiB(pid: number): number {
   return match ? Number(match[1]) : Number.NaN;
 }
 
+/** The only settings the bench gives a gateway: where it listens, its database, whether it migrates. */
+export function placement(databaseUrl: string, port: number | string, metricsPort: number | string, migrate: boolean): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JOBGATE_METRICS_PORT: String(metricsPort), JOBGATE_MIGRATE_ON_START: String(migrate) };
+}
+
+/** The bench's own environment without any gateway setting, so that none leaks into a run. */
+function withoutGatewaySettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith('JOBGATE_') && name !== 'LOG_LEVEL' && name !== 'DATABASE_DIRECT_URL'));
+}
+
 /** Starts `node src/main.ts` as users run it, and waits until /ready answers 200. */
 export async function spawnGateway(options: GatewaySpawnOptions): Promise<GatewayProcess> {
   const port = await freePort();
@@ -54,17 +64,13 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
     : [];
   // e.g. BENCH_GATEWAY_NODE_ARGS=--perf-basic-prof to read the gateway with `perf record -p <pid>`.
   nodeArgs.push(...(process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean));
+  // Where to listen and which database: nothing else. Every other setting (log level, limits,
+  // pools, timeouts) is the default a user gets from `npm start`.
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, 'src/main.ts'], {
     cwd: ROOT,
     env: {
-      ...process.env,
-      DATABASE_URL: options.databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      JOBGATE_MIGRATE_ON_START: String(options.migrate),
-      JOBGATE_SHUTDOWN_GRACE_SECONDS: '5',
-      JOBGATE_METRICS_PORT: String(metricsPort),
+      ...withoutGatewaySettings(process.env),
+      ...placement(options.databaseUrl, port, metricsPort, options.migrate),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -104,8 +110,9 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       const code = await exited;
       clearTimeout(timer);
-      // It logs at warn and above only, so anything here deserves a look.
-      if (output.trim()) process.stderr.write(`gateway ${options.label} exited with ${code}; it logged (last 16 KiB):\n${output}\n`);
+      // It logs every operation at info (the default level): its warnings and errors deserve a look.
+      const warnings = output.split('\n').filter((line) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= 40 || (line.trim() !== '' && !line.startsWith('{')));
+      if (warnings.length) process.stderr.write(`gateway ${options.label} exited with ${code}; its warnings and errors (of its last 16 KiB of output):\n${warnings.join('\n')}\n`);
       return code;
     },
   };

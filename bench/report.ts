@@ -1,3 +1,4 @@
+import { placement } from './gateway-process.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -83,6 +84,7 @@ export function renderEnvironment(env: Environment, options: BenchOptions): stri
     `Node ${env.node} · PostgreSQL ${env.postgres.server_version ?? '?'} (${pgSettings}) · pg-boss ${env.pgBoss}`,
     `${env.cpu} × ${env.cpus} CPUs · ${env.memoryGiB} GiB · ${env.os} · commit ${env.commit} · load average at start ${env.loadAverage.join(' / ')}`,
     `mode: ${options.full ? '--full' : 'default'}; raw pg-boss schema "${options.rawSchema}"; gateway and PostgreSQL on this machine, clients in the bench process`,
+    `gateway settings: the defaults of \`npm start\` (log level info, tenant limits, pools, timeouts); set only ${Object.keys(placement('', '', '', false)).join(', ')}; a scenario that changes one says so in its own line`,
   ].join('\n');
 }
 
