@@ -172,7 +172,8 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       logger,
     );
     // Behind a transaction pooler a statement prepared on one server connection is unknown to the next.
-    const leases = new Leases(pool, claimPool, new PreparedStatements({ enabled: !pooled }), config.bossSchema);
+    const bossSchema = quoteIdentifier(config.bossSchema);
+    const leases = new Leases(pool, claimPool, new PreparedStatements({ enabled: !pooled }), bossSchema);
     const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
     const workers = new WorkerRegistry(pool, config.bossSchema);
     const instanceId = randomBytes(6).toString('hex');

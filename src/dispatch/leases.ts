@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Db, JobAttempt } from 'pg-boss';
 import { fetchWithHolds } from '../pgboss/fetch-with-holds.ts';
 import { restoreAttemptsSql } from '../pgboss/restore.ts';
@@ -7,13 +7,27 @@ import { CapturedStatement } from '../pgboss/statement-capture.ts';
 import { SqlPrepared, UNKNOWN_PREPARED_STATEMENT } from '../pgboss/sql-prepared.ts';
 import type { PreparedStatements } from '../db/prepared-statements.ts';
 import type { LeaseClaim } from './lease-tokens.ts';
-import { quoteIdentifier } from '../sql/identifiers.ts';
+import { quoteIdentifier, type QuotedIdentifier } from '../sql/identifiers.ts';
+import {
+  ASYNC_COMMIT,
+  beginReleasingOwnLeases,
+  claimLock,
+  deleteLeases,
+  detachLeases,
+  grantLeases,
+  inlineGrant,
+  liveHolds,
+  lockLeases,
+  purgeStaleLeases,
+  releaseHeldLeases,
+  takeHeldLeases,
+  takeLeasesOfInstances,
+  upsertNumberedHolds,
+  type LeaseGrantRow,
+} from '../sql/leases.ts';
+import { runPlan, type SqlPlan } from '../sql/plan.ts';
 
-export interface LeaseGrant {
-  id: string;
-  retryCount: number;
-  holder: string;
-}
+export type LeaseGrant = LeaseGrantRow;
 
 /** How one settle call splits the ids it was given. */
 export interface LeaseSplit {
@@ -72,59 +86,16 @@ export interface ClaimOptions {
   serialized?: boolean;
 }
 
-/** Records holds from `rows` (queue, job id, retry count, holder), moving any the jobs already had. */
-const upsertLeases = (rows: string) => `INSERT INTO job_lease (queue, job_id, retry_count, holder)
-   ${rows}
-   ON CONFLICT (job_id, queue) DO UPDATE
-     SET retry_count = excluded.retry_count, holder = excluded.holder, leased_at = now()`;
-
-const GRANT_SQL = upsertLeases('SELECT $1, g.id, g.retry_count, g.holder FROM unnest($2::uuid[], $3::int[], $4::text[]) AS g(id, retry_count, holder)');
-
-const LOCK_LEASES_SQL = `SELECT job_id AS id, holder, retry_count AS "retryCount", detached FROM job_lease
-  WHERE job_id = ANY($2::uuid[]) AND queue = $1 FOR UPDATE`;
-
-const DETACH_SQL = 'UPDATE job_lease SET detached = true WHERE queue = $1 AND job_id = ANY($2::uuid[]) AND NOT detached';
-const DELETE_SQL = 'DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[])';
-
-const grantValues = (queue: string, grants: readonly LeaseGrant[]) => [queue, grants.map((g) => g.id), grants.map((g) => g.retryCount), grants.map((g) => g.holder)];
-
-const { escapeLiteral } = pg;
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function uuidArray(ids: readonly string[]): string {
-  for (const id of ids) if (!UUID.test(id)) throw new Error(`not a job id: ${id}`);
-  return `'{${ids.join(',')}}'::uuid[]`;
-}
-
-function textArray(values: readonly string[]): string {
-  return `ARRAY[${values.map((value) => escapeLiteral(value)).join(',')}]::text[]`;
-}
-
-function intArray(values: readonly number[]): string {
-  for (const value of values) if (!Number.isInteger(value)) throw new Error(`not an integer: ${value}`);
-  return `'{${values.join(',')}}'::int[]`;
-}
-
-/**
- * The grant with its values written into the text, so that it can travel
- * with COMMIT in one simple-protocol message: one round trip, not two.
- */
-function inlineGrant(queue: string, grants: readonly LeaseGrant[]): string {
-  const values = `${uuidArray(grants.map((g) => g.id))}, ${intArray(grants.map((g) => g.retryCount))}, ${textArray(grants.map((g) => g.holder))}`;
-  return upsertLeases(`SELECT ${escapeLiteral(queue)}, g.id, g.retry_count, g.holder FROM unnest(${values}) AS g(id, retry_count, holder)`);
-}
-
 type QueryResult = pg.QueryResult<Record<string, unknown>>;
-
-/** A claim's commit does not wait for its WAL flush (see the constructor of `Leases`). */
-const ASYNC_COMMIT = 'SET LOCAL synchronous_commit TO off';
 
 /** Raised by release_held_leases (see its migration) when a hold is not where the caller expected. */
 const LEASES_CHANGED = 'JG409';
 
 /** pg-boss's statement cannot be written as EXECUTE with literals: the one-trip settlement does not apply. */
 class NotOneTrip extends Error {}
+
+/** Runs `plan` on a pool or a client. */
+const query = <R extends pg.QueryResultRow>(on: pg.Pool | pg.PoolClient, plan: SqlPlan) => on.query<R>(plan.text, plan.values);
 
 /** The result of the last statement of a simple-protocol query (an array when it held several). */
 function last(result: QueryResult | QueryResult[]): QueryResult {
@@ -145,7 +116,7 @@ export class Leases {
   /** pg-boss's settle and insert statements, for the one-trip settlement and the send that claims. */
   readonly #sqlPrepared: SqlPrepared;
   /** pg-boss's schema, quoted. */
-  readonly #schema: string;
+  readonly #schema: QuotedIdentifier;
 
   /**
    * `claimPool` runs claims only, with `synchronous_commit` off: a claim's
@@ -160,8 +131,8 @@ export class Leases {
    * neither protocol-level statements nor SQL PREPARE, so the one-trip
    * settlement and the send that claims give way to their general paths.
    */
-  constructor(pool: pg.Pool, claimPool: pg.Pool, statements: PreparedStatements, bossSchema = 'pgboss') {
-    this.#schema = quoteIdentifier(bossSchema);
+  constructor(pool: pg.Pool, claimPool: pg.Pool, statements: PreparedStatements, bossSchema: QuotedIdentifier = quoteIdentifier('pgboss')) {
+    this.#schema = bossSchema;
     this.#pool = pool;
     this.#claimPool = claimPool;
     this.#statements = statements;
@@ -169,10 +140,15 @@ export class Leases {
     this.db = statements.db(pool);
   }
 
+  /** `plan` as a query of the pool's kind: prepared unless statements are disabled. */
+  #config(plan: SqlPlan): pg.QueryConfig {
+    return this.#statements.config(plan.text, plan.values);
+  }
+
   /** Records (or moves) the holds of freshly fetched jobs, in one statement. */
   async grant(queue: string, grants: readonly LeaseGrant[], db: Db = this.db): Promise<void> {
     if (grants.length === 0) return;
-    await db.executeSql(GRANT_SQL, grantValues(queue, grants));
+    await runPlan(db, grantLeases(queue, grants));
   }
 
   /**
@@ -198,7 +174,7 @@ export class Leases {
     // BEGIN rides along with pg-boss's fetch (no parameters in the usual case) and COMMIT with the
     // grant: the claim costs two round trips and one commit.
     const client = await this.#claimPool.connect();
-    const lock = options.serialized ? `;\nSELECT pg_advisory_xact_lock(hashtextextended(${escapeLiteral(`jobgate claim ${queue}`)}, 0))` : '';
+    const lock = options.serialized ? `;\n${claimLock(queue)}` : '';
     const begin = `BEGIN;\n${ASYNC_COMMIT}${lock}`;
     let open = false;
     try {
@@ -257,13 +233,13 @@ export class Leases {
     heldHere: ReadonlySet<string> = NO_IDS,
   ): Promise<{ result: T; finished: readonly string[]; conflicts: string[] }> {
     return this.#transaction('BEGIN', async (client, db) => {
-      const { rows } = await client.query<LeaseRow & { id: string }>(this.#statements.config(LOCK_LEASES_SQL, [queue, ids]));
+      const { rows } = await client.query<LeaseRow & { id: string }>(this.#config(lockLeases(queue, ids)));
       const split = splitLeases(ids, holder, new Map(rows.map((row) => [row.id, row])), presented, heldHere);
       const { result, finished } = await settle(db, split);
-      if (finished.length) await client.query(this.#statements.config(DELETE_SQL, [queue, finished]));
+      if (finished.length) await client.query(this.#config(deleteLeases(queue, finished)));
       // Used away from its connection: that connection's close must not fail the job back underneath it.
       const detached = split.viaLease.filter((id) => !finished.includes(id));
-      if (detached.length) await client.query(this.#statements.config(DETACH_SQL, [queue, detached]));
+      if (detached.length) await client.query(this.#config(detachLeases(queue, detached)));
       return { result, finished, conflicts: split.conflicts };
     });
   }
@@ -305,11 +281,7 @@ export class Leases {
     heldHere: ReadonlySet<string>,
   ): Promise<{ result: T; conflicts: string[] }> {
     // BEGIN travels with the DELETE (values written in): three round trips in all, one commit.
-    const begin = holder === null
-      ? 'BEGIN'
-      : `BEGIN;
-         DELETE FROM job_lease WHERE queue = ${escapeLiteral(queue)} AND job_id = ANY(${uuidArray(ids)}) AND holder = ${escapeLiteral(holder)}${keepDetached ? ' AND NOT detached' : ''}
-         RETURNING job_id AS id, retry_count AS "retryCount"`;
+    const begin = holder === null ? 'BEGIN' : beginReleasingOwnLeases(queue, holder, ids, keepDetached);
     return this.#transaction(begin, async (client, db, begun) => {
       const leased = new Map<string, LeaseRow>();
       if (holder !== null) {
@@ -317,13 +289,13 @@ export class Leases {
       }
       const others = ids.filter((id) => !leased.has(id));
       if (others.length) {
-        const { rows } = await client.query<LeaseRow & { id: string }>(this.#statements.config(LOCK_LEASES_SQL, [queue, others]));
+        const { rows } = await client.query<LeaseRow & { id: string }>(this.#config(lockLeases(queue, others)));
         // A detached hold of the departing holder is nobody's to fail back: it counts as someone else's.
         for (const row of rows) leased.set(row.id, keepDetached && row.detached ? { ...row, holder: '' } : row);
       }
       const split = splitLeases(ids, holder, leased, presented, heldHere);
       const result = await settle(db, split);
-      if (split.viaLease.length) await client.query(this.#statements.config(DELETE_SQL, [queue, split.viaLease]));
+      if (split.viaLease.length) await client.query(this.#config(deleteLeases(queue, split.viaLease)));
       return { result, conflicts: split.conflicts };
     });
   }
@@ -339,7 +311,7 @@ export class Leases {
    * path (`releasing`).
    */
   async releasingHeld<T>(queue: string, holder: string, attempts: readonly JobAttempt[], settle: (db: Db) => Promise<T>): Promise<{ result: T } | undefined> {
-    const release = `SELECT release_held_leases(${escapeLiteral(queue)}, ${escapeLiteral(holder)}, ${uuidArray(attempts.map((a) => a.id))}, ${intArray(attempts.map((a) => a.retryCount))})`;
+    const release = releaseHeldLeases(queue, holder, attempts);
     const client = await this.#pool.connect();
     let sent = false;
     try {
@@ -421,7 +393,7 @@ export class Leases {
     const insertStatement = await this.#sqlPrepared.execute(client, insert.text, insert.values ?? []);
     if (!insertStatement) return undefined;
     try {
-      return (await client.query(`BEGIN;\n${insertStatement};\n${fetchWithHolds(claim.text, (numbered) => upsertLeases(`SELECT ${escapeLiteral(queue)}, job_id, retry_count, (${textArray(holders)})[n] FROM (${numbered}) AS held`))};\nCOMMIT`)) as unknown as QueryResult[];
+      return (await client.query(`BEGIN;\n${insertStatement};\n${fetchWithHolds(claim.text, (numbered) => upsertNumberedHolds(queue, holders, numbered))};\nCOMMIT`)) as unknown as QueryResult[];
     } catch (error) {
       // Whichever statement failed, the transaction is open and aborted: the send is then made on its own,
       // so that a claim's failure (a policy's unique index, say) never costs the send.
@@ -443,11 +415,7 @@ export class Leases {
     return this.#transaction('BEGIN', async (client, db) => {
       const instances = await findDead(db);
       if (instances.length === 0) return { instances, jobs: 0 };
-      const { rows } = await client.query<TakenHold>(
-        `DELETE FROM job_lease WHERE NOT detached AND split_part(holder, ':', 1) = ANY($1::text[])
-         RETURNING queue, job_id AS id, retry_count AS "retryCount"`,
-        [instances],
-      );
+      const { rows } = await query<TakenHold>(client, takeLeasesOfInstances(instances));
       return { instances, jobs: await this.#putBack(client, db, rows, failBack) };
     });
   }
@@ -459,11 +427,7 @@ export class Leases {
    */
   async putBackHeld(queue: string, holder: string, ids: readonly string[], failBack: FailBack): Promise<number> {
     return this.#transaction('BEGIN', async (client, db) => {
-      const { rows } = await client.query<TakenHold>(
-        `DELETE FROM job_lease WHERE queue = $1 AND job_id = ANY($2::uuid[]) AND holder = $3 AND NOT detached
-         RETURNING queue, job_id AS id, retry_count AS "retryCount"`,
-        [queue, ids, holder],
-      );
+      const { rows } = await query<TakenHold>(client, takeHeldLeases(queue, holder, ids));
       return this.#putBack(client, db, rows, failBack);
     });
   }
@@ -501,25 +465,13 @@ export class Leases {
    */
   async liveHolds(holds: readonly (LeaseGrant & { queue: string })[]): Promise<{ queue: string; id: string }[]> {
     if (holds.length === 0) return [];
-    const { rows } = await this.#pool.query<{ queue: string; id: string }>(
-      `SELECT h.queue, h.id
-         FROM unnest($1::text[], $2::uuid[], $3::int[], $4::text[]) AS h(queue, id, retry_count, holder)
-         JOIN job_lease l ON l.job_id = h.id AND l.queue = h.queue AND l.holder = h.holder AND l.retry_count = h.retry_count
-         JOIN ${this.#schema}.job j ON j.name = h.queue AND j.id = h.id AND j.state = 'active' AND j.retry_count = h.retry_count`,
-      [holds.map((h) => h.queue), holds.map((h) => h.id), holds.map((h) => h.retryCount), holds.map((h) => h.holder)],
-    );
+    const { rows } = await query<{ queue: string; id: string }>(this.#pool, liveHolds(this.#schema, holds));
     return rows;
   }
 
   /** Drops holds whose job is no longer active in the leased attempt (settled elsewhere, expired, deleted). */
   async purgeStale(): Promise<number> {
-    const { rowCount } = await this.#pool.query(
-      `DELETE FROM job_lease l
-        WHERE l.leased_at < now() - interval '1 minute'
-          AND NOT EXISTS (
-            SELECT 1 FROM ${this.#schema}.job j
-             WHERE j.name = l.queue AND j.id = l.job_id AND j.state = 'active' AND j.retry_count = l.retry_count)`,
-    );
+    const { rowCount } = await this.#pool.query(purgeStaleLeases(this.#schema));
     return rowCount ?? 0;
   }
 }
