@@ -195,7 +195,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       Promise.all([
         leases.purgeStale(),
         workers.purgeStale(),
-        purgeOrphanedProgress(leases.db, quoteIdentifier(config.bossSchema)),
+        purgeOrphanedProgress(leases.db, bossSchema),
       ]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
     leaseSweeper = setInterval(sweep, 60_000).unref();
     const services: Services = {
@@ -213,7 +213,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       limiter: new TenantLimiter(config.tenantLimits),
       databaseShare: new TenantDatabaseShare(config.tenantDatabaseConcurrency, config.databaseConnectTimeoutMs),
       tenant: (tenantId, holder, admission) =>
-        new Tenant(startedBoss, config.bossSchema, tenantId, config, {
+        new Tenant(startedBoss, bossSchema, tenantId, config, {
           leases,
           leaseTokens,
           admission,

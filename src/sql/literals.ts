@@ -22,3 +22,8 @@ export function intArray(values: readonly number[]): string {
   for (const value of values) if (!Number.isInteger(value)) throw new Error(`not an integer: ${value}`);
   return `'{${values.join(',')}}'::int[]`;
 }
+
+export function integerLiteral(value: number): string {
+  if (!Number.isInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
+}

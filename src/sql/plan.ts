@@ -8,3 +8,6 @@ export interface SqlPlan {
 
 /** Runs `plan` on a pg-boss executor (prepared once per connection where that executor prepares). */
 export const runPlan = (db: Db, plan: SqlPlan) => db.executeSql(plan.text, plan.values);
+
+/** The rows of `plan` run on `db`, as the plan's caller knows them to be. */
+export const rowsOf = async <T>(db: Db, plan: SqlPlan): Promise<T[]> => (await runPlan(db, plan)).rows as T[];

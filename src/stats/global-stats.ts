@@ -1,5 +1,6 @@
 import type { PgBoss } from 'pg-boss';
-import { countColumns, type QueueCounts } from '../tenant/queue-record.ts';
+import type { QueueCounts } from '../tenant/queue-record.ts';
+import { countColumns } from '../sql/job-counts.ts';
 import { quoteIdentifier } from '../sql/identifiers.ts';
 
 export interface TenantStats extends QueueCounts {

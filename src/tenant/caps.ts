@@ -1,5 +1,8 @@
 import type { Db } from 'pg-boss';
 import { clientError } from '../errors.ts';
+import { queueCap, scheduleCap } from '../sql/caps.ts';
+import type { QuotedIdentifier } from '../sql/identifiers.ts';
+import { rowsOf } from '../sql/plan.ts';
 
 /** The last create under way per tenant on this instance: the next one starts after it. */
 const tails = new Map<string, Promise<void>>();
@@ -28,24 +31,18 @@ export function quotaExceeded(limit: 'queues' | 'schedules', max: number, settin
   return clientError('QUOTA_EXCEEDED', `the tenant has ${max} ${limit}, the most it may have (${setting}); delete some first`, { limit, max });
 }
 
-/** `schema`: quoted. Whether the tenant's queue exists; when it does not, refuses it past `max` of the tenant's queues. */
-export async function admitQueue(db: Db, schema: string, prefix: string, qualified: string, max: number): Promise<'exists' | 'admitted'> {
-  const { rows } = await db.executeSql(
-    `SELECT count(*)::int AS queues, coalesce(bool_or(name = $2), false) AS present FROM ${schema}.queue WHERE starts_with(name, $1)`,
-    [prefix, qualified],
-  );
-  const { queues, present } = rows[0] as { queues: number; present: boolean };
+/** Whether the tenant's queue exists; when it does not, refuses it past `max` of the tenant's queues. */
+export async function admitQueue(db: Db, schema: QuotedIdentifier, prefix: string, qualified: string, max: number): Promise<'exists' | 'admitted'> {
+  const [count] = await rowsOf<{ queues: number; present: boolean }>(db, queueCap(schema, prefix, qualified));
+  const { queues, present } = count!;
   if (present) return 'exists';
   if (queues >= max) throw quotaExceeded('queues', max, 'JOBGATE_TENANT_MAX_QUEUES');
   return 'admitted';
 }
 
 /** Refuses a new schedule (not one that replaces the queue's schedule of the same key) past `max` of the tenant's schedules. */
-export async function admitSchedule(db: Db, schema: string, prefix: string, qualified: string, key: string, max: number): Promise<void> {
-  const { rows } = await db.executeSql(
-    `SELECT count(*)::int AS schedules, coalesce(bool_or(name = $2 AND key = $3), false) AS present FROM ${schema}.schedule WHERE starts_with(name, $1)`,
-    [prefix, qualified, key],
-  );
-  const { schedules, present } = rows[0] as { schedules: number; present: boolean };
+export async function admitSchedule(db: Db, schema: QuotedIdentifier, prefix: string, qualified: string, key: string, max: number): Promise<void> {
+  const [count] = await rowsOf<{ schedules: number; present: boolean }>(db, scheduleCap(schema, prefix, qualified, key));
+  const { schedules, present } = count!;
   if (!present && schedules >= max) throw quotaExceeded('schedules', max, 'JOBGATE_TENANT_MAX_SCHEDULES');
 }

@@ -3,6 +3,7 @@ import type { DispatchQueues } from '../dispatch/port.ts';
 import type { SettleResponse } from '../pgboss/settle-response.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
+import { nextStartAfter } from '../sql/jobs.ts';
 
 /** What the dispatcher of workAssigned does in a tenant's queues, by qualified names (see `DispatchQueues`). */
 export class TenantDispatchQueues implements DispatchQueues {
@@ -67,11 +68,7 @@ export class TenantDispatchQueues implements DispatchQueues {
 
   /** When the next deferred job of a queue becomes ready, if any. */
   async nextStartAfter(qualified: string): Promise<Date | null> {
-    const [row] = await this.#scope.sql<{ next: Date | null }>(
-      `SELECT min(start_after) AS next FROM ${this.#scope.schema}.job
-        WHERE name = $1 AND state IN ('created', 'retry') AND start_after > now()`,
-      [this.#owned(qualified)],
-    );
+    const [row] = await this.#scope.rows<{ next: Date | null }>(nextStartAfter(this.#scope.schema, this.#owned(qualified)));
     return row?.next ?? null;
   }
 

@@ -4,8 +4,10 @@ import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { pageSize } from './job-cursor.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
-import { JOB_COLUMNS, SentJob, toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
+import { SentJob, toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
+import { jobsByKey } from '../sql/jobs.ts';
+import { rowsOf } from '../sql/plan.ts';
 
 export interface FlowJobInput {
   ref: string;
@@ -140,12 +142,8 @@ export class TenantFlows {
     const refs: DependencyRef[] = side === 'parents' ? await boss.getDependencies(qualified, job.id, { limit, db }) : await boss.getDependents(qualified, job.id, { limit, db });
     const own = refs.filter((ref) => names.owns(ref.name));
     if (own.length === 0) return [];
-    const { rows } = await db.executeSql(
-      `SELECT ${JOB_COLUMNS} FROM ${schema}.job
-        WHERE (name, id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))`,
-      [own.map((ref) => ref.name), own.map((ref) => ref.id)],
-    );
-    const byKey = new Map((rows as JobRow[]).map((row) => [`${row.name}\n${row.id}`, row]));
+    const rows = await rowsOf<JobRow>(db, jobsByKey(schema, own));
+    const byKey = new Map(rows.map((row) => [`${row.name}\n${row.id}`, row]));
     return own.flatMap((ref) => {
       const row = byKey.get(`${ref.name}\n${ref.id}`);
       return row ? (toJobRecord(names, row) ?? []) : [];

@@ -37,18 +37,6 @@ export interface JobRecord {
   pendingDependencies: number;
 }
 
-/** Columns of pg-boss's job table, aliased to JobRow's keys. */
-export const JOB_COLUMNS = `id, name, state, data, output, priority,
-  retry_count AS "retryCount", retry_limit AS "retryLimit", retry_delay AS "retryDelay",
-  retry_backoff AS "retryBackoff", retry_delay_max AS "retryDelayMax",
-  expire_seconds AS "expireInSeconds", deletion_seconds AS "deleteAfterSeconds",
-  singleton_key AS "singletonKey", singleton_on AS "singletonOn",
-  group_id AS "groupId", group_tier AS "groupTier", dead_letter AS "deadLetter", policy,
-  start_after AS "startAfter", created_on AS "createdOn", started_on AS "startedOn",
-  completed_on AS "completedOn", keep_until AS "keepUntil",
-  heartbeat_on AS "heartbeatOn", heartbeat_seconds AS "heartbeatSeconds",
-  blocked, pending_dependencies AS "pendingDependencies"`;
-
 export type JobRow = Omit<JobRecord, 'queue'> & { name: string };
 
 /** Null when the row is outside the tenant: rows never leave the namespace. */

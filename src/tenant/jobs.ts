@@ -1,8 +1,9 @@
 import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { isUuid } from './job-input.ts';
-import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
+import { toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { QueueNamespace } from './names.ts';
 import type { TenantScope } from './scope.ts';
+import { jobInQueuesOf, jobPage } from '../sql/jobs.ts';
 
 export type JobPage = Page<JobRecord>;
 
@@ -26,10 +27,7 @@ export class TenantJobs {
   async findJob(id: string, queue?: string): Promise<JobRecord | null> {
     if (queue !== undefined) return this.getJob(queue, id);
     if (!isUuid(id)) return null;
-    const rows = await this.#scope.sql<JobRow>(
-      `SELECT ${JOB_COLUMNS} FROM ${this.#scope.schema}.job WHERE id = $1 AND starts_with(name, $2)`,
-      [id, this.#scope.names.prefix],
-    );
+    const rows = await this.#scope.rows<JobRow>(jobInQueuesOf(this.#scope.schema, id, this.#scope.names.prefix));
     return rows.flatMap((row) => toJobRecord(this.#scope.names, row) ?? [])[0] ?? null;
   }
 
@@ -38,15 +36,8 @@ export class TenantJobs {
     const qualified = this.#scope.names.qualify(queue);
     const first = pageSize(options.first);
     const [afterCreated, afterId] = options.after !== undefined ? decodeCursor(options.after) : [null, null];
-    const rows = await this.#scope.sql<JobRow & { cursor: string }>(
-      `SELECT ${JOB_COLUMNS}, created_on::text AS cursor
-         FROM ${this.#scope.schema}.job
-        WHERE name = $1
-          AND ($2::text[] IS NULL OR state::text = ANY($2))
-          AND ($3::timestamptz IS NULL OR (created_on, id) < ($3::timestamptz, $4::uuid))
-        ORDER BY created_on DESC, id DESC
-        LIMIT $5`,
-      [qualified, options.states?.length ? options.states : null, afterCreated, afterId, first + 1],
+    const rows = await this.#scope.rows<JobRow & { cursor: string }>(
+      jobPage(this.#scope.schema, { qualified, states: options.states?.length ? options.states : null, afterCreated, afterId, limit: first + 1 }),
     ).catch((error: unknown) => {
       throw afterCreated === null ? error : asCursorError(error);
     });

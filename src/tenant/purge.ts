@@ -1,6 +1,9 @@
 import { notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import type { TenantScope } from './scope.ts';
+import { activeJobIds } from '../sql/jobs.ts';
+import { rowsOf } from '../sql/plan.ts';
+import { queuePartition } from '../sql/queues.ts';
 
 /** queued: created and retry; stored: completed, cancelled and failed; all: every job, active ones too. */
 export type PurgeKind = 'queued' | 'stored' | 'all';
@@ -24,8 +27,7 @@ export class TenantPurge {
   async purge(kind: PurgeKind, queue: string): Promise<number> {
     const { names, boss, db, schema } = this.#scope;
     const qualified = names.qualify(queue);
-    const { rows } = await db.executeSql(`SELECT partition FROM ${schema}.queue WHERE name = $1`, [qualified]);
-    const [found] = rows as { partition: boolean }[];
+    const [found] = await rowsOf<{ partition: boolean }>(db, queuePartition(schema, qualified));
     if (!found) throw notFound(`no queue "${queue}"`);
     try {
       if (kind === 'queued') return await boss.deleteQueuedJobs(qualified);
@@ -33,8 +35,7 @@ export class TenantPurge {
       if (!found.partition) return (await boss.deleteAllJobs(qualified)) ?? 0;
       let deleted = (await boss.deleteQueuedJobs(qualified)) + (await boss.deleteStoredJobs(qualified));
       for (;;) {
-        const active = await db.executeSql(`SELECT id FROM ${schema}.job WHERE name = $1 AND state = 'active' LIMIT ${ACTIVE_BATCH}`, [qualified]);
-        const ids = (active.rows as { id: string }[]).map((row) => row.id);
+        const ids = (await rowsOf<{ id: string }>(db, activeJobIds(schema, qualified, ACTIVE_BATCH))).map((row) => row.id);
         if (ids.length === 0) return deleted;
         const response = (await boss.deleteJob(qualified, ids, { db })) as { affected?: number };
         deleted += response.affected ?? 0;

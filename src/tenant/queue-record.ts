@@ -46,28 +46,6 @@ export interface QueueRecord extends QueueCounts {
   updatedOn: Date;
 }
 
-export const QUEUE_COLUMNS = `q.name, q.policy, q.dead_letter AS "deadLetter", q.retry_limit AS "retryLimit",
-  q.retry_delay AS "retryDelay", q.retry_backoff AS "retryBackoff", q.retry_delay_max AS "retryDelayMax",
-  q.expire_seconds AS "expireInSeconds", q.retention_seconds AS "retentionSeconds",
-  q.deletion_seconds AS "deleteAfterSeconds", q.heartbeat_seconds AS "heartbeatSeconds",
-  q.partition, q.created_on AS "createdOn", q.updated_on AS "updatedOn"`;
-
-/**
- * Live counts from the job table (pg-boss's own queue counters are
- * snapshots refreshed by its monitor). Queued includes deferred jobs, as in pg-boss.
- */
-export function countColumns(alias: string): string {
-  const j = alias;
-  return `
-  count(*) FILTER (WHERE ${j}.state IN ('created', 'retry'))::int AS "queuedCount",
-  count(*) FILTER (WHERE ${j}.state IN ('created', 'retry') AND ${j}.start_after > now())::int AS "deferredCount",
-  count(*) FILTER (WHERE ${j}.state = 'active')::int AS "activeCount",
-  count(*) FILTER (WHERE ${j}.state = 'completed')::int AS "completedCount",
-  count(*) FILTER (WHERE ${j}.state = 'failed')::int AS "failedCount",
-  count(*) FILTER (WHERE ${j}.state = 'cancelled')::int AS "cancelledCount",
-  count(${j}.id)::int AS "totalCount"`;
-}
-
 export type QueueRow = QueueRecord;
 
 export function toQueueRecord(names: QueueNamespace, row: QueueRow): QueueRecord | null {

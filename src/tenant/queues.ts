@@ -3,8 +3,10 @@ import { badInput, conflict, notFound } from '../errors.ts';
 import { ADOPT_JOB_TABLES_SQL } from '../sql/job-events.ts';
 import { asInputError } from '../pgboss/errors.ts';
 import type { QueueNamespace } from './names.ts';
-import { countColumns, QUEUE_COLUMNS, toQueueRecord, type QueueRecord, type QueueRow, type QueueSettings } from './queue-record.ts';
+import { toQueueRecord, type QueueRecord, type QueueRow, type QueueSettings } from './queue-record.ts';
 import type { TenantScope } from './scope.ts';
+import type { SqlPlan } from '../sql/plan.ts';
+import { existingQueues, queuesWithCounts, queueWithCounts } from '../sql/queues.ts';
 
 function toBossQueueOptions(names: QueueNamespace, settings: QueueSettings): Omit<Queue, 'name'> {
   const options: Omit<Queue, 'name'> = {};
@@ -26,30 +28,22 @@ export class TenantQueues {
   }
 
   async listQueues(): Promise<QueueRecord[]> {
-    return this.#queueRows('starts_with(q.name, $1)', [this.#scope.names.prefix]);
+    return this.#queueRows(queuesWithCounts(this.#scope.schema, this.#scope.names.prefix));
   }
 
   async getQueue(name: string): Promise<QueueRecord | null> {
-    const [queue] = await this.#queueRows('q.name = $1', [this.#scope.names.qualify(name)]);
+    const [queue] = await this.#queueRows(queueWithCounts(this.#scope.schema, this.#scope.names.qualify(name)));
     return queue ?? null;
   }
 
-  async #queueRows(where: string, values: unknown[]): Promise<QueueRecord[]> {
-    const rows = await this.#scope.sql<QueueRow>(
-      `SELECT ${QUEUE_COLUMNS}, ${countColumns('j')}
-         FROM ${this.#scope.schema}.queue q
-         LEFT JOIN ${this.#scope.schema}.job j ON j.name = q.name
-        WHERE ${where}
-        GROUP BY q.name
-        ORDER BY q.name`,
-      values,
-    );
+  async #queueRows(plan: SqlPlan): Promise<QueueRecord[]> {
+    const rows = await this.#scope.rows<QueueRow>(plan);
     return rows.flatMap((row) => toQueueRecord(this.#scope.names, row) ?? []);
   }
 
   /** Which of these tenant queue names exist: one indexed lookup, no job counts. */
   async existingQueues(names: readonly string[]): Promise<Set<string>> {
-    const rows = await this.#scope.sql<{ name: string }>(`SELECT name FROM ${this.#scope.schema}.queue WHERE name = ANY($1::text[])`, [names.map((name) => this.#scope.names.qualify(name))]);
+    const rows = await this.#scope.rows<{ name: string }>(existingQueues(this.#scope.schema, names.map((name) => this.#scope.names.qualify(name))));
     return new Set(rows.flatMap((row) => this.#scope.names.unqualify(row.name) ?? []));
   }
 
@@ -75,7 +69,7 @@ export class TenantQueues {
       }),
     );
     // A partitioned queue has a job table of its own: give it the job-event statement triggers.
-    if (options.partition) await this.#scope.sql(ADOPT_JOB_TABLES_SQL, []);
+    if (options.partition) await this.#scope.rows({ text: ADOPT_JOB_TABLES_SQL, values: [] });
     return (await this.getQueue(name))!;
   }
 

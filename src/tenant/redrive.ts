@@ -3,6 +3,8 @@ import { badInput, notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { assertJobPayload, isUuid } from './job-input.ts';
 import type { TenantScope } from './scope.ts';
+import { redriveSources } from '../sql/jobs.ts';
+import { rowsOf } from '../sql/plan.ts';
 
 /** Which dead-lettered jobs a redrive is about, in the tenant's names. */
 export interface RedriveInput {
@@ -106,13 +108,9 @@ export class TenantRedrive {
     const { boss, names, db, schema } = this.#scope;
     const { qualified, filter } = target;
     if (filter.destination !== undefined || filter.sourceName !== undefined) return this.#call(queue, () => boss.redrive(qualified, filter));
-    const { rows } = await db.executeSql(
-      `SELECT DISTINCT source_name AS name FROM ${schema}.job
-        WHERE name = $1 AND state IN ('created', 'retry') AND starts_with(source_name, $2) ORDER BY 1`,
-      [qualified, names.prefix],
-    );
+    const sources = await rowsOf<{ name: string }>(db, redriveSources(schema, qualified, names.prefix));
     let moved = 0;
-    for (const { name } of rows as { name: string }[]) {
+    for (const { name } of sources) {
       if (!names.owns(name) || moved >= filter.limit) continue;
       moved += await this.#call(queue, () => boss.redrive(qualified, { ...filter, sourceName: name, limit: filter.limit - moved }));
     }

@@ -4,6 +4,7 @@ import { assertJobPayload, fromBossSendOptions, toBossSendOptions, type JobSendO
 import { previewSchedule } from './schedule-preview.ts';
 import { admitSchedule } from './caps.ts';
 import type { TenantScope } from './scope.ts';
+import { scheduledQueues } from '../sql/schedules.ts';
 
 export interface ScheduleRecord {
   queue: string;
@@ -73,10 +74,7 @@ export class TenantSchedules {
     if (queue !== undefined) {
       return (await this.#scope.boss.getSchedules(this.#scope.names.qualify(queue))).flatMap((s) => this.#toScheduleOrSkip(s));
     }
-    const rows = await this.#scope.sql<{ name: string }>(
-      `SELECT DISTINCT name FROM ${this.#scope.schema}.schedule WHERE starts_with(name, $1) ORDER BY name`,
-      [this.#scope.names.prefix],
-    );
+    const rows = await this.#scope.rows<{ name: string }>(scheduledQueues(this.#scope.schema, this.#scope.names.prefix));
     const perQueue = await Promise.all(rows.map((row) => this.#scope.boss.getSchedules(row.name)));
     return perQueue.flat().flatMap((s) => this.#toScheduleOrSkip(s));
   }

@@ -2,10 +2,13 @@ import type { Db, PgBoss } from 'pg-boss';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import { admitQueue, oneCreateAtATime } from './caps.ts';
 import { isUuid } from './job-input.ts';
-import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
+import { toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
 import { QueueNamespace } from './names.ts';
 import type { WorkIdentity } from './work-identity.ts';
-import { quoteIdentifier } from '../sql/identifiers.ts';
+import type { QuotedIdentifier } from '../sql/identifiers.ts';
+import { jobInQueue } from '../sql/jobs.ts';
+import { rowsOf, type SqlPlan } from '../sql/plan.ts';
+import { queueExists as queueExistsPlan } from '../sql/queues.ts';
 
 export interface QueueLimits {
   maxJobDataBytes: number;
@@ -29,14 +32,14 @@ export interface TenantScope {
   readonly names: QueueNamespace;
   readonly boss: PgBoss;
   /** pg-boss's schema, quoted for SQL. */
-  readonly schema: string;
+  readonly schema: QuotedIdentifier;
   readonly limits: QueueLimits;
   /** Runs the gateway's statements (prepared once per connection). */
   readonly db: Db;
   /** Who is calling, and this instance's dispatcher and leases. */
   readonly work: WorkIdentity;
-  /** Rows of a statement run on `db`. */
-  sql<T>(text: string, values: unknown[]): Promise<T[]>;
+  /** Rows of a plan run on `db`. */
+  rows<T>(plan: SqlPlan): Promise<T[]>;
   /** `db`: inside a transaction, its own connection (waiting for a second one from the pool could deadlock it). */
   queueExists(qualified: string, db?: Db): Promise<boolean>;
   /** Creates a queue with default options unless it exists; QUOTA_EXCEEDED past the tenant's queue cap. */
@@ -53,16 +56,15 @@ export interface TenantScope {
   getJob(queue: string, id: string): Promise<JobRecord | null>;
 }
 
-/** The scope of one tenant for one caller. `schema`: pg-boss's, unquoted. */
-export function createTenantScope(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits, work: WorkIdentity): TenantScope {
+/** The scope of one tenant for one caller. `schema`: pg-boss's, quoted. */
+export function createTenantScope(boss: PgBoss, schema: QuotedIdentifier, tenantId: string, limits: QueueLimits, work: WorkIdentity): TenantScope {
   const names = new QueueNamespace(tenantId);
-  const quoted = quoteIdentifier(schema);
-  const capKey = `${quoted}\n${tenantId}`;
-  const sql = async <T>(text: string, values: unknown[]): Promise<T[]> => (await work.db.executeSql(text, values)).rows as T[];
-  const queueExists = async (qualified: string, db: Db = work.db) => (await db.executeSql(`SELECT 1 FROM ${quoted}.queue WHERE name = $1`, [qualified])).rows.length > 0;
+  const capKey = `${schema}\n${tenantId}`;
+  const rows = <T>(plan: SqlPlan): Promise<T[]> => rowsOf<T>(work.db, plan);
+  const queueExists = async (qualified: string, db: Db = work.db) => (await rowsOf(db, queueExistsPlan(schema, qualified))).length > 0;
   const createQueueWithinCap = (qualified: string, create: () => Promise<void>) =>
     oneCreateAtATime(capKey, async () => {
-      if ((await admitQueue(work.db, quoted, names.prefix, qualified, limits.tenantMaxQueues)) === 'admitted') await create();
+      if ((await admitQueue(work.db, schema, names.prefix, qualified, limits.tenantMaxQueues)) === 'admitted') await create();
     });
   const ensureQueue = async (qualified: string) => {
     if (await queueExists(qualified)) return;
@@ -72,11 +74,11 @@ export function createTenantScope(boss: PgBoss, schema: string, tenantId: string
     tenantId,
     names,
     boss,
-    schema: quoted,
+    schema,
     limits,
     db: work.db,
     work,
-    sql,
+    rows,
     queueExists,
     ensureQueue,
     createQueueWithinCap,
@@ -99,7 +101,7 @@ export function createTenantScope(boss: PgBoss, schema: string, tenantId: string
     },
     async getJob(queue, id) {
       if (!isUuid(id)) return null;
-      const [row] = await sql<JobRow>(`SELECT ${JOB_COLUMNS} FROM ${quoted}.job WHERE name = $1 AND id = $2`, [names.qualify(queue), id]);
+      const [row] = await rows<JobRow>(jobInQueue(schema, names.qualify(queue), id));
       return row ? toJobRecord(names, row) : null;
     },
   };

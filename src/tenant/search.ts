@@ -1,8 +1,11 @@
 import { notFound } from '../errors.ts';
 import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { assertJobPayload, shortText } from './job-input.ts';
-import { JOB_COLUMNS, toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
+import { toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
+import { rowsOf } from '../sql/plan.ts';
+import { queuePolicy } from '../sql/queues.ts';
+import { findJobs } from '../sql/search.ts';
 
 export interface JobSearch {
   singletonKey?: string | undefined;
@@ -23,35 +26,31 @@ export const MAX_BLOCKED_KEYS = 1_000;
  */
 export class TenantSearch {
   readonly #scope: TenantScope;
-  readonly #findSql: string;
 
   constructor(scope: TenantScope) {
     this.#scope = scope;
-    this.#findSql = `SELECT ${JOB_COLUMNS}, created_on::text AS cursor
-         FROM ${scope.schema}.job
-        WHERE name = $1
-          AND ($2::text IS NULL OR singleton_key = $2)
-          AND ($3::text IS NULL OR data @> $3::text::jsonb)
-          AND ($4::text[] IS NULL OR state::text = ANY($4))
-          AND ($5::timestamptz IS NULL OR (created_on, id) < ($5::timestamptz, $6::uuid))
-        ORDER BY created_on DESC, id DESC
-        LIMIT $7`;
   }
 
   /** A page of the queue's jobs that match; an empty page for a queue that does not exist. */
   async findJobs(queue: string, search: JobSearch): Promise<Page<JobRecord>> {
-    const { names, db, limits } = this.#scope;
+    const { names, db, limits, schema } = this.#scope;
     const qualified = names.qualify(queue);
     const first = pageSize(search.first);
     shortText(search.singletonKey, 'singletonKey');
     const data = search.data === undefined || search.data === null ? null : JSON.stringify(assertJobPayload(search.data, limits.maxJobDataBytes));
     const [afterCreated, afterId] = search.after !== undefined ? decodeCursor(search.after) : [null, null];
-    const { rows } = await db
-      .executeSql(this.#findSql, [qualified, search.singletonKey ?? null, data, search.states?.length ? search.states : null, afterCreated, afterId, first + 1])
-      .catch((error: unknown) => {
-        throw afterCreated === null ? error : asCursorError(error);
-      });
-    const found = rows as (JobRow & { cursor: string })[];
+    const plan = findJobs(schema, {
+      qualified,
+      singletonKey: search.singletonKey ?? null,
+      data,
+      states: search.states?.length ? search.states : null,
+      afterCreated,
+      afterId,
+      limit: first + 1,
+    });
+    const found = await rowsOf<JobRow & { cursor: string }>(db, plan).catch((error: unknown) => {
+      throw afterCreated === null ? error : asCursorError(error);
+    });
     const page = found.slice(0, first);
     const last = page.at(-1);
     return { nodes: page.flatMap((row) => toJobRecord(names, row) ?? []), endCursor: last ? encodeCursor(last) : null, hasNextPage: found.length > first };
@@ -67,8 +66,7 @@ export class TenantSearch {
     const qualified = names.qualify(queue);
     const limit = pageSize(first, MAX_BLOCKED_KEYS, DEFAULT_BLOCKED_KEYS);
     shortText(after, 'after');
-    const { rows } = await db.executeSql(`SELECT policy FROM ${schema}.queue WHERE name = $1`, [qualified]);
-    const [found] = rows as { policy: string }[];
+    const [found] = await rowsOf<{ policy: string }>(db, queuePolicy(schema, qualified));
     if (!found) throw notFound(`no queue "${queue}"`);
     if (found.policy !== 'key_strict_fifo') return [];
     return boss.getBlockedKeys(qualified, { limit, ...(after === undefined ? {} : { after }) });

@@ -5,9 +5,12 @@ import type { LeaseTokens } from '../dispatch/lease-tokens.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import type { SettleResponse } from '../pgboss/settle-response.ts';
 import { assertJobPayload, isUuid } from './job-input.ts';
-import { readProgress, reportProgressSql } from './job-progress.ts';
+import { readProgress } from './job-progress.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
+import { activeAttempts } from '../sql/jobs.ts';
+import { rowsOf, runPlan } from '../sql/plan.ts';
+import { reportProgress } from '../sql/progress.ts';
 
 export interface CommandResult {
   requested: number;
@@ -165,11 +168,7 @@ export class TenantSettlements {
 
   async #activeAttempts(qualified: string, ids: readonly string[], db: Db): Promise<JobAttempt[]> {
     if (ids.length === 0) return [];
-    const { rows } = await db.executeSql(
-      `SELECT id, retry_count AS "retryCount" FROM ${this.#scope.schema}.job WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'active'`,
-      [qualified, ids],
-    );
-    return rows as JobAttempt[];
+    return rowsOf<JobAttempt>(db, activeAttempts(this.#scope.schema, qualified, ids));
   }
 
   /** One job: NOT_FOUND when it does not exist, CONFLICT when its state does not allow the command. */
@@ -220,7 +219,7 @@ export class TenantSettlements {
         async (db, split) => {
           const [attempt] = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
           if (!attempt) return { result: false, finished: [] };
-          const { rows } = await db.executeSql(reportProgressSql(this.#scope.schema), [qualified, id, attempt.retryCount, json]);
+          const { rows } = await runPlan(db, reportProgress(this.#scope.schema, qualified, id, attempt.retryCount, json));
           return { result: rows.length > 0, finished: [] };
         },
         presented,

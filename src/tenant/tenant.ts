@@ -8,6 +8,7 @@ import { createTenantScope, type QueueLimits, type TenantScope } from './scope.t
 import { TenantSends } from './sends.ts';
 import { TenantSettlements } from './settlements.ts';
 import type { WorkIdentity } from './work-identity.ts';
+import type { QuotedIdentifier } from '../sql/identifiers.ts';
 
 /**
  * The tenant-scoped face of pg-boss, for one tenant and one caller: the only
@@ -29,8 +30,8 @@ export class Tenant {
   /** What the dispatcher of workAssigned does in these queues. */
   readonly dispatch: TenantDispatchQueues;
 
-  /** `schema`: pg-boss's, unquoted. */
-  constructor(boss: PgBoss, schema: string, tenantId: string, limits: QueueLimits, work: WorkIdentity) {
+  /** `schema`: pg-boss's, quoted. */
+  constructor(boss: PgBoss, schema: QuotedIdentifier, tenantId: string, limits: QueueLimits, work: WorkIdentity) {
     this.id = tenantId;
     this.scope = createTenantScope(boss, schema, tenantId, limits, work);
     this.names = this.scope.names;

@@ -4,6 +4,8 @@ import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { SentJob } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
+import { rowsOf } from '../sql/plan.ts';
+import { subscribedQueues, topicsWithQueues } from '../sql/subscriptions.ts';
 
 /** A topic of the tenant and the queues subscribed to it (tenant names). */
 export interface TopicRecord {
@@ -20,19 +22,14 @@ export interface TopicRecord {
  */
 export class TenantTopics {
   readonly #scope: TenantScope;
-  readonly #subscriptions: string;
 
   constructor(scope: TenantScope) {
     this.#scope = scope;
-    this.#subscriptions = `${scope.schema}.subscription`;
   }
 
   async #subscribed(topic: string): Promise<string[]> {
-    const { rows } = await this.#scope.db.executeSql(
-      `SELECT name FROM ${this.#subscriptions} WHERE event = $1 AND starts_with(name, $2) ORDER BY name`,
-      [topic, this.#scope.names.prefix],
-    );
-    return (rows as { name: string }[]).map((row) => row.name);
+    const rows = await rowsOf<{ name: string }>(this.#scope.db, subscribedQueues(this.#scope.schema, topic, this.#scope.names.prefix));
+    return rows.map((row) => row.name);
   }
 
   async #topic(qualifiedTopic: string): Promise<TopicRecord> {
@@ -42,14 +39,9 @@ export class TenantTopics {
 
   /** Every topic with at least one subscribed queue, by name. */
   async list(): Promise<TopicRecord[]> {
-    const { names, db } = this.#scope;
-    const { rows } = await db.executeSql(
-      `SELECT event, array_agg(name ORDER BY name) AS queues FROM ${this.#subscriptions}
-        WHERE starts_with(event, $1) AND starts_with(name, $1)
-        GROUP BY event ORDER BY event`,
-      [names.prefix],
-    );
-    return (rows as { event: string; queues: string[] }[]).flatMap((row) => {
+    const { names, db, schema } = this.#scope;
+    const rows = await rowsOf<{ event: string; queues: string[] }>(db, topicsWithQueues(schema, names.prefix));
+    return rows.flatMap((row) => {
       const name = names.unqualify(row.event);
       return name === null ? [] : [{ name, queues: row.queues.flatMap((queue) => names.unqualify(queue) ?? []) }];
     });
