@@ -175,7 +175,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     const bossSchema = quoteIdentifier(config.bossSchema);
     const leases = new Leases(pool, claimPool, new PreparedStatements({ enabled: !pooled }), bossSchema);
     const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
-    const workers = new WorkerRegistry(pool, config.bossSchema);
+    const workers = new WorkerRegistry(pool, bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
       onDispatched: (tenantId, seconds) => metrics.dispatchLatency.observe({ tenant: tenantId }, seconds),

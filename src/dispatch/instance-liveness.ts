@@ -2,6 +2,8 @@ import type pg from 'pg';
 import type { Db } from 'pg-boss';
 import type { Logger } from '../logger.ts';
 import type { FailBack, Leases } from './leases.ts';
+import { beatInstance, markInstanceStopped, registerInstance, removeDeadInstances } from '../sql/instances.ts';
+import { rowsOf, type SqlPlan } from '../sql/plan.ts';
 
 export interface LivenessOptions {
   /** Not heard from for this long, an instance is dead (each instance's own value is in its row). */
@@ -41,6 +43,10 @@ export class InstanceLiveness {
     this.#options = options;
   }
 
+  #query(plan: SqlPlan): Promise<pg.QueryResult> {
+    return this.#pool.query(plan.text, plan.values);
+  }
+
   get #intervalMs(): number {
     return (this.#options.deadAfterSeconds * 1000) / 4;
   }
@@ -58,17 +64,13 @@ export class InstanceLiveness {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#beating;
-    await this.#pool.query("UPDATE gateway_instance SET seen_at = '-infinity' WHERE id = $1", [this.#id]).catch((error: unknown) => {
+    await this.#query(markInstanceStopped(this.#id)).catch((error: unknown) => {
       this.#logger.warn({ err: error }, 'could not mark this instance stopped');
     });
   }
 
   async #register(): Promise<void> {
-    await this.#pool.query(
-      `INSERT INTO gateway_instance (id, dead_after_seconds) VALUES ($1, $2)
-       ON CONFLICT (id) DO UPDATE SET seen_at = now(), dead_after_seconds = excluded.dead_after_seconds`,
-      [this.#id, this.#options.deadAfterSeconds],
-    );
+    await this.#query(registerInstance(this.#id, this.#options.deadAfterSeconds));
   }
 
   async #beat(): Promise<void> {
@@ -76,7 +78,7 @@ export class InstanceLiveness {
     // A beat that comes late (this process was paused, or PostgreSQL was away) starts the count again.
     if (now - this.#lastBeat > this.#options.deadAfterSeconds * 1000) this.#steadySince = undefined;
     try {
-      const { rowCount } = await this.#pool.query('UPDATE gateway_instance SET seen_at = now() WHERE id = $1', [this.#id]);
+      const { rowCount } = await this.#query(beatInstance(this.#id));
       if (rowCount === 0) {
         await this.#register();
         this.#logger.warn('this instance was found dead by another, which took back its jobs; carrying on with the rest');
@@ -100,15 +102,6 @@ export class InstanceLiveness {
 
   /** Removes the rows of dead instances (and their worker sessions); returns their ids. */
   async #findDead(db: Db): Promise<string[]> {
-    const { rows } = await db.executeSql(
-      `WITH dead AS (
-         DELETE FROM gateway_instance WHERE id <> $1 AND seen_at < now() - dead_after_seconds * interval '1 second' RETURNING id
-       ), sessions AS (
-         DELETE FROM worker_session WHERE instance_id IN (SELECT id FROM dead)
-       )
-       SELECT id FROM dead`,
-      [this.#id],
-    );
-    return rows.map((row: { id: string }) => row.id);
+    return (await rowsOf<{ id: string }>(db, removeDeadInstances(this.#id))).map((row) => row.id);
   }
 }

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { LEASE_SECRET_SQL } from '../sql/lease-secret.ts';
 
 /** What a lease token stands for: one attempt of one job, pushed to one worker connection. */
 export interface LeaseClaim {
@@ -52,7 +53,7 @@ export class LeaseTokens {
 
 /** The shared secret, made by the migration that created its table. */
 export async function loadLeaseSecret(query: (text: string) => Promise<{ rows: { value: Buffer }[] }>): Promise<Buffer> {
-  const { rows } = await query("SELECT value FROM gateway_secret WHERE name = 'lease'");
+  const { rows } = await query(LEASE_SECRET_SQL);
   const secret = rows[0]?.value;
   if (!secret) throw new Error('no lease secret in gateway_secret: apply the database migrations (jobgate migrate)');
   return secret;
