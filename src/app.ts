@@ -203,6 +203,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       logger,
       prisma,
       boss: startedBoss,
+      bossSchema,
       pool,
       events,
       dispatcher,

@@ -12,6 +12,7 @@ import type { Dispatcher } from './dispatch/dispatcher.ts';
 import type { JobEventBus } from './events/job-event-bus.ts';
 import type { Tenant } from './tenant/tenant.ts';
 import type { WorkerRegistry } from './dispatch/worker-registry.ts';
+import type { QuotedIdentifier } from './sql/identifiers.ts';
 
 /** Long-lived dependencies shared by both transports. */
 export interface Services {
@@ -19,6 +20,8 @@ export interface Services {
   logger: Logger;
   prisma: PrismaClient;
   boss: PgBoss;
+  /** pg-boss's schema (config.bossSchema), quoted for SQL. */
+  bossSchema: QuotedIdentifier;
   /** The gateway's own pool (leases, event sync), apart from pg-boss's and Prisma's. */
   pool: pg.Pool;
   events: JobEventBus;

@@ -108,14 +108,14 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     events: new TenantEvents(services.events, tenant.jobs, services.config.eventBufferSize, () => outbound.drop('events')),
     admin: {
       async globalStats() {
-        const stats = await loadGlobalStats(services.boss, services.config.bossSchema);
+        const stats = await loadGlobalStats(services.boss, services.bossSchema);
         const tenants = await services.prisma.tenant.findMany({ where: { id: { in: stats.tenants.map((t) => t.tenantId) } } });
         const byId = new Map(tenants.map((tenant) => [tenant.id, tenant]));
         return { ...stats, tenants: stats.tenants.map((t) => ({ ...t, tenant: byId.get(t.tenantId) ?? null })) };
       },
     },
     work: new TenantWork(services.dispatcher, services.workers, tenant, holder),
-    history: new QueueHistory(services.boss, services.config.bossSchema, viewer.tenant.id),
+    history: new QueueHistory(services.boss, services.bossSchema, viewer.tenant.id),
     logger: services.logger.child({ requestId, tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
     connection,
     outbound,

@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import type { QueueCounts } from '../tenant/queue-record.ts';
-import { countColumns } from '../sql/job-counts.ts';
-import { quoteIdentifier } from '../sql/identifiers.ts';
+import type { QuotedIdentifier } from '../sql/identifiers.ts';
+import { tenantTotals } from '../sql/stats.ts';
 
 export interface TenantStats extends QueueCounts {
   tenantId: string;
@@ -14,26 +14,12 @@ export interface GlobalStats extends QueueCounts {
   tenants: TenantStats[];
 }
 
-
 /**
  * Cross-tenant totals for platform operators (ADMIN scope). Queue names are
  * `<tenantId>/<name>`, so the tenant is the first path segment.
  */
-export async function loadGlobalStats(boss: PgBoss, schema: string): Promise<GlobalStats> {
-  const s = quoteIdentifier(schema);
-  const { rows } = await boss.getDb().executeSql(
-    `WITH jobs AS (
-       SELECT split_part(j.name, '/', 1) AS "tenantId", ${countColumns('j')}
-         FROM ${s}.job j WHERE position('/' IN j.name) > 0 GROUP BY 1
-     ), queues AS (
-       SELECT split_part(name, '/', 1) AS "tenantId", count(*)::int AS "queueCount"
-         FROM ${s}.queue WHERE position('/' IN name) > 0 GROUP BY 1
-     )
-     SELECT q."tenantId", q."queueCount", j."queuedCount", j."deferredCount", j."activeCount",
-            j."completedCount", j."failedCount", j."cancelledCount", j."totalCount"
-       FROM queues q LEFT JOIN jobs j USING ("tenantId")
-      ORDER BY q."tenantId"`,
-  );
+export async function loadGlobalStats(boss: PgBoss, schema: QuotedIdentifier): Promise<GlobalStats> {
+  const { rows } = await boss.getDb().executeSql(tenantTotals(schema));
   const tenants = (rows as TenantStats[]).map((row) => ({
     ...row,
     queuedCount: row.queuedCount ?? 0,
