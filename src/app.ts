@@ -40,6 +40,7 @@ import { withRequestMetrics } from './server/request-metrics.ts';
 import { watchTokens } from './server/token-watch.ts';
 import { withYogaRoutes } from './server/yoga-routes.ts';
 import { createGatewayYoga } from './server/yoga.ts';
+import { PING_SQL } from './sql/health.ts';
 import { quoteIdentifier } from './sql/identifiers.ts';
 
 /** Past the grace, how long the answers of operations under way may still take before the sockets close. */
@@ -124,7 +125,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     });
     try {
       await Promise.race([
-        Promise.all([prisma.$queryRaw`SELECT 1`, boss.getDb().executeSql('SELECT 1'), pool.query('SELECT 1'), claimPool.query('SELECT 1')]),
+        Promise.all([prisma.$queryRawUnsafe(PING_SQL), boss.getDb().executeSql(PING_SQL), pool.query(PING_SQL), claimPool.query(PING_SQL)]),
         timedOut,
       ]);
       return true;

@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../db/prisma.ts';
 import type { ScopeName } from './scopes.ts';
+import { notify } from '../sql/notifications.ts';
+import type { SqlPlan } from '../sql/plan.ts';
 
 const TOKEN_PREFIX = 'jg_';
 
@@ -63,6 +65,9 @@ export const REVOKED_PREFIX = 'revoked\t';
 /** A token whose expiry changed (rotation with a grace period). */
 export const CHANGED_PREFIX = 'changed\t';
 
+/** `plan` as a Prisma statement (its values still parameters), for a `$transaction` of several. */
+const executePlan = (prisma: PrismaClient, plan: SqlPlan) => prisma.$executeRawUnsafe(plan.text, ...plan.values);
+
 /**
  * Revokes a token and tells every gateway instance (NOTIFY, delivered at
  * commit), which closes the sockets that authenticated with it. Returns false
@@ -71,7 +76,7 @@ export const CHANGED_PREFIX = 'changed\t';
 export async function revokeToken(prisma: PrismaClient, tokenId: string): Promise<boolean> {
   const [{ count }] = await prisma.$transaction([
     prisma.apiToken.updateMany({ where: { id: tokenId, revokedAt: null }, data: { revokedAt: new Date() } }),
-    prisma.$executeRaw`SELECT pg_notify(${CONTROL_CHANNEL}, ${REVOKED_PREFIX + tokenId})`,
+    executePlan(prisma, notify(CONTROL_CHANNEL, REVOKED_PREFIX + tokenId)),
   ]);
   return count === 1;
 }
@@ -93,7 +98,7 @@ export async function rotateToken(prisma: PrismaClient, tokenId: string, graceSe
     const until = new Date(Date.now() + graceSeconds * 1000);
     await prisma.$transaction([
       prisma.apiToken.update({ where: { id: tokenId }, data: { expiresAt: old.expiresAt && old.expiresAt < until ? old.expiresAt : until } }),
-      prisma.$executeRaw`SELECT pg_notify(${CONTROL_CHANNEL}, ${CHANGED_PREFIX + tokenId})`,
+      executePlan(prisma, notify(CONTROL_CHANNEL, CHANGED_PREFIX + tokenId)),
     ]);
   } else {
     await revokeToken(prisma, tokenId);

@@ -7,6 +7,8 @@ import type { Logger } from '../logger.ts';
 import { reachableDatabaseDir } from './postgres-data-dir.ts';
 import { postgresRuntime, type PostgresRuntimeOptions } from './postgres-runtime.ts';
 import { PostgresServer } from './postgres-server.ts';
+import { createDatabase as createDatabaseSql } from '../sql/databases.ts';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -33,7 +35,7 @@ async function createDatabase(port: number): Promise<void> {
   const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
   await client.connect();
   try {
-    await client.query(`CREATE DATABASE ${DATABASE}`);
+    await client.query(createDatabaseSql(quoteIdentifier(DATABASE)));
   } finally {
     await client.end();
   }

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { createDatabase, dropDatabase } from '../sql/databases.ts';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 
 const NAME_OID = 19;
 const CHAR_OID = 18;
@@ -83,7 +85,7 @@ export class MigrationAdapter extends PrismaPg {
     const admin = new pg.Client({ connectionString: this.#connectionString });
     const name = `jobgate_shadow_${randomBytes(6).toString('hex')}`;
     await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.query(createDatabase(quoteIdentifier(name)));
     const url = new URL(this.#connectionString);
     url.pathname = `/${name}`;
     const pool = poolFor(url.toString());
@@ -92,7 +94,7 @@ export class MigrationAdapter extends PrismaPg {
     const dispose = shadow.dispose.bind(shadow);
     shadow.dispose = async () => {
       await dispose();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.query(dropDatabase(quoteIdentifier(name)));
       await admin.end();
     };
     return shadow;

@@ -1,0 +1,2 @@
+/** The readiness probe's round trip. */
+export const PING_SQL = 'SELECT 1';
