@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server, type ServerOptions } from 'node:http';
-import pg from 'pg';
+import type pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { PgBoss } from 'pg-boss';
 import { AuthenticationFailures } from './auth/authentication-failures.ts';
@@ -198,7 +198,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
         workers.purgeStale(),
         purgeOrphanedProgress(leases.db, bossSchema),
       ]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
-    leaseSweeper = setInterval(sweep, 60_000).unref();
+    leaseSweeper = setInterval(() => void sweep(), 60_000).unref();
     const services: Services = {
       config,
       logger,
@@ -235,7 +235,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       failures: services.authenticationFailures,
       trustedProxies: config.trustedProxies,
     };
-    const handler = withYogaRoutes(withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, yoga)));
+    const handler = withYogaRoutes(withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, (req, res) => void yoga(req, res))));
     httpServer = createServer(serverOptions(config), withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(handler))));
     limitUnauthenticatedConnections(httpServer, config.maxUnauthenticatedConnections, {
       onCount: (count) => metrics.unauthenticatedConnections.set(count),

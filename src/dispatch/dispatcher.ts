@@ -349,7 +349,7 @@ export class Dispatcher implements DispatchPort {
       const reservation = slot.reserve();
       if (!reservation) break;
       started = true;
-      this.#claim(slot, reservation)
+      void this.#claim(slot, reservation)
         .catch((error: unknown) => {
           this.#logger.error({ err: error, queue: name }, 'dispatch failed');
           return false;

@@ -186,7 +186,7 @@ export class Leases {
             await client.query(begin);
             return client.query(this.#statements.config(text, values));
           }
-          return last((await client.query(`${begin};\n${text}`)) as unknown as QueryResult | QueryResult[]);
+          return last(await client.query(`${begin};\n${text}`));
         },
       };
       const jobs = await fetch(db);
@@ -206,7 +206,7 @@ export class Leases {
   async #transaction<T>(begin: string, work: (client: pg.PoolClient, db: Db, begun: QueryResult) => Promise<T>): Promise<T> {
     const client = await this.#pool.connect();
     try {
-      const begun = last((await client.query(begin)) as unknown as QueryResult | QueryResult[]);
+      const begun = last(await client.query(begin));
       const result = await work(client, this.#statements.db(client), begun);
       await client.query('COMMIT');
       return result;

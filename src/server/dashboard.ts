@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import sirv from 'sirv';
 import { projectRoot } from '../paths.ts';
+import type { RequestHandler } from './http-guards.ts';
 
 export const DASHBOARD_PATH = '/dashboard';
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /**
  * On every dashboard response. The built app is scripts and styles of its own

@@ -1,7 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Histogram } from 'prom-client';
+import type { RequestHandler } from './http-guards.ts';
 
-export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 const ROUTES = ['/graphql', '/dashboard', '/health', '/ready', '/metrics'] as const;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);

@@ -38,6 +38,7 @@ function nonNegative(value: number | undefined, argument: string, min = 0): void
 }
 
 /** NUL and lone UTF-16 surrogates: PostgreSQL text and jsonb cannot hold them. */
+// eslint-disable-next-line no-control-regex -- NUL is what this looks for
 const UNSTORABLE_TEXT = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 /** The same in JSON text (escaped by JSON.stringify), after an even run of backslashes. */
 const UNSTORABLE_JSON = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;

@@ -10,7 +10,7 @@ import { existingQueues, queuesWithCounts, queueWithCounts } from '../sql/queues
 
 function toBossQueueOptions(names: QueueNamespace, settings: QueueSettings): Omit<Queue, 'name'> {
   const options: Omit<Queue, 'name'> = {};
-  for (const [key, value] of Object.entries(settings)) {
+  for (const [key, value] of Object.entries(settings) as [string, unknown][]) {
     if (value === undefined || key === 'deadLetter') continue;
     Object.assign(options, { [key]: value });
   }

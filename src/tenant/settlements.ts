@@ -136,7 +136,7 @@ export class TenantSettlements {
       // takes one round trip; anything else is sorted out id by id in one transaction.
       const oneTrip = held && holder !== null ? await leases.releasingHeld(qualified, holder, held, (db) => settle(db, { held, unleased: [], conflicts: [], viaLease: [] })) : undefined;
       let released: readonly string[] = [];
-      let settled: readonly string[] = [];
+      let settled: readonly string[];
       if (oneTrip) {
         ({ affected, settled } = oneTrip.result);
         released = ids;
