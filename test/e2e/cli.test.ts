@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { hashToken } from '../../src/auth/tokens.ts';
 import { httpGraphql } from '../support/clients.ts';
-import { startGateway, testDatabaseUrl, uniqueName, type TestGateway } from '../support/gateway.ts';
+import { startGateway, testDatabaseUrl, uniqueName, useTestClient, type TestGateway } from '../support/gateway.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -29,14 +28,11 @@ async function jobgateJson<T>(...args: string[]): Promise<T> {
 const VIEWER = '{ viewer { tenant { id name } scopes } }';
 
 let gateway: TestGateway;
-let sql: pg.Client;
+const sql = useTestClient();
 beforeAll(async () => {
   gateway = await startGateway();
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 afterAll(async () => {
-  await sql.end();
   await gateway.stop();
 });
 

@@ -10,8 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import pg from 'pg';
-import { createTestTenant, startGateway, testDatabaseUrl, uniqueName, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, uniqueName, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { REPO_ROOT } from '../support/processes.ts';
 
 const CLIENT_DIR = path.join(REPO_ROOT, 'packages', 'client');
@@ -19,7 +18,7 @@ const run = promisify(execFile);
 
 let gateway: TestGateway;
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 let workDir: string;
 
 /** The environment of this run without what an enclosing `npm test` exported about the repository. */
@@ -47,13 +46,10 @@ async function npm(args: string[], cwd: string): Promise<string> {
 beforeAll(async () => {
   gateway = await startGateway();
   tenant = await createTestTenant(gateway);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
   workDir = await mkdtemp(path.join(os.tmpdir(), 'jobgate-client-package-'));
 });
 
 afterAll(async () => {
-  await sql?.end();
   await gateway?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });

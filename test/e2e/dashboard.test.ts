@@ -1,13 +1,12 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { PgBoss } from 'pg-boss';
-import pg from 'pg';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { browserLaunchOptions } from '../support/browser.ts';
 import { gqlData } from '../support/clients.ts';
 import { revokeToken } from '../../src/auth/tokens.ts';
-import { createTestTenant, issueExtraToken, startGateway, testDatabaseUrl, uniqueName, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, issueExtraToken, startGateway, uniqueName, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 
 // The dashboard in a real browser (Chromium, driven by playwright-core)
 // against a real gateway, PostgreSQL and pg-boss. Every wait is for something
@@ -20,8 +19,8 @@ const AXE = fileURLToPath(new URL('../../node_modules/axe-core/axe.min.js', impo
 
 let gateway: TestGateway;
 let browser: Browser;
-let boss: PgBoss;
-let db: pg.Client;
+const boss = useOutsideBoss({ max: 2 });
+const db = useTestClient();
 let tenantA: TestTenant;
 let tenantB: TestTenant;
 let readOnlyTokenA: string;
@@ -117,11 +116,6 @@ async function accessibilityViolations(): Promise<AxeViolation[]> {
 beforeAll(async () => {
   gateway = await startGateway();
   browser = await chromium.launch(await browserLaunchOptions());
-  boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false, max: 2 });
-  boss.on('error', () => {});
-  await boss.start();
-  db = new pg.Client({ connectionString: testDatabaseUrl() });
-  await db.connect();
   tenantA = await createTestTenant(gateway, ['PUBLISH', 'READ', 'WORK'], uniqueName('acme'));
   tenantB = await createTestTenant(gateway, ['PUBLISH', 'READ'], uniqueName('globex'));
   readOnlyTokenA = (await issueExtraToken(gateway, tenantA.tenant.id, ['READ'])).token;
@@ -131,8 +125,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await db?.end();
-  await boss?.stop({ graceful: false });
   await gateway?.stop();
 });
 

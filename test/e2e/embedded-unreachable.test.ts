@@ -2,10 +2,10 @@ import { chmod, cp, lstat, mkdtemp, readdir, readFile, realpath, rm } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { binaryPackageDir } from '../../src/db/postgres-runtime.ts';
 import { createLogger } from '../../src/logger.ts';
+import { withDatabaseClient } from '../support/database.ts';
 
 // The zero-setup start of a clone in a home directory of mode 0700: started by
 // root, the server runs as the "postgres" user, which can reach neither the
@@ -15,14 +15,8 @@ const asRoot = process.getuid?.() === 0;
 let home: string;
 let shared: string;
 
-async function query(url: string, text: string): Promise<unknown[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text)).rows;
-  } finally {
-    await client.end();
-  }
+function query(url: string, text: string): Promise<unknown[]> {
+  return withDatabaseClient(url, async (client) => (await client.query(text)).rows);
 }
 
 beforeAll(async () => {

@@ -12,9 +12,8 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createWorker, type Worker } from '@jobgate/client';
 import type { Client } from 'graphql-ws';
-import pg from 'pg';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, testDatabaseUrl, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import {
   cleanupProcesses,
   recordingWebSocket,
@@ -39,7 +38,7 @@ const BOUND_MS = 30_000;
 
 let survivor: TestGateway;
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 const workers: Worker[] = [];
 const rawWorkers: RawWorker[] = [];
 const clients: Client[] = [];
@@ -49,8 +48,6 @@ beforeAll(async () => {
   // Default liveness settings and pg-boss's default monitor: only the heartbeat sweep brings jobs back early.
   survivor = await startGateway();
   tenant = await createTestTenant(survivor);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
@@ -58,7 +55,6 @@ afterAll(async () => {
   await Promise.all(workers.map((worker) => stopWithin(() => worker.stop())));
   await Promise.allSettled([...rawWorkers.map((worker) => worker.dispose()), ...clients.map(async (client) => client.dispose())]);
   await cleanupProcesses();
-  await sql.end();
   await survivor.stop();
 }, 60_000);
 

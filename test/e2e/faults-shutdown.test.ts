@@ -8,9 +8,8 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createWorker, type Worker } from '@jobgate/client';
-import pg from 'pg';
 import { gqlData, httpGraphql } from '../support/clients.ts';
-import { testDatabaseUrl } from '../support/gateway.ts';
+import { testDatabaseUrl, useTestClient } from '../support/gateway.ts';
 import { cleanupProcesses, createTenantIn, readyStatus, spawnGateway, waitUntil, type GatewayProcess } from '../support/processes.ts';
 import { startRawWorker, type RawWorker } from '../support/traffic.ts';
 
@@ -20,20 +19,17 @@ const CREATE = 'mutation($name: String!, $options: QueueOptionsInput) { createQu
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id } }';
 const IN_FLIGHT = 16;
 
-let sql: pg.Client;
+const sql = useTestClient();
 let tenant: { tenantId: string; token: string };
 const workers: RawWorker[] = [];
 
 beforeAll(async () => {
   tenant = await createTenantIn(testDatabaseUrl());
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
   await Promise.allSettled(workers.map((worker) => worker.dispose()));
   await cleanupProcesses();
-  await sql.end();
 }, 60_000);
 
 interface Sent {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { installGatewaySchema } from '../../src/db/gateway-schema.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBoss } from '../../src/pgboss/start.ts';
-import { createDatabase, dropDatabase } from '../support/database.ts';
+import { createDatabase, dropDatabase, withDatabaseClient } from '../support/database.ts';
 
 // A database of its own: the test holds locks on pg-boss's job table for a second or two.
 describe('installGatewaySchema (against PostgreSQL)', () => {
@@ -25,9 +25,7 @@ describe('installGatewaySchema (against PostgreSQL)', () => {
   });
 
   it('installs while a transaction writes a job partition and then the parent (as pg-boss fails jobs): the deadlock is retried', async () => {
-    const writer = new pg.Client({ connectionString: database.url });
-    await writer.connect();
-    try {
+    await withDatabaseClient(database.url, async (writer) => {
       await writer.query('BEGIN');
       // A partition first, as pg-boss's fail and expiry statements do …
       await writer.query("UPDATE pgboss.job_common SET state = state WHERE name = 'none'");
@@ -45,8 +43,6 @@ describe('installGatewaySchema (against PostgreSQL)', () => {
       await expect(installed).resolves.toBeUndefined();
       const { rows } = await writer.query("SELECT count(*)::int AS n FROM pg_trigger WHERE tgname = 'jobgate_job_updates'");
       expect(rows[0].n).toBeGreaterThan(0);
-    } finally {
-      await writer.end();
-    }
+    });
   });
 });

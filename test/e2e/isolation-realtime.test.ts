@@ -8,9 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
-import { PgBoss } from 'pg-boss';
 import { gqlData, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 import {
   DOCS,
   caller,
@@ -19,11 +19,9 @@ import {
   errorCodes,
   freshName,
   normalise,
-  openDb,
   randomUUID,
   startIsolationGateway,
   type DbSnapshot,
-  type pg,
 } from '../support/isolation.ts';
 import { collect, type Collected } from '../support/subscriptions.ts';
 
@@ -40,8 +38,8 @@ const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigne
 const WORKERS = 'query($queue: String) { workers(queue: $queue) { queues concurrency inHand } }';
 
 let gateway: TestGateway;
-let db: pg.Client;
-let boss: PgBoss;
+const db = useTestClient();
+const boss = useOutsideBoss();
 let victim: TestTenant;
 let attacker: TestTenant;
 let A: string;
@@ -85,10 +83,6 @@ async function liveEvents(on: Client, variables: Record<string, unknown>, probeQ
 
 beforeAll(async () => {
   gateway = await startIsolationGateway();
-  db = await openDb();
-  boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false });
-  boss.on('error', () => {});
-  await boss.start();
   victim = await createTestTenant(gateway, ['PUBLISH', 'READ', 'WORK']);
   attacker = await createTestTenant(gateway, ['PUBLISH', 'READ', 'WORK']);
   A = victim.tenant.id;
@@ -109,8 +103,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
-  await boss?.stop({ graceful: false });
-  await db?.end();
   await gateway?.stop();
 });
 

@@ -5,8 +5,8 @@
  * names and ids as on names nobody used, and write nothing anywhere.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PgBoss } from 'pg-boss';
-import { createTestTenant, issueExtraToken, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, issueExtraToken, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 import {
   DOCS,
   YEARLY_CRON,
@@ -18,7 +18,6 @@ import {
   freshName,
   leaksIn,
   normalise,
-  openDb,
   randomUUID,
   seedVictim,
   startIsolationGateway,
@@ -26,14 +25,13 @@ import {
   type GqlResponse,
   type RecordedCall,
   type SeededWorld,
-  type pg,
 } from '../support/isolation.ts';
 
 const LONG = 60_000;
 
 let gateway: TestGateway;
-let db: pg.Client;
-let boss: PgBoss;
+const db = useTestClient();
+const boss = useOutsideBoss();
 let victim: SeededWorld;
 let attacker: TestTenant;
 let admin: TestTenant;
@@ -48,10 +46,6 @@ let victimDbBefore: DbSnapshot;
 
 beforeAll(async () => {
   gateway = await startIsolationGateway();
-  db = await openDb();
-  boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false });
-  boss.on('error', () => {});
-  await boss.start();
   victim = await seedVictim(gateway, await createTestTenant(gateway, ['PUBLISH', 'READ', 'WORK']), boss);
   attacker = await createTestTenant(gateway, ['PUBLISH', 'READ', 'WORK']);
   admin = await createTestTenant(gateway, ['ADMIN']);
@@ -68,8 +62,6 @@ beforeAll(async () => {
 }, LONG);
 
 afterAll(async () => {
-  await boss?.stop({ graceful: false });
-  await db?.end();
   await gateway?.stop();
 });
 

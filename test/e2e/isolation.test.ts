@@ -9,9 +9,9 @@
  * pg-boss must be byte-for-byte the same afterwards.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PgBoss } from 'pg-boss';
 import { gqlData } from '../support/clients.ts';
-import { createTestTenant, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 import {
   ALL_STATES,
   DOCS,
@@ -26,7 +26,6 @@ import {
   leaksIn,
   mapLimit,
   normalise,
-  openDb,
   randomUUID,
   seedVictim,
   startIsolationGateway,
@@ -35,14 +34,13 @@ import {
   type GqlResponse,
   type RecordedCall,
   type SeededWorld,
-  type pg,
 } from '../support/isolation.ts';
 
 const LONG = 120_000;
 
 let gateway: TestGateway;
-let db: pg.Client;
-let boss: PgBoss;
+const db = useTestClient();
+const boss = useOutsideBoss();
 let victim: SeededWorld;
 let attacker: TestTenant;
 let A: string; // victim tenant id
@@ -54,10 +52,6 @@ let victimDbBefore: DbSnapshot;
 
 beforeAll(async () => {
   gateway = await startIsolationGateway();
-  db = await openDb();
-  boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false });
-  boss.on('error', () => {});
-  await boss.start();
   victim = await seedVictim(gateway, await createTestTenant(gateway, ['PUBLISH', 'READ', 'WORK']), boss);
   attacker = await createTestTenant(gateway, ['PUBLISH', 'READ', 'WORK']);
   A = victim.tenant.tenant.id;
@@ -68,8 +62,6 @@ beforeAll(async () => {
 }, LONG);
 
 afterAll(async () => {
-  await boss?.stop({ graceful: false });
-  await db?.end();
   await gateway?.stop();
 });
 

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
-import pg from 'pg';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 
 let gateway: TestGateway;
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 const sockets: { dispose(): unknown }[] = [];
 
 beforeAll(async () => {
@@ -20,13 +19,10 @@ beforeAll(async () => {
     tenantLimits: { operationsPerSecond: 1000, maxConnections: 1000, maxSubscriptions: 1000 },
   });
   tenant = await createTestTenant(gateway);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
   await Promise.all(sockets.map((s) => s.dispose()));
-  await sql.end();
   await gateway.stop();
 });
 

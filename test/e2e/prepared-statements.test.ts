@@ -14,12 +14,12 @@ describe('PreparedStatements (against PostgreSQL)', () => {
 
   it('prepares a parameterised text from its second run on, once per connection, with the right results', async () => {
     const statements = new PreparedStatements({ capacity: 8, threshold: 2 });
-    const db = statements.db(client());
+    const db = statements.db(client);
     const text = 'SELECT $1::int + 1 AS n /* prepared-statements test A */';
     const results: number[] = [];
     for (let i = 0; i < 5; i++) results.push((await db.executeSql(text, [i])).rows[0].n as number);
     expect(results).toEqual([1, 2, 3, 4, 5]);
-    const prepared = (await preparedOn(client())).filter((row) => row.statement.includes('test A'));
+    const prepared = (await preparedOn(client)).filter((row) => row.statement.includes('test A'));
     expect(prepared).toHaveLength(1);
     expect(prepared[0]!.name).toMatch(/^jobgate_/);
     expect(statements.size).toBe(1);
@@ -27,9 +27,9 @@ describe('PreparedStatements (against PostgreSQL)', () => {
 
   it('never prepares texts without parameters (they may hold several statements)', async () => {
     const statements = new PreparedStatements({ capacity: 8, threshold: 1 });
-    const db = statements.db(client());
+    const db = statements.db(client);
     for (let i = 0; i < 3; i++) await db.executeSql('SELECT 1 /* test B */; SELECT 2 /* test B */');
-    expect((await preparedOn(client())).filter((row) => row.statement.includes('test B'))).toHaveLength(0);
+    expect((await preparedOn(client)).filter((row) => row.statement.includes('test B'))).toHaveLength(0);
     expect(statements.size).toBe(0);
   });
 
@@ -45,20 +45,20 @@ describe('PreparedStatements (against PostgreSQL)', () => {
     expect(again).not.toBe(names[0]);
     // C3 was kept: same name.
     expect(statements.config(texts[2]!, ['x']).name).toBe(names[2]);
-    for (const text of texts) expect((await client().query(statements.config(text, ['y']))).rows).toEqual([{ v: 'y' }]);
+    for (const text of texts) expect((await client.query(statements.config(text, ['y']))).rows).toEqual([{ v: 'y' }]);
   });
 
   it('re-plans a prepared statement when the table under it is dropped and created again', async () => {
     const statements = new PreparedStatements({ capacity: 8, threshold: 1 });
-    const db = statements.db(client());
-    await client().query('CREATE TABLE prepared_probe (id int, v text)');
-    await client().query("INSERT INTO prepared_probe VALUES (1, 'a')");
+    const db = statements.db(client);
+    await client.query('CREATE TABLE prepared_probe (id int, v text)');
+    await client.query("INSERT INTO prepared_probe VALUES (1, 'a')");
     const text = 'SELECT v FROM prepared_probe WHERE id = $1';
     expect((await db.executeSql(text, [1])).rows).toEqual([{ v: 'a' }]);
-    await client().query('DROP TABLE prepared_probe');
-    await client().query('CREATE TABLE prepared_probe (id int, v text)');
-    await client().query("INSERT INTO prepared_probe VALUES (1, 'b')");
+    await client.query('DROP TABLE prepared_probe');
+    await client.query('CREATE TABLE prepared_probe (id int, v text)');
+    await client.query("INSERT INTO prepared_probe VALUES (1, 'b')");
     expect((await db.executeSql(text, [1])).rows).toEqual([{ v: 'b' }]);
-    await client().query('DROP TABLE prepared_probe');
+    await client.query('DROP TABLE prepared_probe');
   });
 });

@@ -1,9 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { gqlData } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { REPO_ROOT, waitUntil } from '../support/processes.ts';
 
 // The Python worker of examples/python, run as a child process against a real gateway: the
@@ -44,7 +43,7 @@ if (!python) {
     const queue = 'py/upper';
     let gateway: TestGateway;
     let tenant: TestTenant;
-    let sql: pg.Client;
+    const sql = useTestClient();
     let worker: ChildProcess | undefined;
     let log = '';
     let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -55,13 +54,10 @@ if (!python) {
     beforeAll(async () => {
       gateway = await startGateway();
       tenant = await createTestTenant(gateway);
-      sql = new pg.Client({ connectionString: testDatabaseUrl() });
-      await sql.connect();
     });
 
     afterAll(async () => {
       if (worker && worker.exitCode === null && worker.signalCode === null) worker.kill('SIGKILL');
-      await sql?.end();
       await gateway?.stop();
     });
 

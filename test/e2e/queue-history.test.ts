@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PgBoss } from 'pg-boss';
-import pg from 'pg';
 import { gqlData, gqlErrorCode } from '../support/clients.ts';
-import { createTestTenant, issueExtraToken, startGateway, testDatabaseUrl, uniqueName, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, issueExtraToken, startGateway, uniqueName, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 
 // Queue.history (the dashboard's charts): per-interval throughput and depth,
 // computed from pg-boss's own job rows, for the caller's tenant only.
@@ -22,8 +21,8 @@ const HISTORY = `query($name: String!, $minutes: Int, $intervalSeconds: Int) {
 }`;
 
 let gateway: TestGateway;
-let boss: PgBoss;
-let db: pg.Client;
+const boss = useOutsideBoss({ max: 2 });
+const db = useTestClient();
 let tenant: TestTenant;
 let other: TestTenant;
 
@@ -66,18 +65,11 @@ async function backdate(
 
 beforeAll(async () => {
   gateway = await startGateway();
-  boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false, max: 2 });
-  boss.on('error', () => {});
-  await boss.start();
-  db = new pg.Client({ connectionString: testDatabaseUrl() });
-  await db.connect();
   tenant = await createTestTenant(gateway);
   other = await createTestTenant(gateway);
 });
 
 afterAll(async () => {
-  await db?.end();
-  await boss?.stop({ graceful: false });
   await gateway?.stop();
 });
 

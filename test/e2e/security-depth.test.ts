@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 
 // One nesting limit (1,000 levels, counting the request's parameters object)
 // for every media type a request may come in, refused as the client's error.
@@ -10,7 +9,7 @@ const SEND = 'mutation($d: JSON) { sendJob(queue: "deep", data: $d) { id } }';
 
 let gateway: TestGateway;
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 const nodeEnv = process.env.NODE_ENV;
 
 beforeAll(async () => {
@@ -18,13 +17,10 @@ beforeAll(async () => {
   process.env.NODE_ENV = 'development';
   gateway = await startGateway();
   tenant = await createTestTenant(gateway);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
   process.env.NODE_ENV = nodeEnv;
-  await sql.end();
   await gateway.stop();
 });
 

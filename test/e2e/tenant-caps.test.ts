@@ -22,12 +22,12 @@ const SEND = 'mutation($queue: String!, $options: JobOptionsInput) { sendJob(que
 const SCHEDULE = 'mutation($queue: String!, $key: String) { scheduleJob(queue: $queue, cron: "0 * * * *", options: { key: $key }) { key } }';
 
 async function queueNames(tenant: TestTenant): Promise<string[]> {
-  const { rows } = await sql().query<{ name: string }>('SELECT name FROM pgboss.queue WHERE starts_with(name, $1) ORDER BY name', [`${tenant.tenant.id}/`]);
+  const { rows } = await sql.query<{ name: string }>('SELECT name FROM pgboss.queue WHERE starts_with(name, $1) ORDER BY name', [`${tenant.tenant.id}/`]);
   return rows.map((row) => row.name.slice(tenant.tenant.id.length + 1));
 }
 
 async function jobCount(tenant: TestTenant): Promise<number> {
-  const { rows } = await sql().query<{ n: number }>('SELECT count(*)::int AS n FROM pgboss.job WHERE starts_with(name, $1)', [`${tenant.tenant.id}/`]);
+  const { rows } = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgboss.job WHERE starts_with(name, $1)', [`${tenant.tenant.id}/`]);
   return rows[0]!.n;
 }
 
@@ -108,7 +108,7 @@ describe('schedules per tenant', () => {
     const refused = await httpGraphql(gateway.graphqlUrl, tenant.token, SCHEDULE, { queue: 'q0', key: 'another' });
     expect(refused.body.errors?.[0]?.extensions).toEqual({ code: 'QUOTA_EXCEEDED', limit: 'schedules', max: MAX_SCHEDULES });
     expect(refused.body.errors?.[0]?.message).toMatch(/JOBGATE_TENANT_MAX_SCHEDULES/);
-    const { rows } = await sql().query<{ n: number }>('SELECT count(*)::int AS n FROM pgboss.schedule WHERE starts_with(name, $1)', [`${tenant.tenant.id}/`]);
+    const { rows } = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM pgboss.schedule WHERE starts_with(name, $1)', [`${tenant.tenant.id}/`]);
     expect(rows[0]!.n).toBe(MAX_SCHEDULES);
     // The same queue and key replaces the schedule: not one more.
     expect((await httpGraphql(gateway.graphqlUrl, tenant.token, SCHEDULE, { queue: 'q0', key: 'k0' })).body.errors).toBeUndefined();

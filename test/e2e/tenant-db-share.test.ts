@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, uniqueName, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, uniqueName, withTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 
 const SEND_JOBS = 'mutation ($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
@@ -141,11 +140,9 @@ describe("a tenant's line for its share", () => {
       }).then(async (response) => ({ status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions: Record<string, unknown> }[] } }));
 
     // The job table locked: the tenant's queries hold their slots until the lock goes.
-    const locker = new pg.Client({ connectionString: testDatabaseUrl() });
-    await locker.connect();
-    await locker.query('BEGIN');
-    await locker.query('LOCK TABLE pgboss.job IN ACCESS EXCLUSIVE MODE');
-    try {
+    await withTestClient(async (locker) => {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE pgboss.job IN ACCESS EXCLUSIVE MODE');
       const running = Array.from({ length: slots }, () => query());
       await until(() => usage().active === slots, 'every slot taken');
 
@@ -171,9 +168,7 @@ describe("a tenant's line for its share", () => {
       await locker.query('ROLLBACK');
       for (const answer of await Promise.all(running)) expect(answer.body.errors).toBeUndefined();
       expect(usage()).toEqual({ active: 0, waiting: 0 });
-    } finally {
-      await locker.end();
-    }
+    });
   }, 30_000);
 
   it('gives a subscription a slot for each event, none while it waits for one', async () => {

@@ -30,8 +30,8 @@ describe('parseTimestamptz (against PostgreSQL output)', () => {
     const zones = ['UTC', 'Asia/Kolkata', 'America/St_Johns', 'Asia/Kathmandu', 'Europe/Amsterdam', 'Pacific/Chatham', 'America/Los_Angeles'];
     let compared = 0;
     for (const zone of zones) {
-      await client().query(`SET TIME ZONE '${zone}'`);
-      const { rows } = await client().query<Record<string, string>>({
+      await client.query(`SET TIME ZONE '${zone}'`);
+      const { rows } = await client.query<Record<string, string>>({
         text: `SELECT ${values.map((value, i) => `(${value})::timestamptz::text AS v${i}`).join(', ')}`,
       });
       for (const text of Object.values(rows[0]!)) {
@@ -55,7 +55,7 @@ describe('parseTimestamptz (against PostgreSQL output)', () => {
   });
 
   it('reads uuid[] as node-postgres does', async () => {
-    const { rows } = await client().query<Record<string, string>>(`SELECT
+    const { rows } = await client.query<Record<string, string>>(`SELECT
       '{}'::uuid[]::text AS empty,
       ARRAY['6f1c1f5e-9a3f-4c59-9c1a-0c0b7c7bcf11']::uuid[]::text AS one,
       ARRAY['6F1C1F5E-9A3F-4C59-9C1A-0C0B7C7BCF11', '0b5c4d1e-7b52-4a8e-9a55-4c7f1d2e3f40']::uuid[]::text AS two,

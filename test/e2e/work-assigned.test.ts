@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
-import pg from 'pg';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, withTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 import { JOB_EVENTS_CHANNEL } from '../../src/sql/job-events.ts';
 
@@ -18,7 +17,7 @@ const SEND = 'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput)
 let gateway: TestGateway;
 let other: TestGateway;
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 const clients: Client[] = [];
 
 function worker(on: TestGateway = gateway, token = tenant.token): Client {
@@ -52,13 +51,10 @@ async function waitForQueue(name: string): Promise<void> {
 beforeAll(async () => {
   [gateway, other] = await Promise.all([startGateway(), startGateway()]);
   tenant = await createTestTenant(gateway);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.dispose()));
-  await sql.end();
   await Promise.all([gateway.stop(), other.stop()]);
 });
 
@@ -138,25 +134,24 @@ describe('workAssigned', () => {
     const next = await send('late-news', { n: 1 });
     // Hold the next claim open between its fetch and its commit: an uncommitted lease row on the
     // same key makes its grant wait.
-    const blocker = new pg.Client({ connectionString: testDatabaseUrl() });
-    await blocker.connect();
-    try {
-      await blocker.query('BEGIN');
-      await blocker.query("INSERT INTO job_lease (queue, job_id, retry_count, holder) VALUES ($1, $2, 0, 'test')", [qualified, next]);
-      await wsExecute(client, COMPLETE, { queue: 'late-news', id: held });
-      for (let waited = 0; ; waited += 20) {
-        const { rows } = await sql.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'jobgate-claims' AND wait_event_type = 'Lock'");
-        if (rows.length) break;
-        if (waited > 10_000) throw new Error('the claim never waited on the lease');
-        await sleep(20);
+    await withTestClient(async (blocker) => {
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query("INSERT INTO job_lease (queue, job_id, retry_count, holder) VALUES ($1, $2, 0, 'test')", [qualified, next]);
+        await wsExecute(client, COMPLETE, { queue: 'late-news', id: held });
+        for (let waited = 0; ; waited += 20) {
+          const { rows } = await sql.query("SELECT 1 FROM pg_stat_activity WHERE application_name = 'jobgate-claims' AND wait_event_type = 'Lock'");
+          if (rows.length) break;
+          if (waited > 10_000) throw new Error('the claim never waited on the lease');
+          await sleep(20);
+        }
+        // The job's CREATED notification, read now: after the claim planned its hold, before its ACTIVE.
+        await sql.query('SELECT pg_notify($1, $2)', [JOB_EVENTS_CHANNEL, ['I', 'created', qualified, next, '0'].join('\t')]);
+        await gateway.services.events.sync();
+      } finally {
+        await blocker.query('ROLLBACK');
       }
-      // The job's CREATED notification, read now: after the claim planned its hold, before its ACTIVE.
-      await sql.query('SELECT pg_notify($1, $2)', [JOB_EVENTS_CHANNEL, ['I', 'created', qualified, next, '0'].join('\t')]);
-      await gateway.services.events.sync();
-    } finally {
-      await blocker.query('ROLLBACK');
-      await blocker.end();
-    }
+    });
     await sub.waitFor((d) => d.workAssigned.id === next, 5_000);
     sub.stop();
   });
@@ -164,22 +159,20 @@ describe('workAssigned', () => {
   it('claims a job sent while a worker waits in the send\'s own transaction, within concurrency', async () => {
     await createQueue('same-transaction');
     const qualified = `${tenant.tenant.id}/same-transaction`;
-    const listener = new pg.Client({ connectionString: testDatabaseUrl() });
-    await listener.connect();
-    const notices: { pid: number; line: string }[] = [];
-    listener.on('notification', (n) => {
-      for (const line of n.payload?.split('\n') ?? []) if (line.includes(qualified)) notices.push({ pid: n.processId, line });
-    });
-    await listener.query(`LISTEN ${JOB_EVENTS_CHANNEL}`);
-    const noticeOf = async (id: string, prefix: string) => {
-      for (let waited = 0; waited < 5_000; waited += 20) {
-        const found = notices.find((n) => n.line.startsWith(prefix) && n.line.includes(id));
-        if (found) return found;
-        await sleep(20);
-      }
-      throw new Error(`no "${prefix}" notification for ${id}`);
-    };
-    try {
+    await withTestClient(async (listener) => {
+      const notices: { pid: number; line: string }[] = [];
+      listener.on('notification', (n) => {
+        for (const line of n.payload?.split('\n') ?? []) if (line.includes(qualified)) notices.push({ pid: n.processId, line });
+      });
+      await listener.query(`LISTEN ${JOB_EVENTS_CHANNEL}`);
+      const noticeOf = async (id: string, prefix: string) => {
+        for (let waited = 0; waited < 5_000; waited += 20) {
+          const found = notices.find((n) => n.line.startsWith(prefix) && n.line.includes(id));
+          if (found) return found;
+          await sleep(20);
+        }
+        throw new Error(`no "${prefix}" notification for ${id}`);
+      };
       const client = worker();
       const sub = collect<Assigned>(client, WORK, { queues: ['same-transaction'], concurrency: 2 });
       const query = '{ workers(queue: "same-transaction") { id } }';
@@ -206,9 +199,7 @@ describe('workAssigned', () => {
       await sub.waitFor((d) => d.workAssigned.id === ids[2]);
       for (const id of ids.slice(1)) expect((await wsExecute<{ completeJob: { state: string } }>(client, COMPLETE, { queue: 'same-transaction', id })).data?.completeJob.state).toBe('COMPLETED');
       sub.stop();
-    } finally {
-      await listener.end();
-    }
+    });
   });
 
   it('a job another instance creates while a send here claims in its own transaction still reaches the worker at once', async () => {

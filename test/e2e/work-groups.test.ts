@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import pg from 'pg';
 import { gqlData, useWsClients, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 
 const WORK = `subscription($queues: [String!]!, $concurrency: Int, $groups: GroupConcurrencyInput) {
@@ -11,18 +10,15 @@ const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(que
 
 let gateways: TestGateway[];
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 const wsClientFor = useWsClients();
 
 beforeAll(async () => {
   gateways = await Promise.all([startGateway(), startGateway()]);
   tenant = await createTestTenant(gateways[0]!);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
-  await sql.end();
   await Promise.all(gateways.map((g) => g.stop()));
 });
 

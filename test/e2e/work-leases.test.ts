@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
-import pg from 'pg';
 import { gqlData, httpGraphql, useWsClients, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 
 interface Assigned {
@@ -20,7 +19,7 @@ const JOB = 'query($queue: String!, $id: ID!) { job(queue: $queue, id: $id) { id
 let gateway: TestGateway;
 let other: TestGateway;
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 const wsClientFor = useWsClients();
 const worker = (on: TestGateway = gateway, token = tenant.token): Client => wsClientFor(on.wsUrl, token);
 
@@ -48,12 +47,9 @@ const codes = (response: { body: { errors?: { extensions?: { code?: string } }[]
 beforeAll(async () => {
   [gateway, other] = await Promise.all([startGateway(), startGateway()]);
   tenant = await createTestTenant(gateway);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
-  await sql.end();
   await Promise.all([gateway.stop(), other.stop()]);
 });
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
-import pg from 'pg';
 import { gqlData, httpGraphql, useWsClients, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id } }';
@@ -10,7 +9,7 @@ const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queu
 const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
 
 let gateway: TestGateway;
-let sql: pg.Client;
+const sql = useTestClient();
 const wsClientFor = useWsClients();
 const socket = (token: string): Client => wsClientFor(gateway.wsUrl, token);
 
@@ -50,12 +49,9 @@ function completingWorkers(tenant: TestTenant, queue: string, count: number, con
 
 beforeAll(async () => {
   gateway = await startGateway();
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
-  await sql.end();
   await gateway.stop();
 });
 

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createProducer, createWorker, JobFailure, type Worker, type WorkerJob } from '@jobgate/client';
-import pg from 'pg';
 import { gqlData } from '../support/clients.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
 
 let gateway: TestGateway;
 let tenant: TestTenant;
-let sql: pg.Client;
+const sql = useTestClient();
 const workers: Worker[] = [];
 
 async function createQueue(name: string, options: Record<string, unknown> = {}): Promise<void> {
@@ -38,13 +37,10 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
 beforeAll(async () => {
   gateway = await startGateway();
   tenant = await createTestTenant(gateway);
-  sql = new pg.Client({ connectionString: testDatabaseUrl() });
-  await sql.connect();
 });
 
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));
-  await sql.end();
   await gateway.stop();
 });
 

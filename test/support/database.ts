@@ -10,8 +10,9 @@ export function databaseUrlFor(name: string, adminUrl = ADMIN_DATABASE_URL): str
   return url.toString();
 }
 
-async function withAdmin<T>(adminUrl: string, action: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/** Runs `action` on a client of its own on `url`, ended afterwards whatever the outcome. */
+export async function withDatabaseClient<T>(url: string, action: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await action(client);
@@ -23,10 +24,10 @@ async function withAdmin<T>(adminUrl: string, action: (client: pg.Client) => Pro
 /** A fresh, empty database (tests, benchmarks), created through `adminUrl`. */
 export async function createDatabase(prefix = 'jobgate_test', adminUrl = ADMIN_DATABASE_URL): Promise<{ name: string; url: string }> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  await withAdmin(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  await withDatabaseClient(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   return { name, url: databaseUrlFor(name, adminUrl) };
 }
 
 export async function dropDatabase(name: string, adminUrl = ADMIN_DATABASE_URL): Promise<void> {
-  await withAdmin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  await withDatabaseClient(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }

@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../../src/logger.ts';
 import type { ScopeName } from '../../src/auth/scopes.ts';
 import { createTenant, type TenantRecord } from '../../src/auth/tenants.ts';
 import { issueToken } from '../../src/auth/tokens.ts';
+import { withDatabaseClient } from './database.ts';
 
 export interface TestGateway extends StartedApp {
   graphqlUrl: string;
@@ -20,17 +21,24 @@ export function testDatabaseUrl(): string {
   return url;
 }
 
-/** A client on the run's database for the enclosing block: connected before its tests, ended after them. */
-export function useTestClient(): () => pg.Client {
-  let client: pg.Client | undefined;
+/**
+ * A client on the run's database for the enclosing block: connected before its
+ * tests, ended after them. Declare it before the block's own `beforeAll` that uses it.
+ */
+export function useTestClient(): pg.Client {
+  const client = new pg.Client({ connectionString: testDatabaseUrl() });
   beforeAll(async () => {
-    client = new pg.Client({ connectionString: testDatabaseUrl() });
     await client.connect();
   });
   afterAll(async () => {
-    await client?.end();
+    await client.end();
   });
-  return () => client!;
+  return client;
+}
+
+/** Runs `action` on a client of its own on the run's database, ended afterwards. */
+export function withTestClient<T>(action: (client: pg.Client) => Promise<T>): Promise<T> {
+  return withDatabaseClient(testDatabaseUrl(), action);
 }
 
 /** A real gateway on a free port against the run's database. */

@@ -4,7 +4,7 @@
  * snapshots of its pg-boss rows, and helpers to compare responses.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { loadConfig } from '../../src/config.ts';
 import { gqlData, httpGraphql } from './clients.ts';
@@ -455,10 +455,3 @@ export function leaksIn(calls: readonly RecordedCall[], victim: SeededWorld, att
   }
   return problems;
 }
-
-export function openDb(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: process.env.DATABASE_URL });
-  return client.connect().then(() => client);
-}
-
-export type { pg };

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import { PgBoss } from 'pg-boss';
 import pg from 'pg';
 import type { ScopeName } from '../../src/auth/scopes.ts';
@@ -91,6 +92,25 @@ export interface ScheduleTableRow {
   options: Record<string, unknown> | null;
 }
 
+/** A pg-boss instance on the run's database acting as an outside worker: no supervision, no cron. Not started yet. */
+export function outsideBoss(options: { max?: number; onError?: (error: Error) => void } = {}): PgBoss {
+  const boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false, ...(options.max ? { max: options.max } : {}) });
+  boss.on('error', options.onError ?? (() => {}));
+  return boss;
+}
+
+/** An outside pg-boss worker for the enclosing block: started before its tests, stopped after them. */
+export function useOutsideBoss(options: { max?: number } = {}): PgBoss {
+  const boss = outsideBoss(options);
+  beforeAll(async () => {
+    await boss.start();
+  });
+  afterAll(async () => {
+    await boss.stop({ graceful: false });
+  });
+  return boss;
+}
+
 /** Reads pg-boss's tables directly, bypassing the gateway. */
 export class BossTables {
   readonly sql: pg.Pool;
@@ -154,8 +174,7 @@ export async function startJobsFixture(
   const gateway = await startGateway(options.config);
   const tenant = await createTestTenant(gateway, options.scopes ?? ['PUBLISH', 'READ', 'WORK']);
   const sql = new pg.Pool({ connectionString: testDatabaseUrl(), max: 3 });
-  const boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false, max: 2 });
-  boss.on('error', (error) => console.error('test pg-boss error', error));
+  const boss = outsideBoss({ max: 2, onError: (error) => console.error('test pg-boss error', error) });
   await boss.start();
   return {
     gateway,
