@@ -7,6 +7,7 @@ import { gqlData } from '../support/clients.ts';
 import { revokeToken } from '../../src/auth/tokens.ts';
 import { createTestTenant, issueExtraToken, startGateway, uniqueName, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { useOutsideBoss } from '../support/jobs.ts';
+import { SEND_JOBS, sendJob } from '../support/operations.ts';
 
 // The dashboard in a real browser (Chromium, driven by playwright-core)
 // against a real gateway, PostgreSQL and pg-boss. Every wait is for something
@@ -32,15 +33,7 @@ let requestedUrls: string[];
 /** What the dashboard's Content-Security-Policy refused, on any page of the test. */
 let cspViolations: string[];
 
-async function send(tenant: TestTenant, queue: string, data: Record<string, unknown>, options?: Record<string, unknown>): Promise<string> {
-  const result = await gqlData<{ sendJob: { id: string } }>(
-    gateway.graphqlUrl,
-    tenant.token,
-    'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }',
-    { queue, data, options },
-  );
-  return result.sendJob.id;
-}
+const send = (tenant: TestTenant, queue: string, data: Record<string, unknown>, options?: Record<string, unknown>) => sendJob(gateway, tenant.token, queue, data, options);
 
 async function storedState(tenant: TestTenant, queue: string, id: string): Promise<string | null> {
   const { rows } = await db.query<{ state: string }>('SELECT state FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/${queue}`, id]);
@@ -239,7 +232,7 @@ describe('live queue and jobs', () => {
     await page.locator('.breadcrumb').getByRole('link', { name: queue, exact: true }).click();
     await page.getByRole('heading', { level: 1, name: queue }).waitFor({ timeout: UI_TIMEOUT });
     const pair = (
-      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenantA.token, 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }', {
+      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenantA.token, SEND_JOBS, {
         queue,
         jobs: [{ data: { n: 1 } }, { data: { n: 2 } }],
       })
@@ -663,7 +656,7 @@ describe('screenshot', () => {
       const result = await gqlData<{ sendJobs: string[] }>(
         gateway.graphqlUrl,
         tenantA.token,
-        'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }',
+        SEND_JOBS,
         { queue, jobs: Array.from({ length: 60 }, (_, i) => ({ data: { to: `user${batch * 60 + i}@example.com`, template: 'welcome' }, options: { retryLimit: 0 } })) },
       );
       ids.push(...result.sendJobs);

@@ -26,13 +26,12 @@ import {
 } from '../support/processes.ts';
 import { collect } from '../support/subscriptions.ts';
 import { startRawWorker, type RawWorker } from '../support/traffic.ts';
+import { CREATE_QUEUE, SEND_JOBS } from '../support/operations.ts';
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease } }';
 const EVENTS = 'subscription($queue: String) { jobEvents(queue: $queue) { type jobId retryCount } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $output: JSON, $lease: String) { completeJob(queue: $queue, id: $id, output: $output, lease: $lease) { id state } }';
 const TOUCH = 'mutation($queue: String!, $id: ID!, $lease: String) { touchJob(queue: $queue, id: $id, lease: $lease) { id } }';
-const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
-const CREATE = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
 /** The liveness timeout by default: a dead instance's jobs must be back within this. */
 const BOUND_MS = 30_000;
 
@@ -80,7 +79,7 @@ const code = (error: unknown) => (error as { errors?: { extensions?: { code?: st
 it('kill -9 of a gateway: the survivor takes its held jobs back within 30 s (no retry used), detached ones stay, each completes exactly once', async () => {
   const queue = 'killed';
   const doomed: GatewayProcess = await spawnGateway({ databaseUrl: testDatabaseUrl() });
-  await gqlData(survivor.graphqlUrl, tenant.token, CREATE, { name: queue, options: { retryLimit: 3, retryDelay: 0 } });
+  await gqlData(survivor.graphqlUrl, tenant.token, CREATE_QUEUE, { name: queue, options: { retryLimit: 3, retryDelay: 0 } });
 
   // Every COMPLETED event, counted per job, seen from the surviving gateway.
   const watcher = wsClient(survivor.wsUrl, { token: tenant.token });
@@ -118,7 +117,7 @@ it('kill -9 of a gateway: the survivor takes its held jobs back within 30 s (no 
   await waitUntil('the first workers to subscribe', async () => (await sessions()) === 3);
   await sleep(300); // the watcher's subscription is live by now
 
-  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_MANY, { queue, jobs: Array.from({ length: 5 }, (_, n) => ({ data: { n } })) });
+  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: Array.from({ length: 5 }, (_, n) => ({ data: { n } })) });
   expect(ids).toHaveLength(5);
   const rawHeld = (await rawWork.waitFor(() => true, 10_000)).workAssigned;
   await waitUntil('the first workers to hold every job', () => firstSeen.size === 4, 10_000);
@@ -192,11 +191,11 @@ it('a gateway paused past its liveness timeout loses its holds: after SIGCONT it
   const queue = 'paused';
   // Its own row says 4 s: the survivor finds it dead 4 s after its last beat.
   const paused = await spawnGateway({ databaseUrl: testDatabaseUrl(), env: { JOBGATE_INSTANCE_DEAD_AFTER_SECONDS: '4' } });
-  await gqlData(survivor.graphqlUrl, tenant.token, CREATE, { name: queue, options: { retryLimit: 3, retryDelay: 0 } });
+  await gqlData(survivor.graphqlUrl, tenant.token, CREATE_QUEUE, { name: queue, options: { retryLimit: 3, retryDelay: 0 } });
   const first = startRawWorker({ wsUrl: paused.wsUrl, token: tenant.token, queue, concurrency: 3, workMs: 'hold' });
   rawWorkers.push(first);
   await waitUntil('the first worker to subscribe', async () => (await sessions()) >= 1, 10_000);
-  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_MANY, { queue, jobs: Array.from({ length: 3 }, (_, n) => ({ data: { n } })) });
+  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: Array.from({ length: 3 }, (_, n) => ({ data: { n } })) });
   await waitUntil('the paused gateway\'s worker to hold every job', () => first.pushes.length === 3, 10_000);
   const second = startRawWorker({ wsUrl: survivor.wsUrl, token: tenant.token, queue, concurrency: 3, workMs: 10 });
   rawWorkers.push(second);

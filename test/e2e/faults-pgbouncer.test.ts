@@ -23,12 +23,12 @@ import {
   type PrivatePostgres,
 } from '../support/processes.ts';
 import { startEventWatcher, startRawWorker, type EventWatcher, type RawWorker } from '../support/traffic.ts';
+import { SEND_JOBS } from '../support/operations.ts';
 
 const binary = findPgBouncer();
 if (!binary) console.warn('pgbouncer is not installed (apt-get install pgbouncer): the PgBouncer tests are skipped');
 const describeWithPgBouncer = binary ? describe : describe.skip;
 
-const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
 const TOUCH = 'mutation($queue: String!, $id: ID!, $lease: String) { touchJob(queue: $queue, id: $id, lease: $lease) { id } }';
 const PROGRESS = 'mutation($queue: String!, $id: ID!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: { half: true }, lease: $lease) { id } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id state } }';
@@ -62,7 +62,7 @@ async function exercise(gateway: GatewayProcess, queue: string): Promise<string>
   const started = Date.now();
   const ids: string[] = [];
   for (let batch = 0; batch < 10; batch++) {
-    const { sendJobs } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_MANY, { queue, jobs: Array.from({ length: 20 }, (_, n) => ({ data: { n } })) });
+    const { sendJobs } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_JOBS, { queue, jobs: Array.from({ length: 20 }, (_, n) => ({ data: { n } })) });
     ids.push(...sendJobs);
   }
   await waitUntil('every job to be completed by the workers', () => ids.every((id) => workers.some((worker) => worker.completed.has(id))), 30_000);
@@ -71,7 +71,7 @@ async function exercise(gateway: GatewayProcess, queue: string): Promise<string>
   for (const worker of workers) expect({ conflicts: worker.conflicts, retried: [...worker.retriedCodes] }).toEqual({ conflicts: [], retried: [] });
 
   // Pushed jobs settled from another connection with their leases (the general settle path, in transactions).
-  const { sendJobs: held } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_MANY, { queue: `${queue}-lease`, jobs: [{ data: {} }, { data: {} }] });
+  const { sendJobs: held } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_JOBS, { queue: `${queue}-lease`, jobs: [{ data: {} }, { data: {} }] });
   await waitUntil('the lease worker to hold its jobs', () => byLease.pushes.length === 2, 10_000);
   for (const push of byLease.pushes) {
     for (const mutation of [TOUCH, PROGRESS, COMPLETE]) {

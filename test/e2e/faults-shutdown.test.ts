@@ -12,10 +12,9 @@ import { gqlData, httpGraphql } from '../support/clients.ts';
 import { testDatabaseUrl, useTestClient } from '../support/gateway.ts';
 import { cleanupProcesses, createTenantIn, readyStatus, spawnGateway, waitUntil, type GatewayProcess } from '../support/processes.ts';
 import { startRawWorker, type RawWorker } from '../support/traffic.ts';
+import { CREATE_QUEUE, SEND_JOBS } from '../support/operations.ts';
 
 const SEND = 'mutation($queue: String!, $data: JSON!) { sendJob(queue: $queue, data: $data) { id } }';
-const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
-const CREATE = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id } }';
 const IN_FLIGHT = 16;
 
@@ -76,8 +75,8 @@ async function job(id: string): Promise<{ state: string; retry_count: number; st
 
 it('SIGTERM with 30 short jobs held, under load: each runs exactly once, nothing new is pushed, every acknowledged send is stored, exit 0 well within the grace', async () => {
   const gateway: GatewayProcess = await spawnGateway({ databaseUrl: testDatabaseUrl(), env: { JOBGATE_SHUTDOWN_GRACE_SECONDS: '10' } });
-  await gqlData(gateway.graphqlUrl, tenant.token, CREATE, { name: 'load' });
-  await gqlData(gateway.graphqlUrl, tenant.token, CREATE, { name: 'short', options: { retryLimit: 2, retryDelay: 0 } });
+  await gqlData(gateway.graphqlUrl, tenant.token, CREATE_QUEUE, { name: 'load' });
+  await gqlData(gateway.graphqlUrl, tenant.token, CREATE_QUEUE, { name: 'short', options: { retryLimit: 2, retryDelay: 0 } });
   const shortWorkers = Array.from({ length: 3 }, () => startRawWorker({ wsUrl: gateway.wsUrl, token: tenant.token, queue: 'short', concurrency: 10, workMs: 300 }));
   workers.push(...shortWorkers);
   await waitUntil('the workers to subscribe', async () => {
@@ -92,7 +91,7 @@ it('SIGTERM with 30 short jobs held, under load: each runs exactly once, nothing
   await waitUntil('the load to get going', () => successes >= 100, 20_000);
 
   // 40 short jobs: 30 are held (3 × 10), 10 wait; SIGTERM as soon as the 30 are in the workers' hands.
-  const { sendJobs: shortIds } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, SEND_MANY, {
+  const { sendJobs: shortIds } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, SEND_JOBS, {
     queue: 'short',
     jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n } })),
   });
@@ -142,7 +141,7 @@ it('SIGTERM with 30 short jobs held, under load: each runs exactly once, nothing
 it('SIGTERM with a job held past the grace: it is put back with its retry count unchanged (not failed, though it has no retry left) and runs again elsewhere', async () => {
   const gateway = await spawnGateway({ databaseUrl: testDatabaseUrl(), env: { JOBGATE_SHUTDOWN_GRACE_SECONDS: '3' } });
   // No retry left: a fail-back that used one would fail the job for good.
-  await gqlData(gateway.graphqlUrl, tenant.token, CREATE, { name: 'long', options: { retryLimit: 0 } });
+  await gqlData(gateway.graphqlUrl, tenant.token, CREATE_QUEUE, { name: 'long', options: { retryLimit: 0 } });
   const first = startRawWorker({ wsUrl: gateway.wsUrl, token: tenant.token, queue: 'long', concurrency: 1, workMs: 'hold' });
   workers.push(first);
   const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, SEND, { queue: 'long', data: { long: true } });

@@ -21,6 +21,7 @@ import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type
 import { BossTables } from '../support/jobs.ts';
 import { recordingWebSocket, sleep, waitUntil, type SocketLog } from '../support/processes.ts';
 import { collect } from '../support/subscriptions.ts';
+import { CREATE_QUEUE, SEND_JOB } from '../support/operations.ts';
 
 const SEED = fuzzSeed();
 const MAX_PAYLOAD = 64 * 1024;
@@ -60,8 +61,6 @@ const INVALID_NAMES = ['', '/', 'a/', '/a', 'a//b', '_a', '-a', '.a', 'a b', 'a\
 const INVALID_CRONS = ['61 * * * *', '* 25 * * *', '* * 32 * *', '* * * 13 *', '* * * * 8', '', ' ', '*/0 * * * *', 'every minute', '@never', '* * * * * * * *', 'a b c d e', '1-0 * * * *', '0 0 30 2 *', '%', '99999999999 * * * *'];
 const INVALID_UTF8 = [Buffer.from([0xff]), Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]), Buffer.from([0xe2, 0x82]), Buffer.from([0xc0, 0xaf])];
 
-const SEND = 'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
-const CREATE_QUEUE = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
 const SCHEDULE = 'mutation($queue: String!, $cron: String!, $data: JSON) { scheduleJob(queue: $queue, cron: $cron, data: $data) { key } }';
 const EVENTS = 'subscription($queue: String) { jobEvents(queue: $queue) { type jobId } }';
 
@@ -99,12 +98,12 @@ function deepLiteralQuery(levels: number): string {
 function badOperation(rng: Rng): Operation {
   switch (rng.int(0, 9)) {
     case 0:
-      return { query: SEND, variables: rng.bool() ? { queue: rng.pick([123, true, {}, [], null, 1.5]), data: {} } : { queue: 'fuzz', data: null } };
+      return { query: SEND_JOB, variables: rng.bool() ? { queue: rng.pick([123, true, {}, [], null, 1.5]), data: {} } : { queue: 'fuzz', data: null } };
     case 1:
-      return { query: SEND, variables: { queue: 'fuzz', data: rng.pick(['text', 5, true, 0]) }, codes: ['BAD_USER_INPUT'] };
+      return { query: SEND_JOB, variables: { queue: 'fuzz', data: rng.pick(['text', 5, true, 0]) }, codes: ['BAD_USER_INPUT'] };
     case 2:
       return {
-        query: SEND,
+        query: SEND_JOB,
         variables: {
           queue: 'fuzz',
           data: {},
@@ -113,7 +112,7 @@ function badOperation(rng: Rng): Operation {
       };
     case 3:
       return {
-        query: SEND,
+        query: SEND_JOB,
         variables: { queue: 'fuzz', data: {}, options: rng.pick([{ delaySeconds: -5 }, { retryLimit: -1 }, { expireInSeconds: 0 }, { id: 'not-a-uuid' }, { heartbeatSeconds: 1 }, { singletonKey: '' }]) },
         codes: ['BAD_USER_INPUT'],
       };
@@ -122,13 +121,13 @@ function badOperation(rng: Rng): Operation {
     case 5:
       return { query: CREATE_QUEUE, variables: { name: rng.pick(INVALID_NAMES) }, codes: ['BAD_USER_INPUT'] };
     case 6:
-      return { query: SEND, variables: { queue: rng.pick(INVALID_NAMES) + (rng.bool() ? '' : rng.string(rng.int(1, 8), 'ab\u00e9\u4e2d/ ')), data: {} }, codes: ['BAD_USER_INPUT'] };
+      return { query: SEND_JOB, variables: { queue: rng.pick(INVALID_NAMES) + (rng.bool() ? '' : rng.string(rng.int(1, 8), 'ab\u00e9\u4e2d/ ')), data: {} }, codes: ['BAD_USER_INPUT'] };
     case 7:
       return { query: SCHEDULE, variables: { queue: 'fuzz', cron: rng.bool() ? rng.pick(INVALID_CRONS) : rng.string(rng.int(1, 20), 'xyz!?%&~'), data: {} }, codes: ['BAD_USER_INPUT'] };
     case 8:
       return { query: 'mutation($queue: String!, $ids: [ID!]!) { cancelJobs(queue: $queue, ids: $ids) { affected } }', variables: { queue: 'fuzz', ids: rng.pick([[null], [{}], [[]], [true, 'x'], null]) } };
     default:
-      return { query: SEND, variables: { queue: 'fuzz' }, rawVariables: `{"queue":"fuzz","data":${deepJson(rng, 10_000)}}`, codes: ['BAD_USER_INPUT'] };
+      return { query: SEND_JOB, variables: { queue: 'fuzz' }, rawVariables: `{"queue":"fuzz","data":${deepJson(rng, 10_000)}}`, codes: ['BAD_USER_INPUT'] };
   }
 }
 
@@ -277,7 +276,7 @@ const WS_CASES: Record<string, { weight: number; run: Case }> = {
     weight: 2,
     run: async (rng, label) => {
       const socket = await ws();
-      socket.sendJson({ type: 'subscribe', id: rng.string(rng.int(1, 8), 'abc123'), payload: { query: rng.pick(['{ viewer { scopes } }', SEND, EVENTS]), variables: { queue: 'fuzz', data: {} } } });
+      socket.sendJson({ type: 'subscribe', id: rng.string(rng.int(1, 8), 'abc123'), payload: { query: rng.pick(['{ viewer { scopes } }', SEND_JOB, EVENTS]), variables: { queue: 'fuzz', data: {} } } });
       return expectClose(socket, label, [4401]);
     },
   },
@@ -312,7 +311,7 @@ const WS_CASES: Record<string, { weight: number; run: Case }> = {
     run: async (rng, label) => {
       const socket = await maybeAuthed(rng);
       const size = MAX_PAYLOAD + rng.int(1, 20_000);
-      const frame = JSON.stringify({ type: 'subscribe', id: '1', payload: { query: SEND, variables: { queue: 'fuzz', data: { blob: 'x'.repeat(size) } } } });
+      const frame = JSON.stringify({ type: 'subscribe', id: '1', payload: { query: SEND_JOB, variables: { queue: 'fuzz', data: { blob: 'x'.repeat(size) } } } });
       if (rng.bool()) socket.sendText(frame);
       else socket.sendBinary(Buffer.from(frame));
       return expectClose(socket, label, [1009]);
@@ -429,11 +428,11 @@ async function startHealthyTraffic(): Promise<Healthy> {
   const events = collect<{ jobEvents: { type: string; jobId: string } }>(client, EVENTS, { queue: 'healthy' });
   const createdEvents = () => new Set(events.results.filter((r) => r.data?.jobEvents.type === 'CREATED').map((r) => r.data!.jobEvents.jobId));
   // The subscription is live once it sees a job sent after it.
-  const probe = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND, { queue: 'healthy', data: { probe: true } });
+  const probe = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { probe: true } });
   const probeId = probe.body.data!.sendJob.id;
   await waitUntil('the healthy subscription to go live', async () => {
     if (createdEvents().has(probeId)) return true;
-    const again = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND, { queue: 'healthy', data: { probe: true } });
+    const again = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { probe: true } });
     await sleep(100);
     return createdEvents().has(again.body.data!.sendJob.id);
   }, 10_000);
@@ -444,7 +443,7 @@ async function startHealthyTraffic(): Promise<Healthy> {
     for (let i = 0; !stopped; i++) {
       try {
         if (i % 2 === 0) {
-          const { status, body } = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND, { queue: 'healthy', data: { i } });
+          const { status, body } = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { i } });
           if (status !== 200 || body.errors || !body.data?.sendJob?.id) failures.push(`sendJob #${i}: ${status} ${JSON.stringify(body)}`);
           else sent.push(body.data.sendJob.id);
         } else {
@@ -477,7 +476,7 @@ async function fuzzBeside(fuzz: () => Promise<{ problems: string[]; counts: Reco
     // Still served after the fuzzing, on the same connection and over HTTP.
     const after = await wsExecute<{ viewer: { tenant: { id: string } } }>(traffic.client, '{ viewer { tenant { id } } }');
     expect(after.data?.viewer.tenant.id).toBe(healthy.tenant.id);
-    const last = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND, { queue: 'healthy', data: { last: true } });
+    const last = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { last: true } });
     expect(last.status).toBe(200);
     traffic.sent.push(last.body.data!.sendJob.id);
     await waitUntil('a CREATED event for every healthy send', () => traffic.sent.every((id) => traffic.createdEvents().has(id)), 10_000).catch(() => {});
@@ -600,14 +599,14 @@ const HTTP_CASES: Record<string, { weight: number; run: Case }> = {
       const bad = rng.pick(INVALID_UTF8);
       const body = rng.bool()
         ? Buffer.concat([Buffer.from('{"query":"mutation { createQueue(name: \\"q'), bad, Buffer.from('\\") { name } }"}')])
-        : Buffer.concat([Buffer.from(`{"query":${JSON.stringify(SEND)},"variables":{"queue":"q`), bad, Buffer.from('","data":{}}}')]);
+        : Buffer.concat([Buffer.from(`{"query":${JSON.stringify(SEND_JOB)},"variables":{"queue":"q`), bad, Buffer.from('","data":{}}}')]);
       return checkHttpFailure(label, await rawPost(body), { codes: ['BAD_USER_INPUT'] }, [200]);
     },
   },
   invalidJson: {
     weight: 2,
     run: async (rng, label) => {
-      const text = rng.bool() ? rng.string(rng.int(1, 80), '{}[]":,abc 123\\\tnul') : JSON.stringify({ query: SEND, variables: { queue: 'fuzz', data: {} } }).slice(0, rng.int(1, 60));
+      const text = rng.bool() ? rng.string(rng.int(1, 80), '{}[]":,abc 123\\\tnul') : JSON.stringify({ query: SEND_JOB, variables: { queue: 'fuzz', data: {} } }).slice(0, rng.int(1, 60));
       return checkHttpFailure(label, await rawPost(Buffer.from(text)), { codes: ['BAD_REQUEST'] }, [400]);
     },
   },
@@ -618,14 +617,14 @@ const HTTP_CASES: Record<string, { weight: number; run: Case }> = {
   wrongShape: {
     weight: 2,
     run: async (rng, label) => {
-      const shape = rng.pick<unknown>([rng.json(), [{ query: SEND }], { query: rng.pick([5, null, {}, []]) }, { query: SEND, variables: rng.pick(['v', 5, [], true]) }, { variables: {} }, { query: SEND, operationName: rng.pick([5, {}, []]) }]);
+      const shape = rng.pick<unknown>([rng.json(), [{ query: SEND_JOB }], { query: rng.pick([5, null, {}, []]) }, { query: SEND_JOB, variables: rng.pick(['v', 5, [], true]) }, { variables: {} }, { query: SEND_JOB, operationName: rng.pick([5, {}, []]) }]);
       return checkHttpFailure(`${label} ${JSON.stringify(shape).slice(0, 80)}`, await rawPost(Buffer.from(JSON.stringify(shape) ?? 'null')), {}, [400]);
     },
   },
   oversizeBody: {
     weight: 2,
     run: async (rng, label) => {
-      const body = Buffer.from(JSON.stringify({ query: SEND, variables: { queue: 'fuzz', data: { blob: 'x'.repeat(MAX_BODY + rng.int(1, 50_000)) } } }));
+      const body = Buffer.from(JSON.stringify({ query: SEND_JOB, variables: { queue: 'fuzz', data: { blob: 'x'.repeat(MAX_BODY + rng.int(1, 50_000)) } } }));
       const chunked = rng.bool();
       let response: RawResponse;
       try {
@@ -640,7 +639,7 @@ const HTTP_CASES: Record<string, { weight: number; run: Case }> = {
   deepVariables: {
     weight: 2,
     run: async (rng, label) => {
-      const body = Buffer.from(`{"query":${JSON.stringify(SEND)},"variables":{"queue":"fuzz","data":${deepJson(rng, 10_000)}}}`);
+      const body = Buffer.from(`{"query":${JSON.stringify(SEND_JOB)},"variables":{"queue":"fuzz","data":${deepJson(rng, 10_000)}}}`);
       return checkHttpFailure(label, await rawPost(body, { chunked: rng.bool() }), { codes: ['BAD_USER_INPUT'] });
     },
   },

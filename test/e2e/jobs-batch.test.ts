@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { describe, expect, it } from '@jest/globals';
+import { useJobsFixture } from '../support/jobs.ts';
+import { SEND_JOBS } from '../support/operations.ts';
 
-const SEND_JOBS = 'mutation ($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
-
-let f: JobsFixture;
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-afterAll(() => f.close());
+const f = useJobsFixture();
 
 describe('sendJobs (batch publish)', () => {
   it('inserts the batch under the tenant prefix and returns the ids in input order', async () => {

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { wsClient, wsExecute } from '../support/clients.ts';
-import { startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { useJobsFixture } from '../support/jobs.ts';
 
-const SEND = 'mutation ($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
 const JOB = '{ id state output }';
 const CANCEL = `mutation ($queue: String!, $id: ID!) { cancelJob(queue: $queue, id: $id) ${JOB} }`;
 const RESUME = `mutation ($queue: String!, $id: ID!) { resumeJob(queue: $queue, id: $id) ${JOB} }`;
@@ -17,20 +16,13 @@ const ERROR_OF = 'query ($queue: String!, $id: ID!) { job(queue: $queue, id: $id
 const MANY = (command: string) => `mutation ($queue: String!, $ids: [ID!]!) { ${command}(queue: $queue, ids: $ids) { requested affected } }`;
 const COMPLETE_MANY = 'mutation ($queue: String!, $ids: [ID!]!, $output: JSON) { completeJobs(queue: $queue, ids: $ids, output: $output) { requested affected } }';
 
-let f: JobsFixture;
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-afterAll(() => f.close());
-
-const send = async (queue: string, data: object = {}, options?: object): Promise<string> =>
-  (await f.api.data<{ sendJob: { id: string } }>(SEND, { queue, data, options })).sendJob.id;
+const f = useJobsFixture();
 
 const stateOf = async (id: string): Promise<string | undefined> => (await f.tables.job(id))?.state;
 
 /** Sends a job and lets an outside pg-boss worker take it: active in pg-boss. */
 async function activeJob(queue: string, options?: object): Promise<string> {
-  const id = await send(queue, { work: true }, options);
+  const id = await f.api.sendJob(queue, { work: true }, options);
   const [job] = await f.boss.fetch(f.qualified(queue));
   expect(job?.id).toBe(id);
   return id;
@@ -47,7 +39,7 @@ async function failedJob(queue: string): Promise<string> {
 describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
   it('cancels a queued job in pg-boss, then CONFLICT when it is already cancelled', async () => {
     const queue = f.queueName('cancel');
-    const id = await send(queue);
+    const id = await f.api.sendJob(queue);
     expect(await f.api.data(CANCEL, { queue, id })).toEqual({ cancelJob: { id, state: 'CANCELLED', output: null } });
     expect(await f.tables.job(id)).toMatchObject({ state: 'cancelled', completed_on: expect.any(Date) });
     expect(await f.boss.fetch(f.qualified(queue))).toEqual([]);
@@ -65,7 +57,7 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
 
   it('resumes a cancelled job so a worker gets it, CONFLICT for a job that is not cancelled', async () => {
     const queue = f.queueName('resume');
-    const id = await send(queue);
+    const id = await f.api.sendJob(queue);
     expect(await f.api.errorCode(RESUME, { queue, id })).toBe('CONFLICT');
     await f.api.data(CANCEL, { queue, id });
 
@@ -76,7 +68,7 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
 
   it('retries a failed job so a worker gets it again, CONFLICT for a job that has not failed', async () => {
     const queue = f.queueName('retry');
-    const queued = await send(queue);
+    const queued = await f.api.sendJob(queue);
     expect(await f.api.errorCode(RETRY, { queue, id: queued })).toBe('CONFLICT');
     await f.api.data(CANCEL, { queue, id: queued });
 
@@ -88,8 +80,8 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
 
   it('deletes a job from pg-boss, then NOT_FOUND', async () => {
     const queue = f.queueName('delete');
-    const id = await send(queue);
-    const kept = await send(queue);
+    const id = await f.api.sendJob(queue);
+    const kept = await f.api.sendJob(queue);
     expect(await f.api.data(DELETE, { queue, id })).toEqual({ deleteJob: true });
     expect(await f.tables.job(id)).toBeUndefined();
     expect(await stateOf(kept)).toBe('created');
@@ -98,8 +90,8 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
 
   it('removeJob deletes a job and returns what a client cache needs to evict it, then NOT_FOUND', async () => {
     const queue = f.queueName('remove');
-    const id = await send(queue);
-    const kept = await send(queue);
+    const id = await f.api.sendJob(queue);
+    const kept = await f.api.sendJob(queue);
     expect(await f.api.data(REMOVE, { queue, id })).toEqual({ removeJob: { __typename: 'DeletedJob', id, queue } });
     expect(await f.tables.job(id)).toBeUndefined();
     expect(await stateOf(kept)).toBe('created');
@@ -118,7 +110,7 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
     const completed = await activeJob(queue);
     await f.boss.complete(f.qualified(queue), completed, { done: 1 });
     expect(await f.api.data(ERROR_OF, { queue, id: completed })).toEqual({ job: { state: 'COMPLETED', output: { done: 1 }, error: null } });
-    expect((await f.api.data<{ job: { error: unknown } }>(ERROR_OF, { queue, id: await send(queue) })).job.error).toBeNull();
+    expect((await f.api.data<{ job: { error: unknown } }>(ERROR_OF, { queue, id: await f.api.sendJob(queue) })).job.error).toBeNull();
   });
 
   it.each([
@@ -132,7 +124,7 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
     ['touchJob', TOUCH],
   ])('%s answers NOT_FOUND for an unknown id, a malformed id and an unknown queue', async (_name, mutation) => {
     const queue = f.queueName('unknown-ids');
-    const existing = await send(queue);
+    const existing = await f.api.sendJob(queue);
     expect(await f.api.errorCode(mutation, { queue, id: crypto.randomUUID() })).toBe('NOT_FOUND');
     expect(await f.api.errorCode(mutation, { queue, id: 'not-a-uuid' })).toBe('NOT_FOUND');
     // A real job id, asked of another (missing) queue.
@@ -146,9 +138,9 @@ describe('cancelJob, resumeJob, retryJob, deleteJob', () => {
 describe('batch commands', () => {
   it('cancelJobs, resumeJobs, retryJobs, deleteJobs change only the fitting jobs and count them', async () => {
     const queue = f.queueName('batch-commands');
-    const a = await send(queue, { n: 'a' });
-    const b = await send(queue, { n: 'b' });
-    const c = await send(queue, { n: 'c' });
+    const a = await f.api.sendJob(queue, { n: 'a' });
+    const b = await f.api.sendJob(queue, { n: 'b' });
+    const c = await f.api.sendJob(queue, { n: 'c' });
     const unknown = crypto.randomUUID();
 
     expect(await f.api.data(MANY('cancelJobs'), { queue, ids: [a, b, unknown] })).toEqual({ cancelJobs: { requested: 3, affected: 2 } });
@@ -160,7 +152,7 @@ describe('batch commands', () => {
     const retryQueue = f.queueName('batch-retry');
     const x = await failedJob(retryQueue);
     const y = await failedJob(retryQueue);
-    const z = await send(retryQueue);
+    const z = await f.api.sendJob(retryQueue);
     const elsewhere = await failedJob(f.queueName('batch-retry-other'));
     expect(await f.api.data(MANY('retryJobs'), { queue: retryQueue, ids: [x, y, z, elsewhere] })).toEqual({ retryJobs: { requested: 4, affected: 2 } });
     expect([await stateOf(x), await stateOf(y), await stateOf(z), await stateOf(elsewhere)]).toEqual(['retry', 'retry', 'created', 'failed']);
@@ -190,7 +182,7 @@ describe('completeJob, failJob, completeJobs, touchJob', () => {
 
   it('refuses to complete or fail a job no worker holds (CONFLICT), leaving it queued', async () => {
     const queue = f.queueName('settle-queued');
-    const id = await send(queue);
+    const id = await f.api.sendJob(queue);
     expect(await f.api.errorCode(COMPLETE, { queue, id, output: { done: true } })).toBe('CONFLICT');
     expect(await f.api.errorCode(FAIL, { queue, id, error: { nope: true } })).toBe('CONFLICT');
     expect(await f.tables.job(id)).toMatchObject({ state: 'created', output: null, retry_count: 0 });
@@ -211,7 +203,7 @@ describe('completeJob, failJob, completeJobs, touchJob', () => {
     const queue = f.queueName('complete-many');
     const a = await activeJob(queue);
     const b = await activeJob(queue);
-    const queued = await send(queue);
+    const queued = await f.api.sendJob(queue);
     expect(await f.api.data(COMPLETE_MANY, { queue, ids: [a, b, queued], output: { batch: 1 } })).toEqual({
       completeJobs: { requested: 3, affected: 2 },
     });
@@ -222,7 +214,7 @@ describe('completeJob, failJob, completeJobs, touchJob', () => {
 
   it('answers many concurrent settlements of jobs nobody may settle (more than the pool has connections)', async () => {
     const queue = f.queueName('settle-flood');
-    const queued = await send(queue);
+    const queued = await f.api.sendJob(queue);
     // Each of these looks the queue up inside its settlement transaction: 40 at once against a pool of 10.
     // One graphql-ws connection: its operations run side by side, unlike HTTP requests queued on a few sockets.
     const client = wsClient(f.gateway.wsUrl, { token: f.tenant.token });
@@ -246,7 +238,7 @@ describe('completeJob, failJob, completeJobs, touchJob', () => {
     expect(touched.state).toBe('active');
     expect(touched.heartbeat_on!.getTime()).toBeGreaterThan(stale.getTime());
 
-    const queued = await send(queue);
+    const queued = await f.api.sendJob(queue);
     expect(await f.api.errorCode(TOUCH, { queue, id: queued })).toBe('CONFLICT');
   });
 });

@@ -2,30 +2,21 @@
  * updateJob and upsertJob: pg-boss's update and upsert through the gateway,
  * checked on pgboss.job.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { eventStreams, eventsOf } from '../support/events.ts';
 import { issueExtraToken } from '../support/gateway.ts';
-import { apiFor, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture } from '../support/jobs.ts';
+import { COMPLETE_JOB } from '../support/operations.ts';
 
-const SEND = 'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
 const UPDATE = `mutation($queue: String!, $id: ID!, $data: JSON, $options: JobEditInput) {
   updateJob(queue: $queue, id: $id, data: $data, options: $options) { id state data priority retryLimit deadLetter groupId startAfter } }`;
 const UPSERT = `mutation($queue: String!, $key: String!, $data: JSON, $options: JobEditInput) {
   upsertJob(queue: $queue, key: $key, data: $data, options: $options) { inserted job { id state data priority singletonKey } } }`;
 
-let f: JobsFixture;
+const f = useJobsFixture();
 
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-
-afterAll(async () => {
-  await f.close();
-});
-
-const send = async (queue: string, data: Record<string, unknown> = {}, options: Record<string, unknown> = {}) =>
-  (await f.api.data(SEND, { queue, data, options })).sendJob.id as string;
+const send = (queue: string, data: Record<string, unknown> = {}, options: Record<string, unknown> = {}) => f.api.sendJob(queue, data, options);
 
 describe('updateJob', () => {
   it('edits a waiting job\'s data and options in pgboss.job, and jobEvents reports UPDATED', async () => {
@@ -61,7 +52,7 @@ describe('updateJob', () => {
     expect(fetched?.id).toBe(active);
     const before = await f.tables.job(active);
     expect(await f.api.errorCode(UPDATE, { queue, id: active, data: { v: 9 } })).toBe('CONFLICT');
-    await f.api.data('mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }', { queue, id: active });
+    await f.api.data(COMPLETE_JOB, { queue, id: active });
     expect(await f.api.errorCode(UPDATE, { queue, id: active, options: { priority: 3 } })).toBe('CONFLICT');
     expect((await f.tables.job(active))!.data).toEqual(before!.data);
 

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { apiFor, startJobsFixture, type Api, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture, type Api } from '../support/jobs.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
+import { SEND_JOBS } from '../support/operations.ts';
 
 /** Error handling for failed operations: nothing a refused call asked for may reach pg-boss. */
 
 const SEND = 'mutation ($queue: String!, $data: JSON) { sendJob(queue: $queue, data: $data) { id } }';
-const SEND_JOBS = 'mutation ($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
 const CREATE_QUEUE = 'mutation ($queue: String!) { createQueue(name: $queue) { name } }';
 const UPDATE_QUEUE = 'mutation ($queue: String!) { updateQueue(name: $queue, options: { retryLimit: 1 }) { name } }';
 const DELETE_QUEUE = 'mutation ($queue: String!) { deleteQueue(name: $queue) }';
@@ -21,11 +21,7 @@ const DEFAULT_LIMIT = 256 * 1024;
 /** `{"blob":"xxx…"}` of exactly `bytes` bytes of JSON. */
 const payloadOf = (bytes: number) => ({ blob: 'x'.repeat(bytes - '{"blob":""}'.length) });
 
-let f: JobsFixture;
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-afterAll(() => f.close());
+const f = useJobsFixture();
 
 /** Asserts that the tenant's rows in pg-boss (jobs, queues, schedules) did not change during `action`. */
 async function expectNothingWritten(action: () => Promise<void>): Promise<void> {

@@ -2,42 +2,33 @@
  * deleteQueuedJobs, deleteStoredJobs, deleteAllJobs: pg-boss's bulk deletes
  * through the gateway, checked on pgboss.job.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { eventStreams } from '../support/events.ts';
 import { issueExtraToken } from '../support/gateway.ts';
-import { apiFor, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture } from '../support/jobs.ts';
+import { COMPLETE_JOB, CREATE_QUEUE, FAIL_JOB } from '../support/operations.ts';
 
-const SEND = 'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
-const CREATE_QUEUE = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
 const PURGE = {
   queued: 'mutation($queue: String!) { deleteQueuedJobs(queue: $queue) }',
   stored: 'mutation($queue: String!) { deleteStoredJobs(queue: $queue) }',
   all: 'mutation($queue: String!) { deleteAllJobs(queue: $queue) }',
 };
 
-let f: JobsFixture;
-
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-
-afterAll(async () => {
-  await f.close();
-});
+const f = useJobsFixture();
 
 /** A queue holding jobs in every state; the ids by state. */
 async function queueInEveryState(options: Record<string, unknown> = {}): Promise<{ queue: string; ids: Record<string, string[]> }> {
   const queue = f.queueName('purge');
   await f.api.data(CREATE_QUEUE, { name: queue, options: { retryLimit: 0, ...options } });
-  const send = async (label: string, extra: Record<string, unknown> = {}) => (await f.api.data(SEND, { queue, data: { label }, options: extra })).sendJob.id as string;
+  const send = (label: string, extra: Record<string, unknown> = {}) => f.api.sendJob(queue, { label }, extra);
   const take = async () => (await f.boss.fetch(f.qualified(queue)))[0]!.id;
   const ids: Record<string, string[]> = { created: [], retry: [], active: [], completed: [], cancelled: [], failed: [] };
   ids.completed!.push(await send('completed'));
-  await f.api.data('mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }', { queue, id: await take() });
+  await f.api.data(COMPLETE_JOB, { queue, id: await take() });
   ids.failed!.push(await send('failed'));
-  await f.api.data('mutation($queue: String!, $id: ID!) { failJob(queue: $queue, id: $id) { id } }', { queue, id: await take() });
+  await f.api.data(FAIL_JOB, { queue, id: await take() });
   ids.retry!.push(await send('retry', { retryLimit: 2, retryDelay: 3600 }));
-  await f.api.data('mutation($queue: String!, $id: ID!) { failJob(queue: $queue, id: $id) { id } }', { queue, id: await take() });
+  await f.api.data(FAIL_JOB, { queue, id: await take() });
   ids.active!.push(await send('active'));
   expect(await take()).toBe(ids.active![0]);
   ids.cancelled!.push(await send('cancelled'));

@@ -1,22 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { httpGraphql } from '../support/clients.ts';
-import { QUEUE_FIELDS, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { QUEUE_FIELDS, useJobsFixture } from '../support/jobs.ts';
 
 const CREATE_QUEUE = `mutation ($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { ${QUEUE_FIELDS} } }`;
 const UPDATE_QUEUE = `mutation ($name: String!, $options: QueueOptionsInput!) { updateQueue(name: $name, options: $options) { ${QUEUE_FIELDS} } }`;
 const DELETE_QUEUE = 'mutation ($name: String!) { deleteQueue(name: $name) }';
 const QUEUE = `query ($name: String!) { queue(name: $name) { ${QUEUE_FIELDS} } }`;
 const QUEUES = `{ queues { ${QUEUE_FIELDS} } }`;
-const SEND = 'mutation ($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
 
-let f: JobsFixture;
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-afterAll(() => f.close());
-
-const send = async (queue: string, data: object, options?: object): Promise<string> =>
-  (await f.api.data<{ sendJob: { id: string } }>(SEND, { queue, data, options })).sendJob.id;
+const f = useJobsFixture();
 
 describe('createQueue', () => {
   it('stores every option in pg-boss under the tenant prefix, dead letter included', async () => {
@@ -79,7 +71,7 @@ describe('createQueue', () => {
     expect(createQueue.options.partition).toBe(true);
     expect(await f.tables.queue(f.qualified(name))).toMatchObject({ partition: true });
 
-    const id = await send(name, { big: 'volume' });
+    const id = await f.api.sendJob(name, { big: 'volume' });
     expect(await f.tables.job(id)).toMatchObject({ name: f.qualified(name), data: { big: 'volume' } });
     expect(await f.api.data(QUEUE, { name })).toMatchObject({ queue: { totalCount: 1, queuedCount: 1 } });
     expect(await f.api.data(DELETE_QUEUE, { name })).toEqual({ deleteQueue: true });
@@ -146,7 +138,7 @@ describe('updateQueue', () => {
 describe('deleteQueue', () => {
   it('removes the queue and its jobs from pg-boss', async () => {
     const name = f.queueName('doomed');
-    const id = await send(name, { n: 1 });
+    const id = await f.api.sendJob(name, { n: 1 });
     expect(await f.tables.job(id)).toBeDefined();
 
     expect(await f.api.data(DELETE_QUEUE, { name })).toEqual({ deleteQueue: true });
@@ -174,8 +166,8 @@ describe('queues and queue(name)', () => {
   it('report live counts matching pg-boss\'s job table', async () => {
     const name = f.queueName('counted');
     await f.api.data(CREATE_QUEUE, { name });
-    const ready = [await send(name, { n: 1 }), await send(name, { n: 2 }), await send(name, { n: 3 })];
-    await send(name, { n: 4 }, { delaySeconds: 3600 });
+    const ready = [await f.api.sendJob(name, { n: 1 }), await f.api.sendJob(name, { n: 2 }), await f.api.sendJob(name, { n: 3 })];
+    await f.api.sendJob(name, { n: 4 }, { delaySeconds: 3600 });
     // An outside worker takes one job: it is active in pg-boss.
     const [taken] = await f.boss.fetch(f.qualified(name));
     expect(ready).toContain(taken?.id);

@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { JOB_FIELDS, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { JOB_FIELDS, useJobsFixture } from '../support/jobs.ts';
 
-const SEND = 'mutation ($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
 const JOB = `query ($queue: String!, $id: ID!) { job(queue: $queue, id: $id) { ${JOB_FIELDS} } }`;
 const JOBS = `query ($queue: String!, $states: [JobState!], $first: Int, $after: String) {
   jobs(queue: $queue, states: $states, first: $first, after: $after) { nodes { id state data } pageInfo { endCursor hasNextPage } }
@@ -12,14 +11,7 @@ interface Page {
   pageInfo: { endCursor: string | null; hasNextPage: boolean };
 }
 
-let f: JobsFixture;
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-afterAll(() => f.close());
-
-const send = async (queue: string, data: object, options?: object): Promise<string> =>
-  (await f.api.data<{ sendJob: { id: string } }>(SEND, { queue, data, options })).sendJob.id;
+const f = useJobsFixture();
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 
@@ -27,7 +19,7 @@ describe('job(queue, id)', () => {
   it('returns the job as pg-boss stores it, queue and dead letter without the tenant prefix', async () => {
     const queue = f.queueName('detail');
     const deadLetter = f.queueName('detail-dlq');
-    const id = await send(queue, { invoice: 'INV-1', lines: [1, 2] }, {
+    const id = await f.api.sendJob(queue, { invoice: 'INV-1', lines: [1, 2] }, {
       priority: 4,
       retryLimit: 3,
       retryDelay: 2,
@@ -71,7 +63,7 @@ describe('job(queue, id)', () => {
 
   it('follows the job through pg-boss: started, completed, output', async () => {
     const queue = f.queueName('lifecycle');
-    const id = await send(queue, { n: 1 });
+    const id = await f.api.sendJob(queue, { n: 1 });
     await f.boss.fetch(f.qualified(queue));
     await f.boss.complete(f.qualified(queue), id, { result: 'ok' });
 
@@ -90,8 +82,8 @@ describe('job(queue, id)', () => {
   it('is null for an unknown id, a malformed id, another queue or a missing queue', async () => {
     const queue = f.queueName('lookup');
     const other = f.queueName('lookup-other');
-    const id = await send(queue, { n: 1 });
-    await send(other, { n: 2 });
+    const id = await f.api.sendJob(queue, { n: 1 });
+    await f.api.sendJob(other, { n: 2 });
     for (const [q, i] of [[queue, crypto.randomUUID()], [queue, 'nope'], [other, id], [f.queueName('missing'), id]] as const) {
       expect(await f.api.data(JOB, { queue: q, id: i })).toEqual({ job: null });
     }
@@ -118,8 +110,8 @@ describe('jobs(queue, states, first, after)', () => {
 
   beforeAll(async () => {
     queue = f.queueName('paged');
-    for (let seq = 0; seq < 7; seq++) sent.push(await send(queue, { seq }));
-    await send(f.queueName('elsewhere'), { seq: 99 });
+    for (let seq = 0; seq < 7; seq++) sent.push(await f.api.sendJob(queue, { seq }));
+    await f.api.sendJob(f.queueName('elsewhere'), { seq: 99 });
   });
 
   it('pages through every job newest first, without gaps or repeats', async () => {

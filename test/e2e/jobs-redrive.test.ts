@@ -2,27 +2,18 @@
  * previewRedrive and redriveJobs: pg-boss's dead-letter redrive through the
  * gateway, checked on pgboss.job.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { eventStreams } from '../support/events.ts';
 import { createTestTenant, issueExtraToken } from '../support/gateway.ts';
-import { apiFor, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture } from '../support/jobs.ts';
+import { CREATE_QUEUE } from '../support/operations.ts';
 
 const PREVIEW = `query($queue: String!, $options: RedriveOptionsInput) {
   previewRedrive(queue: $queue, options: $options) { total unroutable destinations { queue count } } }`;
 const REDRIVE = 'mutation($queue: String!, $options: RedriveOptionsInput) { redriveJobs(queue: $queue, options: $options) }';
-const CREATE_QUEUE = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
-const SEND = 'mutation($queue: String!, $data: JSON!) { sendJob(queue: $queue, data: $data) { id } }';
 
-let f: JobsFixture;
-
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-
-afterAll(async () => {
-  await f.close();
-});
+const f = useJobsFixture();
 
 /** Fails jobs terminally as a plain pg-boss worker would: their copies land in the dead letter queue. */
 async function failAll(qualified: string, count: number): Promise<void> {
@@ -38,7 +29,7 @@ async function deadLettered(data: Record<string, unknown>[]): Promise<{ queue: s
   await f.api.data(CREATE_QUEUE, { name: dead });
   await f.api.data(CREATE_QUEUE, { name: queue, options: { deadLetter: dead, retryLimit: 0 } });
   const sent: string[] = [];
-  for (const item of data) sent.push((await f.api.data(SEND, { queue, data: item })).sendJob.id);
+  for (const item of data) sent.push(await f.api.sendJob(queue, item));
   await failAll(f.qualified(queue), data.length);
   const copies = await f.tables.jobsIn(f.qualified(dead));
   expect(copies.map((row) => [row.state, row.source_name])).toEqual(data.map(() => ['created', f.qualified(queue)]));

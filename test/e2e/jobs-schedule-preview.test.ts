@@ -2,22 +2,14 @@
  * previewSchedule: the next run times of a cron expression as pg-boss reads
  * it, with nothing stored.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { httpGraphql } from '../support/clients.ts';
 import { issueExtraToken } from '../support/gateway.ts';
-import { apiFor, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture } from '../support/jobs.ts';
 
 const PREVIEW = 'query($cron: String!, $tz: String, $count: Int, $from: DateTime) { previewSchedule(cron: $cron, tz: $tz, count: $count, from: $from) }';
 
-let f: JobsFixture;
-
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-
-afterAll(async () => {
-  await f.close();
-});
+const f = useJobsFixture();
 
 describe('previewSchedule', () => {
   it('gives the next times in the time zone, as pg-boss computes them, and stores nothing', async () => {

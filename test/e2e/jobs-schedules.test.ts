@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { describe, expect, it } from '@jest/globals';
+import { useJobsFixture } from '../support/jobs.ts';
 
 const SCHEDULE_FIELDS = 'queue key cron timezone data options';
 const SCHEDULE = `mutation ($queue: String!, $cron: String!, $data: JSON, $options: ScheduleOptionsInput) {
@@ -11,11 +11,7 @@ const SCHEDULES = `query ($queue: String) { schedules(queue: $queue) { ${SCHEDUL
 // Far from "every minute": the gateway's own cron pass never fires these during a test.
 const NIGHTLY = '30 3 * * *';
 
-let f: JobsFixture;
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-afterAll(() => f.close());
+const f = useJobsFixture();
 
 describe('scheduleJob', () => {
   it('stores a cron schedule in pgboss.schedule under the prefixed queue name, with tz, key, data and send options', async () => {

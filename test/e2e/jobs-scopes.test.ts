@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { ScopeName } from '../../src/auth/scopes.ts';
 import { issueExtraToken } from '../support/gateway.ts';
-import { apiFor, startJobsFixture, type Api, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture, type Api } from '../support/jobs.ts';
 
 const SEND = 'mutation ($queue: String!) { sendJob(queue: $queue, data: { n: 1 }) { id } }';
 const SEND_JOBS = 'mutation ($queue: String!) { sendJobs(queue: $queue, jobs: [{ data: { n: 1 } }, { data: { n: 2 } }]) }';
@@ -18,19 +18,17 @@ const COMPLETE_MANY = 'mutation ($queue: String!, $id: ID!) { completeJobs(queue
 const FAIL = 'mutation ($queue: String!, $id: ID!) { failJob(queue: $queue, id: $id, error: "no") { state } }';
 const TOUCH = 'mutation ($queue: String!, $id: ID!) { touchJob(queue: $queue, id: $id) { state } }';
 
-let f: JobsFixture;
+const f = useJobsFixture();
 /** Tokens of the fixture's tenant with fewer scopes. */
 const tokens: Record<'read' | 'publish' | 'publishRead' | 'work', Api> = {} as never;
 
 beforeAll(async () => {
-  f = await startJobsFixture();
   const issue = async (scopes: ScopeName[]) => apiFor(f.gateway, (await issueExtraToken(f.gateway, f.tenant.tenant.id, scopes)).token);
   tokens.read = await issue(['READ']);
   tokens.publish = await issue(['PUBLISH']);
   tokens.publishRead = await issue(['PUBLISH', 'READ']);
   tokens.work = await issue(['WORK']);
 });
-afterAll(() => f.close());
 
 const sendAsOwner = async (queue: string): Promise<string> => (await f.api.data<{ sendJob: { id: string } }>(SEND, { queue })).sendJob.id;
 

@@ -2,24 +2,22 @@
  * findJobs and blockedKeys: pg-boss's findJobs filters and getBlockedKeys
  * through the gateway, checked against pgboss.job.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import { useJobsFixture } from '../support/jobs.ts';
 
-const SEND = 'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
 const FIND = `query($queue: String!, $singletonKey: String, $data: JSON, $states: [JobState!], $first: Int, $after: String) {
   findJobs(queue: $queue, singletonKey: $singletonKey, data: $data, states: $states, first: $first, after: $after) {
     nodes { id state data singletonKey } pageInfo { endCursor hasNextPage } } }`;
 const BLOCKED = 'query($queue: String!, $first: Int, $after: String) { blockedKeys(queue: $queue, first: $first, after: $after) }';
 
-let f: JobsFixture;
+const f = useJobsFixture();
 let queue: string;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
-  f = await startJobsFixture();
   queue = f.queueName('customers');
   const send = async (label: string, data: Record<string, unknown>, options: Record<string, unknown> = {}) => {
-    ids[label] = (await f.api.data(SEND, { queue, data, options })).sendJob.id;
+    ids[label] = await f.api.sendJob(queue, data, options);
   };
   await send('ann1', { customer: 'ann', tier: 'gold', items: [1, 2] });
   await send('bob', { customer: 'bob', tier: 'gold' }, { singletonKey: 'bob' });
@@ -27,10 +25,6 @@ beforeAll(async () => {
   await send('ann3', { customer: 'ann', nested: { city: 'Oslo' } }, { singletonKey: 'ann' });
   const [active] = await f.boss.fetch(f.qualified(queue));
   expect(active?.id).toBe(ids.ann1);
-});
-
-afterAll(async () => {
-  await f.close();
 });
 
 /** The ids pg-boss's table holds for a containment filter, newest first. */
@@ -80,7 +74,7 @@ describe('blockedKeys', () => {
   it('lists the keys of a KEY_STRICT_FIFO queue whose head failed, as pg-boss does', async () => {
     const fifo = f.queueName('fifo');
     await f.api.data('mutation($name: String!) { createQueue(name: $name, options: { policy: KEY_STRICT_FIFO, retryLimit: 0 }) { name } }', { name: fifo });
-    for (const key of ['acct-1', 'acct-1', 'acct-2', 'acct-3']) await f.api.data(SEND, { queue: fifo, data: { key }, options: { singletonKey: key } });
+    for (const key of ['acct-1', 'acct-1', 'acct-2', 'acct-3']) await f.api.sendJob(fifo, { key }, { singletonKey: key });
     const heads = await f.boss.fetch(f.qualified(fifo), { batchSize: 3 });
     const failed = heads.filter((job) => ['acct-1', 'acct-3'].includes((job.data as { key: string }).key));
     expect(failed).toHaveLength(2);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { JOB_FIELDS, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { describe, expect, it } from '@jest/globals';
+import { JOB_FIELDS, useJobsFixture } from '../support/jobs.ts';
 
 const SEND = `mutation ($queue: String!, $data: JSON!, $options: JobOptionsInput) {
   sendJob(queue: $queue, data: $data, options: $options) { ${JOB_FIELDS} }
@@ -17,11 +17,7 @@ interface SentJob {
   deadLetter: string | null;
 }
 
-let f: JobsFixture;
-beforeAll(async () => {
-  f = await startJobsFixture();
-});
-afterAll(() => f.close());
+const f = useJobsFixture();
 
 const send = async (queue: string, data: unknown, options?: Record<string, unknown>): Promise<SentJob | null> =>
   (await f.api.data<{ sendJob: SentJob | null }>(SEND, { queue, data, options })).sendJob;

@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestTenant, issueExtraToken } from '../support/gateway.ts';
-import { apiFor, startJobsFixture, type Api, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture, type Api } from '../support/jobs.ts';
 
 const COUNTS = 'queueCount queuedCount deferredCount activeCount completedCount failedCount cancelledCount totalCount';
 const GLOBAL_STATS = `{ globalStats { tenantCount ${COUNTS} tenants { tenantId tenantName ${COUNTS} } } }`;
-const SEND = 'mutation ($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
 
 type Counts = Record<'queueCount' | 'queuedCount' | 'deferredCount' | 'activeCount' | 'completedCount' | 'failedCount' | 'cancelledCount' | 'totalCount', number>;
 interface GlobalStats extends Counts {
@@ -12,18 +11,16 @@ interface GlobalStats extends Counts {
   tenants: (Counts & { tenantId: string; tenantName: string | null })[];
 }
 
-let f: JobsFixture;
+const f = useJobsFixture();
 let admin: Api;
 let second: { id: string; name: string; api: Api };
 
 beforeAll(async () => {
-  f = await startJobsFixture();
   const operator = await createTestTenant(f.gateway, ['ADMIN']);
   admin = apiFor(f.gateway, operator.token);
   const other = await createTestTenant(f.gateway, ['PUBLISH']);
   second = { id: other.tenant.id, name: other.tenant.name, api: apiFor(f.gateway, other.token) };
 });
-afterAll(() => f.close());
 
 describe('globalStats', () => {
   it('is refused (FORBIDDEN) to tokens without ADMIN', async () => {
@@ -36,8 +33,7 @@ describe('globalStats', () => {
     // Tenant one: two queues, jobs in every state.
     const mail = f.queueName('mail');
     const sms = f.queueName('sms');
-    const send = async (queue: string, options?: object) =>
-      (await f.api.data<{ sendJob: { id: string } }>(SEND, { queue, data: { to: 'x' }, options })).sendJob.id;
+    const send = (queue: string, options?: object) => f.api.sendJob(queue, { to: 'x' }, options);
     await send(mail);
     await send(mail);
     await send(sms, { delaySeconds: 3600 });
@@ -52,8 +48,8 @@ describe('globalStats', () => {
     }
     // Tenant two: one queue, two jobs.
     const reports = `reports-${second.id}`;
-    await second.api.data(SEND, { queue: reports, data: { n: 1 } });
-    await second.api.data(SEND, { queue: reports, data: { n: 2 } });
+    await second.api.sendJob(reports, { n: 1 });
+    await second.api.sendJob(reports, { n: 2 });
 
     const { globalStats } = await admin.data<{ globalStats: GlobalStats }>(GLOBAL_STATS);
 

@@ -2,30 +2,25 @@
  * subscribeQueue, unsubscribeQueue, publish, topics: pg-boss publish/subscribe
  * through the gateway, checked on pgboss.subscription and pgboss.job.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { eventStreams } from '../support/events.ts';
 import { createTestTenant } from '../support/gateway.ts';
-import { apiFor, startJobsFixture, type Api, type JobsFixture } from '../support/jobs.ts';
+import { apiFor, useJobsFixture, type Api } from '../support/jobs.ts';
+import { CREATE_QUEUE } from '../support/operations.ts';
 
 const SUBSCRIBE = 'mutation($topic: String!, $queue: String!) { subscribeQueue(topic: $topic, queue: $queue) { name queues } }';
 const UNSUBSCRIBE = 'mutation($topic: String!, $queue: String!) { unsubscribeQueue(topic: $topic, queue: $queue) { name queues } }';
 const PUBLISH = 'mutation($topic: String!, $data: JSON, $options: JobOptionsInput) { publish(topic: $topic, data: $data, options: $options) { id queue state data priority } }';
 const TOPICS = '{ topics { name queues } }';
-const CREATE_QUEUE = 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }';
 
-let f: JobsFixture;
+const f = useJobsFixture();
 let b: Api;
 let bTenant: string;
 
 beforeAll(async () => {
-  f = await startJobsFixture();
   const other = await createTestTenant(f.gateway);
   b = apiFor(f.gateway, other.token);
   bTenant = other.tenant.id;
-});
-
-afterAll(async () => {
-  await f.close();
 });
 
 async function subscriptionRows(prefix: string): Promise<{ event: string; name: string }[]> {

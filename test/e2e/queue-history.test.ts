@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gqlData, gqlErrorCode } from '../support/clients.ts';
 import { createTestTenant, issueExtraToken, startGateway, uniqueName, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { useOutsideBoss } from '../support/jobs.ts';
+import { sendJobs as sendJobsAs } from '../support/operations.ts';
 
 // Queue.history (the dashboard's charts): per-interval throughput and depth,
 // computed from pg-boss's own job rows, for the caller's tenant only.
@@ -31,15 +32,8 @@ async function history(who: TestTenant, name: string, minutes = 60, intervalSeco
   return data.queue?.history ?? null;
 }
 
-async function sendJobs(who: TestTenant, queue: string, count: number): Promise<string[]> {
-  const data = await gqlData<{ sendJobs: string[] }>(
-    gateway.graphqlUrl,
-    who.token,
-    'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }',
-    { queue, jobs: Array.from({ length: count }, (_, i) => ({ data: { i }, options: { retryLimit: 0 } })) },
-  );
-  return data.sendJobs;
-}
+const sendJobs = (who: TestTenant, queue: string, count: number) =>
+  sendJobsAs(gateway, who.token, queue, Array.from({ length: count }, (_, i) => ({ data: { i }, options: { retryLimit: 0 } })));
 
 /**
  * Moves a job's timestamps back to whole minutes before `base` (plus a few

@@ -3,6 +3,7 @@ import type { Client } from 'graphql-ws';
 import { gqlData, wsClient } from '../support/clients.ts';
 import { createTestTenant, issueExtraToken, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep, type Collected } from '../support/subscriptions.ts';
+import { SEND_JOBS, sendJob } from '../support/operations.ts';
 
 interface EventData {
   jobEvents: { type: string; queue: string; jobId: string; job: { data: { n?: number } } | null };
@@ -12,8 +13,6 @@ interface EventData {
 const EVENTS = `subscription($queue: String, $jobId: ID, $types: [JobEventType!]) {
   jobEvents(queue: $queue, jobId: $jobId, types: $types) { type queue jobId job { data } }
 }`;
-const SEND = 'mutation($queue: String!, $data: JSON!) { sendJob(queue: $queue, data: $data) { id } }';
-const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
 
 let gateway: TestGateway;
 let a: TestTenant;
@@ -26,9 +25,7 @@ function client(token: string): Client {
   return created;
 }
 
-async function send(tenant: TestTenant, queue: string, data: Record<string, unknown> = {}): Promise<string> {
-  return (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, SEND, { queue, data })).sendJob.id;
-}
+const send = (tenant: TestTenant, queue: string, data: Record<string, unknown> = {}) => sendJob(gateway, tenant.token, queue, data);
 
 /** Subscribes each token on a socket of its own, then sends probe jobs until every subscription has one. */
 async function subscribeAll(tenant: TestTenant, tokens: string[], queue: string): Promise<Collected<EventData>[]> {
@@ -79,7 +76,7 @@ describe('subscriptions sharing one execution', () => {
 
     const before = [first!, second!, third!].map((sub) => sub.results.length);
     const ids = (
-      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, a.token, SEND_MANY, {
+      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, a.token, SEND_JOBS, {
         queue: 'shared',
         jobs: Array.from({ length: 200 }, (_, n) => ({ data: { n } })),
       })
@@ -135,7 +132,7 @@ describe('subscriptions sharing one execution', () => {
     expect(await gauge('jobgate_subscription_streams', a)).toBe(1);
     const before = overWs!.results.length;
     const ids = (
-      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, a.token, SEND_MANY, { queue: 'sse', jobs: Array.from({ length: 50 }, (_, n) => ({ data: { n } })) })
+      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, a.token, SEND_JOBS, { queue: 'sse', jobs: Array.from({ length: 50 }, (_, n) => ({ data: { n } })) })
     ).sendJobs;
     await overWs!.waitFor((d) => d.jobEvents.jobId === ids[49]);
     for (let waited = 0; !overSse.includes(ids[49]!); waited += 20) {

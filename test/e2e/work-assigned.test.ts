@@ -4,6 +4,7 @@ import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts
 import { createTestTenant, startGateway, useTestClient, withTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
 import { JOB_EVENTS_CHANNEL } from '../../src/sql/job-events.ts';
+import { createQueue as createQueueAs, sendJob } from '../support/operations.ts';
 
 interface Assigned {
   workAssigned: { id: string; queue: string; state: string; data: { n?: number } | null; retryCount: number };
@@ -12,7 +13,6 @@ interface Assigned {
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue state data retryCount } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $output: JSON) { completeJob(queue: $queue, id: $id, output: $output) { id state output } }';
 const COMPLETE_MANY = 'mutation($queue: String!, $ids: [ID!]!) { completeJobs(queue: $queue, ids: $ids) { requested affected } }';
-const SEND = 'mutation($queue: String!, $data: JSON!, $options: JobOptionsInput) { sendJob(queue: $queue, data: $data, options: $options) { id } }';
 
 let gateway: TestGateway;
 let other: TestGateway;
@@ -26,13 +26,9 @@ function worker(on: TestGateway = gateway, token = tenant.token): Client {
   return client;
 }
 
-async function createQueue(name: string, options: Record<string, unknown> = {}): Promise<void> {
-  await gqlData(gateway.graphqlUrl, tenant.token, 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }', { name, options });
-}
+const createQueue = (name: string, options: Record<string, unknown> = {}) => createQueueAs(gateway, tenant.token, name, options);
 
-async function send(queue: string, data: Record<string, unknown> = {}, options?: Record<string, unknown>, on: TestGateway = gateway): Promise<string> {
-  return (await gqlData<{ sendJob: { id: string } }>(on.graphqlUrl, tenant.token, SEND, { queue, data, options })).sendJob.id;
-}
+const send = (queue: string, data: Record<string, unknown> = {}, options?: Record<string, unknown>, on: TestGateway = gateway) => sendJob(on, tenant.token, queue, data, options);
 
 async function jobRow(queue: string, id: string): Promise<{ state: string; retry_count: number; output: unknown }> {
   const { rows } = await sql.query('SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/${queue}`, id]);

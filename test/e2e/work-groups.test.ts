@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gqlData, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, sleep } from '../support/subscriptions.ts';
+import { SEND_JOBS } from '../support/operations.ts';
 
 const WORK = `subscription($queues: [String!]!, $concurrency: Int, $groups: GroupConcurrencyInput) {
   workAssigned(queues: $queues, concurrency: $concurrency, groupConcurrency: $groups) { id groupId } }`;
 const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
-const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
 
 let gateways: TestGateway[];
 let tenant: TestTenant;
@@ -67,8 +67,8 @@ describe('group concurrency', () => {
     ];
     await sleep(300);
     // The flood first, then a small customer's jobs behind it.
-    await gqlData(gateways[0]!.graphqlUrl, tenant.token, SEND_MANY, { queue: 'fair', jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n }, options: { groupId: 'flood' } })) });
-    await gqlData(gateways[1]!.graphqlUrl, tenant.token, SEND_MANY, { queue: 'fair', jobs: Array.from({ length: 6 }, (_, n) => ({ data: { n }, options: { groupId: 'small' } })) });
+    await gqlData(gateways[0]!.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'fair', jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n }, options: { groupId: 'flood' } })) });
+    await gqlData(gateways[1]!.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'fair', jobs: Array.from({ length: 6 }, (_, n) => ({ data: { n }, options: { groupId: 'small' } })) });
     const peak: Record<string, number> = {};
     let floodDoneWhenSmallFinished: number | undefined;
     const deadline = Date.now() + 30_000;
@@ -95,7 +95,7 @@ describe('group concurrency', () => {
     expect(await bad({ default: 1, tiers: [{ tier: 'gold', limit: 2 }, { tier: 'gold', limit: 3 }] })).toContain('BAD_USER_INPUT');
     const tiered = slowWorker(gateways[0]!, 'tiers', 10, { default: 1, tiers: [{ tier: 'gold', limit: 3 }] }, 200);
     await sleep(200);
-    await gqlData(gateways[0]!.graphqlUrl, tenant.token, SEND_MANY, {
+    await gqlData(gateways[0]!.graphqlUrl, tenant.token, SEND_JOBS, {
       queue: 'tiers',
       jobs: [
         ...Array.from({ length: 6 }, () => ({ data: {}, options: { groupId: 'acme', groupTier: 'gold' } })),

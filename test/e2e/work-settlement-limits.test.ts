@@ -3,10 +3,10 @@ import type { Client } from 'graphql-ws';
 import { gqlData, httpGraphql, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
+import { SEND_JOBS } from '../support/operations.ts';
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
-const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
 
 let gateway: TestGateway;
 const sql = useTestClient();
@@ -61,7 +61,7 @@ describe('settlements and the tenant operation rate', () => {
     const workers = completingWorkers(tenant, 'per-job', 4, 32);
     // Workers first; the producer sends 5 batches of 1,000.
     for (let batch = 0; batch < 5; batch++) {
-      await gqlData(gateway.graphqlUrl, tenant.token, SEND_MANY, { queue: 'per-job', jobs: Array.from({ length: 1_000 }, (_, n) => ({ data: { n: batch * 1_000 + n } })) });
+      await gqlData(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'per-job', jobs: Array.from({ length: 1_000 }, (_, n) => ({ data: { n: batch * 1_000 + n } })) });
     }
     const deadline = Date.now() + 60_000;
     while ((await states(tenant, 'per-job')).completed !== 5_000 && Date.now() < deadline) await sleep(100);
@@ -81,7 +81,7 @@ describe('settlements and the tenant operation rate', () => {
     await gateway.services.prisma.tenant.update({ where: { id: tenant.tenant.id }, data: { operationsPerSecond: 2 } });
     const workers = completingWorkers(tenant, 'slow-tenant', 1, 10);
     await sleep(200);
-    await gqlData(gateway.graphqlUrl, tenant.token, SEND_MANY, { queue: 'slow-tenant', jobs: Array.from({ length: 30 }, (_, n) => ({ data: { n } })) });
+    await gqlData(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'slow-tenant', jobs: Array.from({ length: 30 }, (_, n) => ({ data: { n } })) });
     const deadline = Date.now() + 20_000;
     while ((await states(tenant, 'slow-tenant')).completed !== 30 && Date.now() < deadline) await sleep(50);
     await workers.settled();
@@ -93,7 +93,7 @@ describe('settlements and the tenant operation rate', () => {
     );
     expect(unheld.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
     // As many at once as the burst holds and more: a loaded machine refills the bucket between single requests.
-    const sends = await Promise.all(Array.from({ length: 6 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, SEND_MANY, { queue: 'slow-tenant', jobs: [{ data: {} }] })));
+    const sends = await Promise.all(Array.from({ length: 6 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'slow-tenant', jobs: [{ data: {} }] })));
     expect(sends.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
     workers.stop();
   });

@@ -3,23 +3,16 @@ import { createProducer, createWorker, JobFailure, type Worker, type WorkerJob }
 import { gqlData } from '../support/clients.ts';
 import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
+import { createQueue as createQueueAs, sendJobs } from '../support/operations.ts';
 
 let gateway: TestGateway;
 let tenant: TestTenant;
 const sql = useTestClient();
 const workers: Worker[] = [];
 
-async function createQueue(name: string, options: Record<string, unknown> = {}): Promise<void> {
-  await gqlData(gateway.graphqlUrl, tenant.token, 'mutation($name: String!, $options: QueueOptionsInput) { createQueue(name: $name, options: $options) { name } }', { name, options });
-}
+const createQueue = (name: string, options: Record<string, unknown> = {}) => createQueueAs(gateway, tenant.token, name, options);
 
-async function sendMany(queue: string, count: number): Promise<string[]> {
-  const result = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }', {
-    queue,
-    jobs: Array.from({ length: count }, (_, n) => ({ data: { n } })),
-  });
-  return result.sendJobs;
-}
+const sendMany = (queue: string, count: number) => sendJobs(gateway, tenant.token, queue, Array.from({ length: count }, (_, n) => ({ data: { n } })));
 
 async function states(queue: string): Promise<Record<string, number>> {
   const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [`${tenant.tenant.id}/${queue}`]);

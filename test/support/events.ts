@@ -1,7 +1,8 @@
 import type { Client } from 'graphql-ws';
-import { gqlData, wsClient } from './clients.ts';
+import { wsClient } from './clients.ts';
 import type { TestGateway } from './gateway.ts';
 import { collect, type Collected } from './subscriptions.ts';
+import { sendJob } from './operations.ts';
 
 export interface JobEventData {
   jobEvents: { type: string; queue: string; jobId: string; state: string; retryCount: number };
@@ -10,7 +11,6 @@ export interface JobEventData {
 const EVENTS = `subscription($queue: String, $jobId: ID, $types: [JobEventType!]) {
   jobEvents(queue: $queue, jobId: $jobId, types: $types) { type queue jobId state retryCount }
 }`;
-const SEND = 'mutation($queue: String!) { sendJob(queue: $queue, data: {}) { id } }';
 
 /** jobEvents subscriptions of one tenant, each live (a probe job's CREATED arrived) before it is returned. */
 export function eventStreams(gateway: TestGateway, token: string) {
@@ -23,9 +23,9 @@ export function eventStreams(gateway: TestGateway, token: string) {
       const sub = collect<JobEventData>(client, EVENTS, variables);
       const probe = collect<JobEventData>(client, EVENTS, { queue: probeQueue });
       for (let attempt = 0; ; attempt++) {
-        const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, token, SEND, { queue: probeQueue });
+        const id = await sendJob(gateway, token, probeQueue);
         try {
-          await probe.waitFor((d) => d.jobEvents.jobId === sendJob.id, 300);
+          await probe.waitFor((d) => d.jobEvents.jobId === id, 300);
           break;
         } catch (error) {
           if (attempt > 20) throw error;

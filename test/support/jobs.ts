@@ -5,6 +5,7 @@ import type { ScopeName } from '../../src/auth/scopes.ts';
 import type { Config } from '../../src/config.ts';
 import { gqlData, gqlErrorCode } from './clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, uniqueName, type TestGateway, type TestTenant } from './gateway.ts';
+import { sendJob, sendJobs, type JobInput } from './operations.ts';
 
 /**
  * What the Jobs API e2e tests share: a real gateway, a fresh tenant, and two
@@ -26,12 +27,18 @@ export interface Api {
   data<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** `extensions.code` of the first error of a request expected to fail. */
   errorCode(query: string, variables?: Record<string, unknown>): Promise<string | undefined>;
+  /** Sends one job; its id. */
+  sendJob(queue: string, data?: unknown, options?: object): Promise<string>;
+  /** Sends a batch; the ids in input order. */
+  sendJobs(queue: string, jobs: readonly JobInput[]): Promise<string[]>;
 }
 
 export function apiFor(gateway: TestGateway, token: string): Api {
   return {
     data: (query, variables) => gqlData(gateway.graphqlUrl, token, query, variables),
     errorCode: (query, variables) => gqlErrorCode(gateway.graphqlUrl, token, query, variables),
+    sendJob: (queue, data, options) => sendJob(gateway, token, queue, data, options),
+    sendJobs: (queue, jobs) => sendJobs(gateway, token, queue, jobs),
   };
 }
 
@@ -190,4 +197,19 @@ export async function startJobsFixture(
       await gateway.stop();
     },
   };
+}
+
+/**
+ * The fixture for the enclosing block: started before its tests, closed after
+ * them. The object returned is filled in when it starts: use it in hooks and tests only.
+ */
+export function useJobsFixture(options: Parameters<typeof startJobsFixture>[0] = {}): JobsFixture {
+  const fixture = {} as JobsFixture;
+  beforeAll(async () => {
+    Object.assign(fixture, await startJobsFixture(options));
+  });
+  afterAll(async () => {
+    await fixture.close?.();
+  });
+  return fixture;
 }

@@ -6,8 +6,8 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import { readyStatus, recordingWebSocket, sleep, type SocketLog } from './processes.ts';
+import { SEND_JOBS } from './operations.ts';
 
-const SEND_MANY = 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }';
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease data } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
 const EVENTS = 'subscription($queue: String, $jobId: ID) { jobEvents(queue: $queue, jobId: $jobId) { type jobId retryCount } }';
@@ -71,7 +71,7 @@ export function startProducer(graphqlUrl: string, token: string, queue: string, 
         const response = await fetch(graphqlUrl, {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body: JSON.stringify({ query: SEND_MANY, variables: { queue, jobs } }),
+          body: JSON.stringify({ query: SEND_JOBS, variables: { queue, jobs } }),
           signal: AbortSignal.timeout(20_000),
         });
         const body = (await response.json()) as { data?: { sendJobs?: string[] } | null; errors?: GraphqlError[] };
