@@ -1,34 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createClient } from 'graphql-sse';
-import { gqlData } from '../support/clients.ts';
-import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useGateway, useTestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
+import { sendJob } from '../support/operations.ts';
 
 // Subscriptions over server-sent events as their users bring them: the graphql-sse
 // client (distinct connections mode; single connection mode is refused with a
 // reason) and curl -N reading text/event-stream from GET and POST.
 
 const EVENTS = 'subscription($queue: String) { jobEvents(queue: $queue) { type jobId } }';
-const SEND = 'mutation($queue: String!) { sendJob(queue: $queue, data: {}) { id } }';
 
 interface EventData {
   jobEvents: { type: string; jobId: string };
 }
 
-let gateway: TestGateway;
-let tenant: TestTenant;
+const gateway = useGateway();
+const tenant = useTestTenant(gateway);
 
-beforeAll(async () => {
-  gateway = await startGateway();
-  tenant = await createTestTenant(gateway);
-});
-
-afterAll(async () => {
-  await gateway.stop();
-});
-
-const send = async (queue: string) => (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, SEND, { queue })).sendJob.id;
+const send = (queue: string) => sendJob(gateway, tenant.token, queue);
 
 /** Sends jobs until `seen` reports one: proves the subscription is live without guessing a delay. */
 async function sendUntilSeen(queue: string, seen: () => string): Promise<string> {

@@ -1,13 +1,7 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { startGateway, type TestGateway } from '../support/gateway.ts';
+import { expect, it } from '@jest/globals';
+import { useGateway } from '../support/gateway.ts';
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startGateway();
-});
-afterAll(async () => {
-  await gateway.stop();
-});
+const gateway = useGateway();
 
 it('answers /health and /ready without a token', async () => {
   expect((await fetch(`${gateway.url}/health`)).status).toBe(200);

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useGateway, useTestTenant } from '../support/gateway.ts';
 import { collect } from '../support/subscriptions.ts';
 
 const lines: string[] = [];
@@ -13,17 +13,8 @@ const sink = new Writable({
   },
 });
 
-let gateway: TestGateway;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  gateway = await startGateway({ metricsToken: 'metrics-secret-0123456789' }, pino({ level: 'info', base: { service: 'jobgate' } }, sink));
-  tenant = await createTestTenant(gateway);
-});
-
-afterAll(async () => {
-  await gateway.stop();
-});
+const gateway = useGateway({ metricsToken: 'metrics-secret-0123456789' }, pino({ level: 'info', base: { service: 'jobgate' } }, sink));
+const tenant = useTestTenant(gateway);
 
 async function scrape(): Promise<string> {
   const response = await fetch(`${gateway.url}/metrics`, { headers: { authorization: 'Bearer metrics-secret-0123456789' } });

@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { httpGraphql } from '../support/clients.ts';
-import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useGateway, useTestTenant } from '../support/gateway.ts';
 
-let gateway: TestGateway;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  gateway = await startGateway();
-  tenant = await createTestTenant(gateway);
-});
-
-afterAll(async () => {
-  await gateway.stop();
-});
+const gateway = useGateway();
+const tenant = useTestTenant(gateway);
 
 const page = (alias: string, first: number) => `${alias}: jobs(queue: "no-such-queue", first: ${first}) { nodes { id data output } }`;
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
-import { createTestTenant, issueExtraToken, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, issueExtraToken, startGateway, useGateway, useTestTenant, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
 
 /** The default: JOBGATE_AUTH_FAILURES_PER_MINUTE, a burst as large. */
@@ -135,18 +135,9 @@ describe('failed authentications per client address, refilling slowly', () => {
   // through each check however loaded the machine is.
   const SLOW = 6;
   const PROXY = '127.0.0.250';
-  let slow: TestGateway;
-  let slowTenant: TestTenant;
-
-  beforeAll(async () => {
-    // And one loopback address stands for a reverse proxy (JOBGATE_TRUSTED_PROXIES), for the test of X-Forwarded-For.
-    slow = await startGateway({ authFailuresPerMinute: SLOW, trustedProxies: new Set([PROXY]) });
-    slowTenant = await createTestTenant(slow);
-  });
-
-  afterAll(async () => {
-    await slow.stop();
-  });
+  // And one loopback address stands for a reverse proxy (JOBGATE_TRUSTED_PROXIES), for the test of X-Forwarded-For.
+  const slow = useGateway({ authFailuresPerMinute: SLOW, trustedProxies: new Set([PROXY]) });
+  const slowTenant = useTestTenant(slow);
 
   const postTo = (address: string, token: string | null, headers?: Record<string, string>) => post(address, token, headers, slow.port);
   const failAll = async (address: string) => {

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gqlData, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { createTestTenant, startGateway, useGateway, useTestTenant, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { settledMemory } from '../support/memory.ts';
 import { sleep } from '../support/subscriptions.ts';
 
@@ -175,17 +175,8 @@ describe('request bodies before authentication', () => {
 });
 
 describe('slow clients', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    gateway = await startGateway({ headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 });
-    tenant = await createTestTenant(gateway);
-  });
-
-  afterAll(async () => {
-    await gateway.stop();
-  });
+  const gateway = useGateway({ headersTimeoutMs: 1_000, requestTimeoutMs: 1_500 });
+  const tenant = useTestTenant(gateway);
 
   it('cuts a slow body with a valid token after the request timeout (408)', async () => {
     const slow = new RawConnection(gateway.port);
@@ -220,17 +211,8 @@ describe('slow clients', () => {
 });
 
 describe('connections without a token', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    gateway = await startGateway({ maxUnauthenticatedConnections: 20 });
-    tenant = await createTestTenant(gateway);
-  });
-
-  afterAll(async () => {
-    await gateway.stop();
-  });
+  const gateway = useGateway({ maxUnauthenticatedConnections: 20 });
+  const tenant = useTestTenant(gateway);
 
   it('keeps at most the configured number open, dropping the oldest; clients with a token still get in and stay', async () => {
     const worker = wsClient(gateway.wsUrl, { token: tenant.token }, { lazy: false });

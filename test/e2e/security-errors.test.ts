@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
-import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useGateway, useTestTenant } from '../support/gateway.ts';
 import { parseSamples, sumOf, type Sample } from '../support/prometheus.ts';
 
 // Variables that do not coerce to their types are the client's error: so
@@ -17,17 +17,8 @@ const sink = new Writable({
   },
 });
 
-let gateway: TestGateway;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  gateway = await startGateway({}, pino({ level: 'debug', base: { service: 'jobgate' } }, sink));
-  tenant = await createTestTenant(gateway);
-});
-
-afterAll(async () => {
-  await gateway.stop();
-});
+const gateway = useGateway({}, pino({ level: 'debug', base: { service: 'jobgate' } }, sink));
+const tenant = useTestTenant(gateway);
 
 async function scrape(): Promise<Sample[]> {
   return parseSamples(await (await fetch(gateway.metricsUrl)).text());

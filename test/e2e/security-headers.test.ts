@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { describe, expect, it } from '@jest/globals';
+import { createTestTenant, startGateway, useGateway, useTestTenant, type TestGateway } from '../support/gateway.ts';
 
 // Safe defaults for browsers: CORS without credentials for arbitrary origins, a strict
 // policy for the dashboard, GraphiQL that can be turned off on its own.
@@ -22,17 +22,8 @@ function post(gateway: TestGateway, origin: string, token: string | null): Promi
 }
 
 describe('CORS by default', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    gateway = await startGateway();
-    tenant = await createTestTenant(gateway);
-  });
-
-  afterAll(async () => {
-    await gateway.stop();
-  });
+  const gateway = useGateway();
+  const tenant = useTestTenant(gateway);
 
   it('lets any origin call with a token, never with credentials', async () => {
     const allowed = await preflight(gateway, 'https://anyone.example');
@@ -51,17 +42,8 @@ describe('CORS by default', () => {
 });
 
 describe('CORS with JOBGATE_CORS_ORIGINS', () => {
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    gateway = await startGateway({ corsOrigins: ['https://app.example'] });
-    tenant = await createTestTenant(gateway);
-  });
-
-  afterAll(async () => {
-    await gateway.stop();
-  });
+  const gateway = useGateway({ corsOrigins: ['https://app.example'] });
+  const tenant = useTestTenant(gateway);
 
   it('allows the listed origins, with credentials, and no other', async () => {
     const listed = await preflight(gateway, 'https://app.example');
@@ -84,15 +66,7 @@ describe('CORS with JOBGATE_CORS_ORIGINS', () => {
 });
 
 describe('the dashboard’s headers', () => {
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    gateway = await startGateway();
-  });
-
-  afterAll(async () => {
-    await gateway.stop();
-  });
+  const gateway = useGateway();
 
   it('sends a strict Content-Security-Policy, nosniff and a Referrer-Policy on every page and asset', async () => {
     const index = await fetch(`${gateway.url}/dashboard/`);

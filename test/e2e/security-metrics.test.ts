@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
-import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { startGateway, useGateway, useTestTenant } from '../support/gateway.ts';
 import { plainRequest, type PlainResponse } from '../support/http.ts';
 import { settledMemory } from '../support/memory.ts';
 import { labelValues, parseSamples, sumOf, type Sample } from '../support/prometheus.ts';
@@ -23,19 +23,10 @@ const sink = new Writable({
   },
 });
 
-let gateway: TestGateway;
-let tenant: TestTenant;
-
-beforeAll(async () => {
-  // The hostile traffic here is thousands of requests without a valid token from one address: the
-  // failed-authentication limit (security-auth-failures.test.ts) would refuse most of it.
-  gateway = await startGateway({ tenantLimits: { operationsPerSecond: 1_000_000, maxConnections: 1000, maxSubscriptions: 1000 }, authFailuresPerMinute: 1_000_000 }, pino({ level: 'debug', base: { service: 'jobgate' } }, sink));
-  tenant = await createTestTenant(gateway);
-});
-
-afterAll(async () => {
-  await gateway.stop();
-});
+// The hostile traffic here is thousands of requests without a valid token from one address: the
+// failed-authentication limit (security-auth-failures.test.ts) would refuse most of it.
+const gateway = useGateway({ tenantLimits: { operationsPerSecond: 1_000_000, maxConnections: 1000, maxSubscriptions: 1000 }, authFailuresPerMinute: 1_000_000 }, pino({ level: 'debug', base: { service: 'jobgate' } }, sink));
+const tenant = useTestTenant(gateway);
 
 async function scrape(): Promise<Sample[]> {
   const response = await fetch(gateway.metricsUrl);

@@ -63,6 +63,22 @@ export async function startGateway(overrides: Partial<Config> = {}, logger?: Log
   };
 }
 
+/**
+ * A gateway for the enclosing block, started before its tests and stopped after
+ * them. The object returned is filled in when it starts: use it in hooks and
+ * tests only, and declare it before the block's own `beforeAll` that uses it.
+ */
+export function useGateway(overrides: Partial<Config> = {}, logger?: Logger): TestGateway {
+  const gateway = {} as TestGateway;
+  beforeAll(async () => {
+    Object.assign(gateway, await startGateway(overrides, logger));
+  });
+  afterAll(async () => {
+    await gateway.stop?.();
+  });
+  return gateway;
+}
+
 export interface TestTenant {
   tenant: TenantRecord;
   token: string;
@@ -82,6 +98,15 @@ export async function createTestTenant(
   const tenant = await createTenant(prisma, name);
   const issued = await issueToken(prisma, { tenantId: tenant.id, scopes });
   return { tenant, token: issued.token, tokenId: issued.id };
+}
+
+/** A tenant of `gateway` for the enclosing block, created before its tests (filled in then, as with `useGateway`). */
+export function useTestTenant(gateway: StartedApp, scopes?: readonly ScopeName[]): TestTenant {
+  const tenant = {} as TestTenant;
+  beforeAll(async () => {
+    Object.assign(tenant, await createTestTenant(gateway, scopes));
+  });
+  return tenant;
 }
 
 export async function issueExtraToken(gateway: StartedApp, tenantId: string, scopes: readonly ScopeName[]) {
