@@ -17,6 +17,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './pgboss/start.ts';
 import { Dispatcher } from './dispatch/dispatcher.ts';
 import { InstanceLiveness } from './dispatch/instance-liveness.ts';
+import { EventLogRetention } from './events/event-log-retention.ts';
 import { JobEventBus } from './events/job-event-bus.ts';
 import { purgeOrphanedProgress } from './tenant/job-progress.ts';
 import { LeaseTokens, loadLeaseSecret } from './dispatch/lease-tokens.ts';
@@ -102,6 +103,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let pool: pg.Pool | undefined;
   let claimPool: pg.Pool | undefined;
   let events: JobEventBus | undefined;
+  let eventRetention: EventLogRetention | undefined;
   let dispatcher: Dispatcher | undefined;
   let liveness: InstanceLiveness | undefined;
   let leaseSweeper: NodeJS.Timeout | undefined;
@@ -157,6 +159,8 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     pool = createPool({ connectionString: databaseUrl, applicationName: 'jobgate', max: 10, maxUses: 50_000, connectionTimeoutMillis, types: gatewayTypes }, logger);
     await installGatewaySchema(pool, config.bossSchema);
     const startedPool = pool;
+    eventRetention = new EventLogRetention(pool, config.eventRetentionHours, logger);
+    await eventRetention.start();
     events = new JobEventBus(directUrl, pool, logger, { connectionTimeoutMillis });
     await events.start();
     await events.sync(LISTEN_CHECK_MS).catch(() => {
@@ -279,6 +283,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       clearTimeout(grace);
     }
     clearInterval(leaseSweeper);
+    eventRetention?.stop();
     await dispatcher?.stop();
     // Whatever is still held now, survivors take back at once.
     await liveness?.stop();

@@ -67,6 +67,8 @@ export interface Config {
   keepAliveMs: number;
   /** Events held for one subscriber that is not reading; past this its socket is closed (slow consumer). */
   eventBufferSize: number;
+  /** Hours the job-event log keeps an event at least (dropped a whole UTC day at a time). */
+  eventRetentionHours: number;
   /** Bytes waiting to be written to one subscriber's connection; past this it is dropped (slow consumer). */
   maxBufferedBytes: number;
   /** Per-tenant defaults; each tenant may override them (stored with the tenant). */
@@ -188,6 +190,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     connectionInitTimeoutMs: integer(env, 'JOBGATE_CONNECTION_INIT_TIMEOUT_MS', 3000, 100),
     keepAliveMs: integer(env, 'JOBGATE_KEEPALIVE_MS', 12_000, 1000),
     eventBufferSize: integer(env, 'JOBGATE_EVENT_BUFFER_SIZE', 10_000, 1),
+    eventRetentionHours: integer(env, 'JOBGATE_EVENT_RETENTION_HOURS', 24, 1),
     maxBufferedBytes: integer(env, 'JOBGATE_MAX_BUFFERED_BYTES', 8 * 2 ** 20, 64 * 1024),
     tenantLimits: {
       operationsPerSecond: integer(env, 'JOBGATE_TENANT_OPERATIONS_PER_SECOND', 500, 1),

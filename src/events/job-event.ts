@@ -1,4 +1,5 @@
 import { JOB_STATES, type JobState } from '../tenant/job-record.ts';
+import { positionOf, type EventPosition } from './event-position.ts';
 
 export const JOB_EVENT_TYPES = ['CREATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED', 'RETRY', 'DELETED', 'PROGRESS', 'READY', 'UPDATED'] as const;
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
@@ -14,6 +15,8 @@ export interface RawJobEvent {
   at: Date;
   /** What the holder reported, for PROGRESS. */
   progress?: unknown;
+  /** Its place in the job-event log; absent from lines written by an older trigger. */
+  position?: EventPosition;
 }
 
 const STATE_EVENT: Record<JobState, JobEventType> = {
@@ -34,16 +37,39 @@ export function eventTypeForState(state: JobState): JobEventType {
 /** Trigger ops that are no state change: R, a flow's job released by its last parent; M, a waiting job edited (updateJob, upsertJob). */
 const SAME_STATE_EVENT: Record<string, JobEventType> = { R: 'READY', M: 'UPDATED' };
 
-/** Parses one NOTIFY line written by the job trigger (or a progress report, op P); null for anything else. */
+/**
+ * Parses one NOTIFY line written by the job trigger (or a progress report, op P);
+ * null for anything else. Lines are `op, state, queue, job id, retry count,
+ * progress, tx, seq`; the progress field is empty but for op P, and an older
+ * trigger wrote no position (nor, but for op P, a progress field).
+ */
 export function parseJobEvent(payload: string, at: Date): RawJobEvent | null {
-  const [op, state, name, jobId, retryCount, progress] = payload.split('\t');
+  const [op, state, name, jobId, retryCount, progress, tx, seq] = payload.split('\t');
+  return jobEventOf(op, state, name, jobId, Number(retryCount ?? 0), at, op === 'P' ? progress : undefined, positionOf(tx, seq));
+}
+
+/**
+ * The event of a trigger op and a job's fields, whether from a NOTIFY line or
+ * a log row; null for an unknown op or state. `progress`: JSON text (op P).
+ */
+export function jobEventOf(
+  op: string | undefined,
+  state: string | undefined,
+  name: string | undefined,
+  jobId: string | undefined,
+  retryCount: number,
+  at: Date,
+  progress: string | undefined,
+  position: EventPosition | undefined,
+): RawJobEvent | null {
   if (!op || !state || !name || !jobId || !(JOB_STATES as readonly string[]).includes(state)) return null;
   const jobState = state as JobState;
+  const placed = position ? { position } : {};
   if (op === 'P') {
     if (progress === undefined) return null;
-    return { type: 'PROGRESS', name, jobId, state: jobState, retryCount: Number(retryCount ?? 0), at, progress: JSON.parse(progress) as unknown };
+    return { type: 'PROGRESS', name, jobId, state: jobState, retryCount, at, progress: JSON.parse(progress) as unknown, ...placed };
   }
   const type = op === 'D' ? 'DELETED' : op === 'I' || op === 'U' ? eventTypeForState(jobState) : (SAME_STATE_EVENT[op] ?? null);
   if (!type) return null;
-  return { type, name, jobId, state: jobState, retryCount: Number(retryCount ?? 0), at };
+  return { type, name, jobId, state: jobState, retryCount, at, ...placed };
 }

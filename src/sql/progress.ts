@@ -10,13 +10,18 @@ const reportProgressSql = (schema: QuotedIdentifier) => `WITH job AS (
     SELECT $1, id, $4::jsonb FROM job
     ON CONFLICT (job_id, queue) DO UPDATE SET progress = excluded.progress, reported_at = now()
     RETURNING job_id, progress
+  ),
+  logged AS (
+    INSERT INTO job_event (tx, seq, xid, at, op, state, queue, job_id, retry_count, progress)
+    SELECT jobgate.job_event_tx(), nextval('job_event_seq'), pg_current_xact_id(), statement_timestamp(), 'P', 'active', $1, job_id, $3, progress FROM saved
+    RETURNING tx, seq, job_id, progress
   )
-  SELECT pg_notify('${JOB_EVENTS_CHANNEL}', concat_ws(E'\\t', 'P', 'active', $1, job_id::text, $3::text, progress::text)) FROM saved`;
+  SELECT pg_notify('${JOB_EVENTS_CHANNEL}', concat_ws(E'\\t', 'P', 'active', $1, job_id::text, $3::text, progress::text, tx, seq)) FROM logged`;
 
 /**
- * Stores the progress (JSON text) of a job active at the given attempt and
- * sends it as a PROGRESS line on the job-event channel, in one statement; no
- * row comes back when the job is not active at that attempt.
+ * Stores the progress (JSON text) of a job active at the given attempt, logs
+ * it as a PROGRESS event and sends it as a P line on the job-event channel,
+ * in one statement; no row comes back when the job is not active at that attempt.
  */
 export const reportProgress = (schema: QuotedIdentifier, qualified: string, id: string, retryCount: number, json: string): SqlPlan => ({
   text: reportProgressSql(schema),

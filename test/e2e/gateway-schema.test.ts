@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { installGatewaySchema } from '../../src/db/gateway-schema.ts';
+import { applyPrismaMigrations } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startBoss } from '../../src/pgboss/start.ts';
 import { createDatabase, dropDatabase, withDatabaseClient } from '../support/database.ts';
@@ -13,6 +14,8 @@ describe('installGatewaySchema (against PostgreSQL)', () => {
 
   beforeAll(async () => {
     database = await createDatabase();
+    // The triggers write the job-event log, a table of the migrations.
+    await applyPrismaMigrations(database.url);
     const boss = await startBoss({ databaseUrl: database.url, schema: 'pgboss', logger: createLogger('silent'), supervise: false });
     await boss.stop({ graceful: false });
     pool = new pg.Pool({ connectionString: database.url, max: 2, application_name: 'installer' });

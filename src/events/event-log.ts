@@ -1,0 +1,79 @@
+import type pg from 'pg';
+import { CURRENT_SNAPSHOT_SQL, READ_EVENTS_BETWEEN_SQL, READ_EVENTS_SQL } from '../sql/event-log.ts';
+import { LOG_START, positionOf, type EventPosition } from './event-position.ts';
+import { jobEventOf, type RawJobEvent } from './job-event.ts';
+
+/** An event read from the log: it always has its position. */
+export type LoggedJobEvent = RawJobEvent & { position: EventPosition };
+
+export interface EventLogFilter {
+  /** Only this tenant's queues. */
+  tenantId?: string | undefined;
+  /** Only this qualified queue (`<tenant>/<queue>`). */
+  queue?: string | undefined;
+  jobId?: string | undefined;
+}
+
+interface EventRow {
+  tx: string;
+  seq: string;
+  at: Date;
+  op: string;
+  state: string;
+  queue: string;
+  job_id: string;
+  retry_count: number;
+  progress: string | null;
+}
+
+const DEFAULT_PAGE = 500;
+
+/**
+ * Reads the job-event log (written by the job triggers) in position order.
+ * A snapshot is PostgreSQL's `pg_snapshot` as text: which transactions had
+ * committed when it was taken.
+ */
+export class EventLog {
+  readonly #db: Pick<pg.Pool, 'query'>;
+
+  constructor(db: Pick<pg.Pool, 'query'>) {
+    this.#db = db;
+  }
+
+  /**
+   * A page of events after `after` (from the start when null), up to the
+   * high-water mark: an event not returned yet can only come after the last one
+   * returned, so reading on from there never skips one.
+   */
+  async read(after: EventPosition | null, filter: EventLogFilter = {}, limit = DEFAULT_PAGE): Promise<LoggedJobEvent[]> {
+    const from = after ?? LOG_START;
+    const { rows } = await this.#db.query<EventRow>(READ_EVENTS_SQL, [
+      String(from.tx),
+      String(from.seq),
+      filter.tenantId === undefined ? null : `${filter.tenantId}/`,
+      filter.queue ?? null,
+      filter.jobId ?? null,
+      limit,
+    ]);
+    return rows.flatMap(toEvent);
+  }
+
+  /** Now, as a snapshot. */
+  async snapshot(db: Pick<pg.ClientBase, 'query'> = this.#db): Promise<string> {
+    const { rows } = await db.query<{ snapshot: string }>(CURRENT_SNAPSHOT_SQL);
+    return rows[0]!.snapshot;
+  }
+
+  /** A page of the events committed in snapshot `until` but not in `since`, after `after`. */
+  async readBetween(since: string, until: string, after: EventPosition | null, limit = DEFAULT_PAGE): Promise<LoggedJobEvent[]> {
+    const from = after ?? LOG_START;
+    const { rows } = await this.#db.query<EventRow>(READ_EVENTS_BETWEEN_SQL, [since, until, String(from.tx), String(from.seq), limit]);
+    return rows.flatMap(toEvent);
+  }
+}
+
+function toEvent(row: EventRow): LoggedJobEvent[] {
+  const position = positionOf(row.tx, row.seq);
+  const event = jobEventOf(row.op, row.state, row.queue, row.job_id, row.retry_count, row.at, row.progress ?? undefined, position);
+  return event && position ? [{ ...event, position }] : [];
+}
