@@ -3,6 +3,8 @@ import pg from 'pg';
 import type { Logger } from '../logger.ts';
 import { CONTROL_CHANNEL } from '../auth/tokens.ts';
 import { JOB_EVENTS_CHANNEL } from '../sql/job-events.ts';
+import { EventLog } from './event-log.ts';
+import type { EventPosition } from './event-position.ts';
 import { parseJobEvent, type RawJobEvent } from './job-event.ts';
 
 export type JobEventListener = (event: RawJobEvent) => void;
@@ -10,13 +12,23 @@ export type JobEventListener = (event: RawJobEvent) => void;
 const SYNC_PREFIX = 'S\t';
 const MAX_RECONNECT_DELAY_MS = 5_000;
 const PING_INTERVAL_MS = 15_000;
+/** How often the positions remembered for a catch-up are cut back to those since a fresh snapshot. */
+const REBASE_INTERVAL_MS = 2_000;
 
 /**
  * One dedicated LISTEN connection per gateway (job events and control
  * messages), fanned out in memory. Events
  * are routed by the tenant id that prefixes every qualified queue name.
- * Reconnects with back-off after a drop and tells `onResync` listeners, who
- * may have missed notifications meanwhile.
+ * Reconnects with back-off after a drop, then catches up from the job-event
+ * log before live delivery resumes, and tells `onResync` listeners.
+ *
+ * The catch-up: `#base` is a snapshot (taken on a LISTEN connection, once every
+ * notification of a transaction it saw had arrived) and `#seen` the positions
+ * delivered since. After a reconnect, a snapshot taken on the new connection
+ * says which events committed meanwhile: those it sees and `#base` does not,
+ * less `#seen`, are replayed in position order, while the new connection's
+ * notifications wait; those it does not see arrive live. Control messages are
+ * not replayed.
  */
 export class JobEventBus {
   readonly #databaseUrl: string;
@@ -35,12 +47,22 @@ export class JobEventBus {
   #pingTimer: NodeJS.Timeout | undefined;
   #nextSync: Promise<void> | undefined;
   readonly #connectionTimeoutMillis: number;
+  readonly #log: EventLog;
+  #base: string | undefined;
+  /** Seq of every event delivered since `#base` (live or replayed): never delivered twice. */
+  #seen = new Set<bigint>();
+  /** While a rebase waits for its snapshot's notifications: what has been delivered since it began. */
+  #seenSinceRebase: Set<bigint> | undefined;
+  /** Counts connections: a rebase begun on one does not apply to the next. */
+  #epoch = 0;
+  #rebaseTimer: NodeJS.Timeout | undefined;
 
   constructor(databaseUrl: string, pool: pg.Pool, logger: Logger, { connectionTimeoutMillis = 5_000 }: { connectionTimeoutMillis?: number } = {}) {
     this.#databaseUrl = databaseUrl;
     this.#pool = pool;
     this.#logger = logger.child({ component: 'job-event-bus' });
     this.#connectionTimeoutMillis = connectionTimeoutMillis;
+    this.#log = new EventLog(pool);
   }
 
   get connected(): boolean {
@@ -50,12 +72,14 @@ export class JobEventBus {
   async start(): Promise<void> {
     await this.#connect();
     this.#pingTimer = setInterval(() => this.#ping(), PING_INTERVAL_MS).unref();
+    this.#rebaseTimer = setInterval(() => void this.#rebase(), REBASE_INTERVAL_MS).unref();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#reconnectTimer);
     clearInterval(this.#pingTimer);
+    clearInterval(this.#rebaseTimer);
     const client = this.#client;
     this.#client = undefined;
     this.#connected = false;
@@ -69,16 +93,31 @@ export class JobEventBus {
       application_name: 'jobgate-listen',
       connectionTimeoutMillis: this.#connectionTimeoutMillis,
     });
+    // Job events wait until the connection is caught up, and are delivered after what it replays.
+    let held: string[] | undefined = [];
+    let lost = false;
     client.on('notification', (message) => {
       if (message.channel === CONTROL_CHANNEL) for (const listener of this.#controlListeners) listener(message.payload ?? '');
+      else if (held) held.push(message.payload ?? '');
       else this.#onNotification(message.payload ?? '');
     });
     // Until the connection is ours (#client), its errors and end only fail this attempt.
-    client.on('error', (error) => this.#onDrop(client, error));
-    client.on('end', () => this.#onDrop(client, undefined));
+    client.on('error', (error) => {
+      lost = true;
+      this.#onDrop(client, error);
+    });
+    client.on('end', () => {
+      lost = true;
+      this.#onDrop(client, undefined);
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}; LISTEN ${CONTROL_CHANNEL}`);
+      // Every event this snapshot does not see is notified on this connection.
+      const snapshot = await this.#log.snapshot(client);
+      if (this.#base !== undefined) await this.#catchUp(this.#base, snapshot);
+      if (lost) throw new Error('the LISTEN connection was lost while catching up');
+      this.#base = snapshot;
     } catch (error) {
       await client.end().catch(() => {});
       throw error;
@@ -88,8 +127,53 @@ export class JobEventBus {
       return;
     }
     this.#client = client;
+    this.#epoch++;
     this.#connected = true;
     this.#reconnectDelay = 100;
+    const waiting = held;
+    held = undefined;
+    for (const payload of waiting) this.#onNotification(payload);
+  }
+
+  /** Replays what the log has that `snapshot` sees and the last base did not, less what was delivered. */
+  async #catchUp(since: string, snapshot: string): Promise<void> {
+    let after: EventPosition | null = null;
+    let replayed = 0;
+    for (;;) {
+      const page = await this.#log.readBetween(since, snapshot, after);
+      for (const event of page) {
+        if (!this.#seen.has(event.position.seq)) {
+          this.#deliver(event);
+          replayed++;
+        }
+      }
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.position;
+    }
+    this.#logger.info({ replayed }, 'job events caught up from the log');
+  }
+
+  /**
+   * Moves `#base` to a fresh snapshot once every notification it saw has
+   * arrived (its marker came back), so that `#seen` only needs what came
+   * after: it would otherwise grow with every event.
+   */
+  async #rebase(): Promise<void> {
+    if (!this.#connected || this.#seenSinceRebase || this.#seen.size === 0) return;
+    const epoch = this.#epoch;
+    const since = new Set<bigint>();
+    this.#seenSinceRebase = since;
+    try {
+      const snapshot = await this.#log.snapshot();
+      await this.sync();
+      if (epoch !== this.#epoch || !this.#connected) return;
+      this.#base = snapshot;
+      this.#seen = since;
+    } catch (error) {
+      this.#logger.debug({ err: error }, 'job-event base not moved');
+    } finally {
+      this.#seenSinceRebase = undefined;
+    }
   }
 
   #onDrop(client: pg.Client, error: Error | undefined): void {
@@ -146,12 +230,21 @@ export class JobEventBus {
     for (const line of payload.split('\n')) {
       const event = parseJobEvent(line, at);
       if (!event) continue;
-      for (const listener of this.#everything) listener(event);
-      const slash = event.name.indexOf('/');
-      if (slash <= 0) continue;
-      const listeners = this.#byTenant.get(event.name.slice(0, slash));
-      if (listeners) for (const listener of listeners) listener(event);
+      if (event.position && this.#seen.has(event.position.seq)) continue;
+      this.#deliver(event);
     }
+  }
+
+  #deliver(event: RawJobEvent): void {
+    if (event.position) {
+      this.#seen.add(event.position.seq);
+      this.#seenSinceRebase?.add(event.position.seq);
+    }
+    for (const listener of this.#everything) listener(event);
+    const slash = event.name.indexOf('/');
+    if (slash <= 0) return;
+    const listeners = this.#byTenant.get(event.name.slice(0, slash));
+    if (listeners) for (const listener of listeners) listener(event);
   }
 
   /** Every event of one tenant's queues. Returns the unsubscribe function. */

@@ -1,10 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
 import { badInput } from '../errors.ts';
 import type { JobEventBus } from './job-event-bus.ts';
 import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
 import { isUuid } from '../tenant/job-input.ts';
-import type { JobRecord, JobState } from '../tenant/job-record.ts';
+import type { JobRecord } from '../tenant/job-record.ts';
 import { assertQueueName, type QueueNamespace } from '../tenant/names.ts';
 
 /** A job event as its tenant sees it. */
@@ -84,10 +83,7 @@ export class TenantEvents {
         stop();
         this.#onOverflow();
       };
-      // With `jobId`: the job as the subscriber last learnt it (null once deleted), whatever `types` lets through.
-      let seen: Seen | undefined;
       const accept = (event: JobEventView) => {
-        if (jobId !== undefined) seen = event.type === 'DELETED' ? null : { queue: event.queue, state: event.state, retryCount: event.retryCount };
         if (matches(event)) deliver(event);
       };
       // While the job is read and reconciled with the stream, its live events are held back, so
@@ -99,8 +95,8 @@ export class TenantEvents {
         if (pending) pending.push(event);
         else accept(event);
       });
-      /** `first`: the job's final state, if it is in one, is the news; afterwards any state the stream missed is. */
-      const reconcile = async (id: string, first: boolean) => {
+      /** The job's final state, if it is in one, is the news. */
+      const reconcile = async (id: string) => {
         pending ??= [];
         try {
           const job = await this.#jobs.findJob(id, filter.queue);
@@ -108,14 +104,7 @@ export class TenantEvents {
           await this.#bus.sync();
           const held = pending;
           pending = null;
-          if (first) {
-            if (job) seen = { queue: job.queue, state: job.state, retryCount: job.retryCount };
-            if (held.length === 0 && job && FINAL_STATES.has(job.state) && matches(eventOf(job))) deliver(eventOf(job));
-          } else {
-            const missed = missedChange(job, seen, held);
-            if (missed === null && seen) accept({ type: 'DELETED', queue: seen.queue, jobId: id, state: seen.state, retryCount: seen.retryCount, at: new Date(), progress: null });
-            else if (missed) accept(eventOf(missed));
-          }
+          if (held.length === 0 && job && FINAL_STATES.has(job.state) && matches(eventOf(job))) deliver(eventOf(job));
           for (const event of held) accept(event);
         } finally {
           if (pending) {
@@ -124,53 +113,17 @@ export class TenantEvents {
           }
         }
       };
-      let stopResync = () => {};
+      // After a gap in the notifications (the LISTEN connection was lost and is back), the bus
+      // replays what was missed from the job-event log, in order, before live events resume.
       try {
-        if (jobId !== undefined) {
-          await reconcile(jobId, true);
-          // After a gap in the notifications (the LISTEN connection was lost and is back), the job
-          // may have changed unseen: read it again, so a live subscriber learns where it went.
-          let resyncs = Promise.resolve();
-          stopResync = this.#bus.onResync(() => {
-            resyncs = resyncs.then(() => retried(() => reconcile(jobId, false))).catch((error: unknown) => stop(error));
-          });
-        }
+        if (jobId !== undefined) await reconcile(jobId);
       } catch (error) {
         stop(error);
       }
       await stop;
-      stopResync();
       unsubscribe();
     }, buffer);
   }
-}
-
-/** A job's state and attempt as a subscriber knows it; null: deleted. */
-type Seen = { queue: string; state: JobState; retryCount: number } | null;
-
-/** Right after a reconnect PostgreSQL may still be coming up: a few tries before the subscription gives up. */
-async function retried(work: () => Promise<void>, attempts = 6): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await sleep(250 * 2 ** attempt);
-    }
-  }
-}
-
-/**
- * What a re-read job tells that the stream did not: the job (its current
- * state), null when it was deleted, undefined when nothing was missed. A
- * change reached after the LISTEN connection came back has its own event in
- * `held` (it was committed before the re-read, so before the sync marker).
- */
-function missedChange(job: JobRecord | null, seen: Seen | undefined, held: readonly JobEventView[]): JobRecord | null | undefined {
-  if (!job) return seen && !held.some((event) => event.type === 'DELETED') ? null : undefined;
-  if (seen && seen.state === job.state && seen.retryCount === job.retryCount) return undefined;
-  if (held.some((event) => event.type !== 'DELETED' && event.state === job.state && event.retryCount === job.retryCount)) return undefined;
-  return job;
 }
 
 /** The event of a job's current state, made from a read of it rather than from a notification. */
