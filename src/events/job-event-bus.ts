@@ -6,6 +6,7 @@ import { JOB_EVENTS_CHANNEL } from '../sql/job-events.ts';
 import { EventLog } from './event-log.ts';
 import type { EventPosition } from './event-position.ts';
 import { parseJobEvent, type RawJobEvent } from './job-event.ts';
+import { listen, listeningTo, notify } from '../sql/notifications.ts';
 
 export type JobEventListener = (event: RawJobEvent) => void;
 
@@ -112,7 +113,7 @@ export class JobEventBus {
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${JOB_EVENTS_CHANNEL}; LISTEN ${CONTROL_CHANNEL}`);
+      await client.query(listen([JOB_EVENTS_CHANNEL, CONTROL_CHANNEL]));
       // Every event this snapshot does not see is notified on this connection.
       const snapshot = await this.#log.snapshot(client);
       if (this.#base !== undefined) await this.#catchUp(this.#base, snapshot);
@@ -211,7 +212,7 @@ export class JobEventBus {
   #ping(): void {
     const client = this.#client;
     client
-      ?.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_listening_channels() AS c(name) WHERE name = ANY($1::text[])', [[JOB_EVENTS_CHANNEL, CONTROL_CHANNEL]])
+      ?.query<{ n: number }>(listeningTo([JOB_EVENTS_CHANNEL, CONTROL_CHANNEL]))
       .then(({ rows }) => {
         if (rows[0]?.n !== 2) this.#onDrop(client, new Error('the LISTEN connection no longer listens'));
       })
@@ -302,7 +303,7 @@ export class JobEventBus {
         resolve();
       });
     });
-    await this.#pool.query('SELECT pg_notify($1, $2)', [JOB_EVENTS_CHANNEL, SYNC_PREFIX + token]);
+    await this.#pool.query(notify(JOB_EVENTS_CHANNEL, SYNC_PREFIX + token));
     await arrived;
   }
 }
