@@ -1,4 +1,3 @@
-import { placement } from './gateway-process.ts';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -6,6 +5,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { BenchOptions, ScenarioResult } from './context.ts';
 import { describePostgres } from './database.ts';
+import { placement } from './gateway-process.ts';
 
 export const RESULTS_DIR = path.resolve(import.meta.dirname, 'results');
 

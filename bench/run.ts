@@ -22,8 +22,8 @@ import { dispatchLatency } from './scenarios/dispatch-latency.ts';
 import { enqueueBatch } from './scenarios/enqueue-batch.ts';
 import { enqueueSingle } from './scenarios/enqueue-single.ts';
 import { eventsFanout } from './scenarios/events-fanout.ts';
-import { fullLoop } from './scenarios/full-loop.ts';
 import { fullLoopPerJob } from './scenarios/full-loop-per-job.ts';
+import { fullLoop } from './scenarios/full-loop.ts';
 import { idleConnections } from './scenarios/idle-connections.ts';
 import { sustainedLoop } from './scenarios/sustained-loop.ts';
 

@@ -1,18 +1,18 @@
 import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
-import type { AuthenticationFailures } from './auth/authentication-failures.ts';
 import type { Authenticator } from './auth/authenticate.ts';
+import type { AuthenticationFailures } from './auth/authentication-failures.ts';
 import type { OperationAdmission } from './auth/operation-admission.ts';
 import type { TenantDatabaseShare } from './auth/tenant-database-share.ts';
 import type { TenantLimiter } from './auth/tenant-limiter.ts';
 import type { Config } from './config.ts';
 import type { PrismaClient } from './db/prisma.ts';
-import type { Logger } from './logger.ts';
 import type { Dispatcher } from './dispatch/dispatcher.ts';
-import type { JobEventBus } from './events/job-event-bus.ts';
-import type { Tenant } from './tenant/tenant.ts';
 import type { WorkerRegistry } from './dispatch/worker-registry.ts';
+import type { JobEventBus } from './events/job-event-bus.ts';
+import type { Logger } from './logger.ts';
 import type { QuotedIdentifier } from './sql/identifiers.ts';
+import type { Tenant } from './tenant/tenant.ts';
 
 /** Long-lived dependencies shared by both transports. */
 export interface Services {

@@ -3,8 +3,8 @@ import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
 import { deleteJobs } from '../database.ts';
 import { DOCS, jobData } from '../documents.ts';
-import { startRawBoss, stopRawBoss } from '../raw-boss.ts';
 import { cpuUse, loadNote } from '../machine.ts';
+import { startRawBoss, stopRawBoss } from '../raw-boss.ts';
 import { round, sleep, summarize } from '../stats.ts';
 import { connect, execute, subscribe } from '../ws-client.ts';
 

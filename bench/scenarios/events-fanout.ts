@@ -2,9 +2,9 @@ import type { BenchContext, ScenarioResult } from '../context.ts';
 import { metric } from '../context.ts';
 import { deleteJobs } from '../database.ts';
 import { DOCS, jobData } from '../documents.ts';
+import { openLightSubscriber, type LightSubscriber } from '../light-subscriber.ts';
 import { cpuUse, loadNote } from '../machine.ts';
 import { inParallel, round, sleep, summarize, waitFor } from '../stats.ts';
-import { openLightSubscriber, type LightSubscriber } from '../light-subscriber.ts';
 import { connect, execute } from '../ws-client.ts';
 
 interface Round {

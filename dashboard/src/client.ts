@@ -1,5 +1,5 @@
-import { cacheExchange, Client, fetchExchange, mapExchange, subscriptionExchange, type CombinedError } from 'urql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { cacheExchange, Client, fetchExchange, mapExchange, subscriptionExchange, type CombinedError } from 'urql';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 

@@ -1,8 +1,8 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { useClient } from 'urql';
 import type { LiveStatus } from './client.ts';
-import { graphql } from './generated/index.ts';
 import type { JobEventType, JobState } from './generated/graphql.ts';
+import { graphql } from './generated/index.ts';
 import { throttle } from './throttle.ts';
 
 // One jobEvents subscription for the whole dashboard (the tenant's every

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { PrismaClient } from '../db/prisma.ts';
-import type { ScopeName } from './scopes.ts';
 import { notify } from '../sql/notifications.ts';
 import type { SqlPlan } from '../sql/plan.ts';
+import type { ScopeName } from './scopes.ts';
 
 const TOKEN_PREFIX = 'jg_';
 

@@ -1,7 +1,7 @@
-import type { PrismaClient } from '../db/prisma.ts';
 import { DEFAULT_SCOPES, parseScopes, Scope } from '../auth/scopes.ts';
 import { createTenant, findTenant } from '../auth/tenants.ts';
 import { issueToken, revokeToken, rotateToken } from '../auth/tokens.ts';
+import type { PrismaClient } from '../db/prisma.ts';
 
 export class UsageError extends Error {}
 

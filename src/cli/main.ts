@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.ts';
 import pg from 'pg';
-import { installGatewaySchema } from '../db/gateway-schema.ts';
+import { loadConfig } from '../config.ts';
 import { embeddedUrlFor } from '../db/embedded.ts';
+import { installGatewaySchema } from '../db/gateway-schema.ts';
 import { applyPrismaMigrations } from '../db/migrate.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { createLogger } from '../logger.ts';

@@ -4,11 +4,11 @@ import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
+import { createDatabase as createDatabaseSql } from '../sql/databases.ts';
+import { quoteIdentifier } from '../sql/identifiers.ts';
 import { reachableDatabaseDir } from './postgres-data-dir.ts';
 import { postgresRuntime, type PostgresRuntimeOptions } from './postgres-runtime.ts';
 import { PostgresServer } from './postgres-server.ts';
-import { createDatabase as createDatabaseSql } from '../sql/databases.ts';
-import { quoteIdentifier } from '../sql/identifiers.ts';
 
 export interface EmbeddedDatabase {
   url: string;

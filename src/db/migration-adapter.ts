@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { createDatabase, dropDatabase } from '../sql/databases.ts';
 import { quoteIdentifier } from '../sql/identifiers.ts';
 

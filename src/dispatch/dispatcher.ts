@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Repeater } from '@repeaterjs/repeater';
 import type { JobAttempt } from 'pg-boss';
-import { strictestGroupLimits } from './group-limits.ts';
-import type { Logger } from '../logger.ts';
 import type { JobEventBus } from '../events/job-event-bus.ts';
 import type { RawJobEvent } from '../events/job-event.ts';
+import type { Logger } from '../logger.ts';
 import type { JobRecord } from '../tenant/job-record.ts';
+import { strictestGroupLimits } from './group-limits.ts';
 import type { Leases } from './leases.ts';
 import type { DispatchPort, DispatchQueues, Handoff } from './port.ts';
 import { QueueSlot, type Reservation } from './queue-slot.ts';

@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import type { Db } from 'pg-boss';
 import type { Logger } from '../logger.ts';
-import type { FailBack, Leases } from './leases.ts';
 import { beatInstance, markInstanceStopped, registerInstance, removeDeadInstances } from '../sql/instances.ts';
 import { rowsOf, type SqlPlan } from '../sql/plan.ts';
+import type { FailBack, Leases } from './leases.ts';
 
 export interface LivenessOptions {
   /** Not heard from for this long, an instance is dead (each instance's own value is in its row). */

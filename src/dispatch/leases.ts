@@ -1,12 +1,11 @@
 import type pg from 'pg';
 import type { Db, JobAttempt } from 'pg-boss';
+import type { PreparedStatements } from '../db/prepared-statements.ts';
 import { fetchWithHolds } from '../pgboss/fetch-with-holds.ts';
 import { restoreAttemptsSql } from '../pgboss/restore.ts';
 import { singleStatementDb } from '../pgboss/single-statement.ts';
-import { CapturedStatement } from '../pgboss/statement-capture.ts';
 import { SqlPrepared, UNKNOWN_PREPARED_STATEMENT } from '../pgboss/sql-prepared.ts';
-import type { PreparedStatements } from '../db/prepared-statements.ts';
-import type { LeaseClaim } from './lease-tokens.ts';
+import { CapturedStatement } from '../pgboss/statement-capture.ts';
 import { quoteIdentifier, type QuotedIdentifier } from '../sql/identifiers.ts';
 import {
   ASYNC_COMMIT,
@@ -26,6 +25,7 @@ import {
   type LeaseGrantRow,
 } from '../sql/leases.ts';
 import { runPlan, type SqlPlan } from '../sql/plan.ts';
+import type { LeaseClaim } from './lease-tokens.ts';
 
 export type LeaseGrant = LeaseGrantRow;
 

@@ -1,10 +1,10 @@
 import type { GroupConcurrencyConfig } from 'pg-boss';
 import { badInput, clientError } from '../errors.ts';
-import { toGroupLimits, type GroupConcurrencyInput } from './group-limits.ts';
-import type { Dispatcher } from './dispatcher.ts';
-import type { WorkRequest } from './work-subscription.ts';
 import type { JobRecord } from '../tenant/job-record.ts';
 import type { Tenant } from '../tenant/tenant.ts';
+import type { Dispatcher } from './dispatcher.ts';
+import { toGroupLimits, type GroupConcurrencyInput } from './group-limits.ts';
+import type { WorkRequest } from './work-subscription.ts';
 import type { WorkerRegistry, WorkerSessionRow } from './worker-registry.ts';
 
 export type WorkerSessionView = WorkerSessionRow;

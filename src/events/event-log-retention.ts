@@ -34,7 +34,7 @@ export class EventLogRetention {
   async start(): Promise<void> {
     const pass = () => this.run().then(() => {}, (error: unknown) => this.#logger.warn({ err: error }, 'job-event log retention failed; retrying later'));
     await pass();
-    this.#timer = setInterval(pass, INTERVAL_MS).unref();
+    this.#timer = setInterval(() => void pass(), INTERVAL_MS).unref();
   }
 
   stop(): void {

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { Logger } from '../logger.ts';
 import { CONTROL_CHANNEL } from '../auth/tokens.ts';
+import type { Logger } from '../logger.ts';
 import { JOB_EVENTS_CHANNEL } from '../sql/job-events.ts';
+import { listen, listeningTo, notify } from '../sql/notifications.ts';
 import { EventLog } from './event-log.ts';
 import type { EventPosition } from './event-position.ts';
 import { parseJobEvent, type RawJobEvent } from './job-event.ts';
-import { listen, listeningTo, notify } from '../sql/notifications.ts';
 
 export type JobEventListener = (event: RawJobEvent) => void;
 

@@ -1,10 +1,10 @@
 import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
 import { badInput } from '../errors.ts';
-import type { JobEventBus } from './job-event-bus.ts';
-import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
 import { isUuid } from '../tenant/job-input.ts';
 import type { JobRecord } from '../tenant/job-record.ts';
 import { assertQueueName, type QueueNamespace } from '../tenant/names.ts';
+import type { JobEventBus } from './job-event-bus.ts';
+import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
 
 /** A job event as its tenant sees it. */
 export interface JobEventView {

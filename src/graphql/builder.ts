@@ -1,8 +1,8 @@
 import SchemaBuilder, { type ArgBuilder, type InputFieldBuilder } from '@pothos/core';
 import ComplexityPlugin, { ComplexityErrorKind } from '@pothos/plugin-complexity';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import type { Context } from './context.ts';
 import { clientError } from '../errors.ts';
+import type { Context } from './context.ts';
 
 export interface AuthScopes {
   publish: boolean;

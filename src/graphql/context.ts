@@ -1,25 +1,25 @@
 import type { Viewer } from '../auth/authenticate.ts';
 import { OperationAdmission } from '../auth/operation-admission.ts';
-import type { Logger } from '../logger.ts';
-import { QueueHistory } from '../stats/queue-history.ts';
-import { loadGlobalStats, type GlobalStats, type TenantStats } from '../stats/global-stats.ts';
-import { TenantEvents } from '../events/tenant-events.ts';
-import { TenantEdits } from '../tenant/edits.ts';
-import { TenantFlows } from '../tenant/flows.ts';
-import { TenantPurge } from '../tenant/purge.ts';
-import type { TenantJobs } from '../tenant/jobs.ts';
-import type { TenantQueues } from '../tenant/queues.ts';
-import type { TenantSchedules } from '../tenant/schedules.ts';
-import type { TenantSends } from '../tenant/sends.ts';
-import type { TenantSettlements } from '../tenant/settlements.ts';
-import { TenantRedrive } from '../tenant/redrive.ts';
-import { TenantSearch } from '../tenant/search.ts';
-import { previewSchedule } from '../tenant/schedule-preview.ts';
-import { TenantTopics } from '../tenant/topics.ts';
-import { TenantWork } from '../dispatch/tenant-work.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
+import { TenantWork } from '../dispatch/tenant-work.ts';
+import { TenantEvents } from '../events/tenant-events.ts';
+import type { Logger } from '../logger.ts';
 import type { Outbound } from '../server/outbound.ts';
 import type { Services } from '../services.ts';
+import { loadGlobalStats, type GlobalStats, type TenantStats } from '../stats/global-stats.ts';
+import { QueueHistory } from '../stats/queue-history.ts';
+import { TenantEdits } from '../tenant/edits.ts';
+import { TenantFlows } from '../tenant/flows.ts';
+import type { TenantJobs } from '../tenant/jobs.ts';
+import { TenantPurge } from '../tenant/purge.ts';
+import type { TenantQueues } from '../tenant/queues.ts';
+import { TenantRedrive } from '../tenant/redrive.ts';
+import { previewSchedule } from '../tenant/schedule-preview.ts';
+import type { TenantSchedules } from '../tenant/schedules.ts';
+import { TenantSearch } from '../tenant/search.ts';
+import type { TenantSends } from '../tenant/sends.ts';
+import type { TenantSettlements } from '../tenant/settlements.ts';
+import { TenantTopics } from '../tenant/topics.ts';
 
 export interface AdminView {
   /** Every tenant's counts; only reachable through ADMIN-scoped fields. */

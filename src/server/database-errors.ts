@@ -1,7 +1,7 @@
 import { type GraphQLError } from 'graphql';
 import { maskError } from 'graphql-yoga';
-import type { Logger } from '../logger.ts';
 import { clientError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
 /** SQLSTATE classes and socket errors that mean "PostgreSQL is not reachable right now". */
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;

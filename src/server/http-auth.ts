@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { AuthenticationFailures } from '../auth/authentication-failures.ts';
 import { tokenFromAuthorization, type Authenticator, type Viewer } from '../auth/authenticate.ts';
+import type { AuthenticationFailures } from '../auth/authentication-failures.ts';
 import { unauthenticated } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { clientAddress } from './client-address.ts';

@@ -1,6 +1,6 @@
-import type { ErrorCode } from '../errors.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { ErrorCode } from '../errors.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 

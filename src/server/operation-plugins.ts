@@ -1,6 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import { GraphQLError, Kind, parse, type DocumentNode, type ExecutionResult, type OperationDefinitionNode, type ParseOptions, type Source } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { IncomingMessage } from 'node:http';
 import { SETTLEMENT_FIELDS } from '../auth/operation-admission.ts';
 import type { TenantLimiter } from '../auth/tenant-limiter.ts';
 import type { TenantRecord } from '../auth/tenants.ts';

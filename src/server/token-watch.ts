@@ -1,8 +1,8 @@
 import type { Authenticator } from '../auth/authenticate.ts';
 import { CHANGED_PREFIX, REVOKED_PREFIX } from '../auth/tokens.ts';
 import type { PrismaClient } from '../db/prisma.ts';
-import type { Logger } from '../logger.ts';
 import type { JobEventBus } from '../events/job-event-bus.ts';
+import type { Logger } from '../logger.ts';
 import type { TokenSessions } from './token-sessions.ts';
 
 const REVALIDATE_MS = 30_000;

@@ -1,22 +1,22 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type OperationResult } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import type { IncomingMessage, Server } from 'node:http';
 import { WebSocket, WebSocketServer } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
+import { badInput, clientError, errorJson } from '../errors.ts';
 import { createContext, type ConnectionHandle } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
 import { boundedWebSocket } from './bounded-websocket.ts';
 import { clientAddress } from './client-address.ts';
 import { markAuthenticated } from './connection-gate.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
-import { chargeUnexecuted } from './operation-plugins.ts';
-import type { TokenSessions } from './token-sessions.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { chargeUnexecuted } from './operation-plugins.ts';
 import type { Outbound, SlowConsumerLimit } from './outbound.ts';
+import type { TokenSessions } from './token-sessions.ts';
 import { GRAPHQL_PATH, type Yoga } from './yoga.ts';
-import { badInput, clientError, errorJson } from '../errors.ts';
 
 /** Yoga's enveloped execute/subscribe travel to graphql-ws in `rootValue`. */
 interface EnvelopedRoot {

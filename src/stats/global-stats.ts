@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
-import type { QueueCounts } from '../tenant/queue-record.ts';
 import type { QuotedIdentifier } from '../sql/identifiers.ts';
 import { tenantTotals } from '../sql/stats.ts';
+import type { QueueCounts } from '../tenant/queue-record.ts';
 
 export interface TenantStats extends QueueCounts {
   tenantId: string;

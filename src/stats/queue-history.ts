@@ -1,9 +1,9 @@
 import type { PgBoss } from 'pg-boss';
 import { badInput } from '../errors.ts';
-import { QueueNamespace } from '../tenant/names.ts';
 import { queueHistory } from '../sql/history.ts';
 import type { QuotedIdentifier } from '../sql/identifiers.ts';
 import { runPlan } from '../sql/plan.ts';
+import { QueueNamespace } from '../tenant/names.ts';
 
 /** One interval of a queue's recent history. */
 export interface QueueHistoryPoint {

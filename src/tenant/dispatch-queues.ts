@@ -1,9 +1,9 @@
 import type { Db, GroupConcurrencyConfig } from 'pg-boss';
 import type { DispatchQueues } from '../dispatch/port.ts';
 import type { SettleResponse } from '../pgboss/settle-response.ts';
+import { nextStartAfter } from '../sql/jobs.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
-import { nextStartAfter } from '../sql/jobs.ts';
 
 /** What the dispatcher of workAssigned does in a tenant's queues, by qualified names (see `DispatchQueues`). */
 export class TenantDispatchQueues implements DispatchQueues {

@@ -1,13 +1,13 @@
 import type { DependencyRef, FlowJob } from 'pg-boss';
 import { badInput, conflict, notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
+import { jobsByKey } from '../sql/jobs.ts';
+import { rowsOf } from '../sql/plan.ts';
 import { pageSize } from './job-cursor.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, isUuid, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { SentJob, toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
-import { jobsByKey } from '../sql/jobs.ts';
-import { rowsOf } from '../sql/plan.ts';
 
 export interface FlowJobInput {
   ref: string;

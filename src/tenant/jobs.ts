@@ -1,9 +1,9 @@
+import { jobInQueuesOf, jobPage } from '../sql/jobs.ts';
 import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { isUuid } from './job-input.ts';
 import { toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { QueueNamespace } from './names.ts';
 import type { TenantScope } from './scope.ts';
-import { jobInQueuesOf, jobPage } from '../sql/jobs.ts';
 
 export type JobPage = Page<JobRecord>;
 

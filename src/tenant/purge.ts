@@ -1,9 +1,9 @@
 import { notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
-import type { TenantScope } from './scope.ts';
 import { activeJobIds } from '../sql/jobs.ts';
 import { rowsOf } from '../sql/plan.ts';
 import { queuePartition } from '../sql/queues.ts';
+import type { TenantScope } from './scope.ts';
 
 /** queued: created and retry; stored: completed, cancelled and failed; all: every job, active ones too. */
 export type PurgeKind = 'queued' | 'stored' | 'all';

@@ -1,12 +1,12 @@
 import type { Queue, UpdateQueueOptions } from 'pg-boss';
 import { badInput, conflict, notFound } from '../errors.ts';
-import { ADOPT_JOB_TABLES_SQL } from '../sql/job-events.ts';
 import { asInputError } from '../pgboss/errors.ts';
+import { ADOPT_JOB_TABLES_SQL } from '../sql/job-events.ts';
+import type { SqlPlan } from '../sql/plan.ts';
+import { existingQueues, queuesWithCounts, queueWithCounts } from '../sql/queues.ts';
 import type { QueueNamespace } from './names.ts';
 import { toQueueRecord, type QueueRecord, type QueueRow, type QueueSettings } from './queue-record.ts';
 import type { TenantScope } from './scope.ts';
-import type { SqlPlan } from '../sql/plan.ts';
-import { existingQueues, queuesWithCounts, queueWithCounts } from '../sql/queues.ts';
 
 function toBossQueueOptions(names: QueueNamespace, settings: QueueSettings): Omit<Queue, 'name'> {
   const options: Omit<Queue, 'name'> = {};

@@ -1,10 +1,10 @@
 import type { RedriveFilter } from 'pg-boss';
 import { badInput, notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
-import { assertJobPayload, isUuid } from './job-input.ts';
-import type { TenantScope } from './scope.ts';
 import { redriveSources } from '../sql/jobs.ts';
 import { rowsOf } from '../sql/plan.ts';
+import { assertJobPayload, isUuid } from './job-input.ts';
+import type { TenantScope } from './scope.ts';
 
 /** Which dead-lettered jobs a redrive is about, in the tenant's names. */
 export interface RedriveInput {

@@ -1,10 +1,10 @@
 import type { Schedule, ScheduleOptions, SendOptions } from 'pg-boss';
 import { badInput, notFound } from '../errors.ts';
+import { scheduledQueues } from '../sql/schedules.ts';
+import { admitSchedule } from './caps.ts';
 import { assertJobPayload, fromBossSendOptions, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { previewSchedule } from './schedule-preview.ts';
-import { admitSchedule } from './caps.ts';
 import type { TenantScope } from './scope.ts';
-import { scheduledQueues } from '../sql/schedules.ts';
 
 export interface ScheduleRecord {
   queue: string;

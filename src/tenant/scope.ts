@@ -1,14 +1,14 @@
 import type { Db, PgBoss } from 'pg-boss';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
+import type { QuotedIdentifier } from '../sql/identifiers.ts';
+import { jobInQueue } from '../sql/jobs.ts';
+import { rowsOf, type SqlPlan } from '../sql/plan.ts';
+import { queueExists as queueExistsPlan } from '../sql/queues.ts';
 import { admitQueue, oneCreateAtATime } from './caps.ts';
 import { isUuid } from './job-input.ts';
 import { toJobRecord, type JobRecord, type JobRow } from './job-record.ts';
 import { QueueNamespace } from './names.ts';
 import type { WorkIdentity } from './work-identity.ts';
-import type { QuotedIdentifier } from '../sql/identifiers.ts';
-import { jobInQueue } from '../sql/jobs.ts';
-import { rowsOf, type SqlPlan } from '../sql/plan.ts';
-import { queueExists as queueExistsPlan } from '../sql/queues.ts';
 
 export interface QueueLimits {
   maxJobDataBytes: number;

@@ -1,11 +1,11 @@
 import { notFound } from '../errors.ts';
+import { rowsOf } from '../sql/plan.ts';
+import { queuePolicy } from '../sql/queues.ts';
+import { findJobs } from '../sql/search.ts';
 import { asCursorError, decodeCursor, encodeCursor, pageSize, type Page } from './job-cursor.ts';
 import { assertJobPayload, shortText } from './job-input.ts';
 import { toJobRecord, type JobRecord, type JobRow, type JobState } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
-import { rowsOf } from '../sql/plan.ts';
-import { queuePolicy } from '../sql/queues.ts';
-import { findJobs } from '../sql/search.ts';
 
 export interface JobSearch {
   singletonKey?: string | undefined;

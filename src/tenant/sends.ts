@@ -1,6 +1,6 @@
 import type { SendOptions } from 'pg-boss';
-import { badInput } from '../errors.ts';
 import type { DispatchQueues } from '../dispatch/port.ts';
+import { badInput } from '../errors.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { SentJob } from './job-record.ts';

@@ -1,16 +1,16 @@
 import type { Db, JobAttempt } from 'pg-boss';
-import { badInput, conflict, notFound } from '../errors.ts';
-import type { LeaseSplit, PresentedLeases } from '../dispatch/leases.ts';
 import type { LeaseTokens } from '../dispatch/lease-tokens.ts';
+import type { LeaseSplit, PresentedLeases } from '../dispatch/leases.ts';
+import { badInput, conflict, notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
 import type { SettleResponse } from '../pgboss/settle-response.ts';
+import { activeAttempts } from '../sql/jobs.ts';
+import { rowsOf, runPlan } from '../sql/plan.ts';
+import { reportProgress } from '../sql/progress.ts';
 import { assertJobPayload, isUuid } from './job-input.ts';
 import { readProgress } from './job-progress.ts';
 import type { JobRecord } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
-import { activeAttempts } from '../sql/jobs.ts';
-import { rowsOf, runPlan } from '../sql/plan.ts';
-import { reportProgress } from '../sql/progress.ts';
 
 export interface CommandResult {
   requested: number;

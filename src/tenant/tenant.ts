@@ -1,4 +1,5 @@
 import type { PgBoss } from 'pg-boss';
+import type { QuotedIdentifier } from '../sql/identifiers.ts';
 import { TenantDispatchQueues } from './dispatch-queues.ts';
 import { TenantJobs } from './jobs.ts';
 import type { QueueNamespace } from './names.ts';
@@ -8,7 +9,6 @@ import { createTenantScope, type QueueLimits, type TenantScope } from './scope.t
 import { TenantSends } from './sends.ts';
 import { TenantSettlements } from './settlements.ts';
 import type { WorkIdentity } from './work-identity.ts';
-import type { QuotedIdentifier } from '../sql/identifiers.ts';
 
 /**
  * The tenant-scoped face of pg-boss, for one tenant and one caller: the only

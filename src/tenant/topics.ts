@@ -1,11 +1,11 @@
 import { notFound } from '../errors.ts';
 import { asInputError, isQueueNotFound } from '../pgboss/errors.ts';
+import { rowsOf } from '../sql/plan.ts';
+import { subscribedQueues, topicsWithQueues } from '../sql/subscriptions.ts';
 import { jobIdMaker } from './job-ids.ts';
 import { assertJobPayload, toBossSendOptions, type JobSendOptions } from './job-input.ts';
 import { SentJob } from './job-record.ts';
 import type { TenantScope } from './scope.ts';
-import { rowsOf } from '../sql/plan.ts';
-import { subscribedQueues, topicsWithQueues } from '../sql/subscriptions.ts';
 
 /** A topic of the tenant and the queues subscribed to it (tenant names). */
 export interface TopicRecord {

@@ -1,8 +1,8 @@
 import type { Db } from 'pg-boss';
 import type { OperationAdmission } from '../auth/operation-admission.ts';
-import type { DispatchPort } from '../dispatch/port.ts';
 import type { LeaseTokens } from '../dispatch/lease-tokens.ts';
 import type { Leases } from '../dispatch/leases.ts';
+import type { DispatchPort } from '../dispatch/port.ts';
 
 /** Who is calling, for jobs pushed by workAssigned. */
 export interface WorkIdentity {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
 import { revokeToken } from '../../src/auth/tokens.ts';
+import { issueToken } from '../../src/auth/tokens.ts';
 import { httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, issueExtraToken, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { issueToken } from '../../src/auth/tokens.ts';
 
 const VIEWER = '{ viewer { tenant { id name } scopes tokenId } }';
 

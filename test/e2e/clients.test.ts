@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApolloClient, ApolloLink, gql, HttpLink, InMemoryCache } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client as UrqlClient, fetchExchange, subscriptionExchange } from '@urql/core';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { gqlData } from '../support/clients.ts';
 import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { openStream } from '../support/http-streams.ts';
-import { gqlData } from '../support/clients.ts';
 
 // The clients Jobgate's users already use, against a real gateway.
 

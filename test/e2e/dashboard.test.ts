@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { revokeToken } from '../../src/auth/tokens.ts';
 import { browserLaunchOptions } from '../support/browser.ts';
 import { gqlData } from '../support/clients.ts';
-import { revokeToken } from '../../src/auth/tokens.ts';
 import { createTestTenant, issueExtraToken, startGateway, uniqueName, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { useOutsideBoss } from '../support/jobs.ts';
 import { SEND_JOBS, sendJob } from '../support/operations.ts';

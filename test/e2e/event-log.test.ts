@@ -3,11 +3,11 @@
  * the high-water mark, kept by day partitions, and replayed by the event bus
  * after its LISTEN connection was lost.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { EventLog, type LoggedJobEvent } from '../../src/events/event-log.ts';
 import { EventLogRetention } from '../../src/events/event-log-retention.ts';
+import { EventLog, type LoggedJobEvent } from '../../src/events/event-log.ts';
 import { comparePositions, decodePosition, encodePosition, type EventPosition } from '../../src/events/event-position.ts';
 import { parseJobEvent } from '../../src/events/job-event.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -334,14 +334,14 @@ describe('the job-event log on a database of its own', () => {
         await sleep(500);
       }
       await byQueue.waitFor((d) => d.jobEvents.jobId === gap[1] && d.jobEvents.type === 'COMPLETED', 15_000);
-      await byId!.waitFor((d) => d.jobEvents.type === 'COMPLETED', 15_000);
+      await byId.waitFor((d) => d.jobEvents.type === 'COMPLETED', 15_000);
       // Live delivery resumes after the replay.
       const [live] = await sendJobs(gateway, tenant, queue, 1);
       await byQueue.waitFor((d) => d.jobEvents.jobId === live, 5_000);
       await sleep(300);
       for (const id of gap) expect(eventsOf(byQueue, id)).toEqual(['CREATED:CREATED', 'ACTIVE:ACTIVE', 'COMPLETED:COMPLETED']);
       expect(eventsOf(byQueue, watched)).toEqual(['CREATED:CREATED', 'ACTIVE:ACTIVE', 'COMPLETED:COMPLETED']);
-      expect(eventsOf(byId!, watched)).toEqual(['ACTIVE:ACTIVE', 'COMPLETED:COMPLETED']);
+      expect(eventsOf(byId, watched)).toEqual(['ACTIVE:ACTIVE', 'COMPLETED:COMPLETED']);
       const order = byQueue.results.map((r) => r.data?.jobEvents.jobId);
       expect(order.lastIndexOf(gap[1])).toBeLessThan(order.indexOf(live));
       expect(eventsOf(byQueue, live!)).toEqual(['CREATED:CREATED']);

@@ -14,6 +14,7 @@ import { createWorker, type Worker } from '@jobgate/client';
 import type { Client } from 'graphql-ws';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { CREATE_QUEUE, SEND_JOBS } from '../support/operations.ts';
 import {
   cleanupProcesses,
   recordingWebSocket,
@@ -26,7 +27,6 @@ import {
 } from '../support/processes.ts';
 import { collect } from '../support/subscriptions.ts';
 import { startRawWorker, type RawWorker } from '../support/traffic.ts';
-import { CREATE_QUEUE, SEND_JOBS } from '../support/operations.ts';
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease } }';
 const EVENTS = 'subscription($queue: String) { jobEvents(queue: $queue) { type jobId retryCount } }';

@@ -10,6 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gqlData, httpGraphql } from '../support/clients.ts';
+import { SEND_JOBS } from '../support/operations.ts';
 import {
   cleanupProcesses,
   findPgBouncer,
@@ -23,7 +24,6 @@ import {
   type PrivatePostgres,
 } from '../support/processes.ts';
 import { startEventWatcher, startRawWorker, type EventWatcher, type RawWorker } from '../support/traffic.ts';
-import { SEND_JOBS } from '../support/operations.ts';
 
 const binary = findPgBouncer();
 if (!binary) console.warn('pgbouncer is not installed (apt-get install pgbouncer): the PgBouncer tests are skipped');

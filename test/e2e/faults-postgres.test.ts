@@ -167,7 +167,7 @@ it('PostgreSQL restarts under load: the process lives, /ready recovers, pushes a
       [qualified, acknowledged],
     );
     const pushedTo = (id: string) => workers.map((worker, n) => [n, worker.pushes.filter((push) => push.id === id).length, worker.conflicts.includes(id), worker.completed.get(id) ?? 0]);
-    throw new Error(`${String(error)}\nmeasured ${JSON.stringify(measured)}\nin hand ${workers.map((worker) => worker.inHand)}\n${JSON.stringify(stuck.map((row) => ({ ...row, pushedTo: pushedTo(String(row.id)) })), null, 1)}\n${gateway.output().slice(-3_000)}`);
+    throw new Error(`${String(error)}\nmeasured ${JSON.stringify(measured)}\nin hand ${workers.map((worker) => worker.inHand).join(',')}\n${JSON.stringify(stuck.map((row) => ({ ...row, pushedTo: pushedTo(String(row.id)) })), null, 1)}\n${gateway.output().slice(-3_000)}`);
   });
   const states = await query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [qualified]);
   const pushedTwice = new Set<string>();

@@ -7,12 +7,11 @@
  * once nothing is held (busy keep-alive connections do not hold it up).
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { createWorker, type Worker } from '@jobgate/client';
 import { gqlData, httpGraphql } from '../support/clients.ts';
 import { testDatabaseUrl, useTestClient } from '../support/gateway.ts';
+import { CREATE_QUEUE, SEND_JOBS } from '../support/operations.ts';
 import { cleanupProcesses, createTenantIn, readyStatus, spawnGateway, waitUntil, type GatewayProcess } from '../support/processes.ts';
 import { startRawWorker, type RawWorker } from '../support/traffic.ts';
-import { CREATE_QUEUE, SEND_JOBS } from '../support/operations.ts';
 
 const SEND = 'mutation($queue: String!, $data: JSON!) { sendJob(queue: $queue, data: $data) { id } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id } }';

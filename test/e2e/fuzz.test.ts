@@ -19,9 +19,9 @@ import { httpGraphql, wsExecute } from '../support/clients.ts';
 import { fuzzSeed, RawSocket, Rng, type RawMessage } from '../support/fuzz.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { BossTables } from '../support/jobs.ts';
+import { CREATE_QUEUE, SEND_JOB } from '../support/operations.ts';
 import { recordingWebSocket, sleep, waitUntil, type SocketLog } from '../support/processes.ts';
 import { collect } from '../support/subscriptions.ts';
-import { CREATE_QUEUE, SEND_JOB } from '../support/operations.ts';
 
 const SEED = fuzzSeed();
 const MAX_PAYLOAD = 64 * 1024;

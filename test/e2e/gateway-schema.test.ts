@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import { installGatewaySchema } from '../../src/db/gateway-schema.ts';
 import { applyPrismaMigrations } from '../../src/db/migrate.ts';

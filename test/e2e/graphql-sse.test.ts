@@ -1,9 +1,9 @@
-import { describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { describe, expect, it } from '@jest/globals';
 import { createClient } from 'graphql-sse';
 import { useGateway, useTestTenant } from '../support/gateway.ts';
-import { sleep } from '../support/subscriptions.ts';
 import { sendJob } from '../support/operations.ts';
+import { sleep } from '../support/subscriptions.ts';
 
 // Subscriptions over server-sent events as their users bring them: the graphql-sse
 // client (distinct connections mode; single connection mode is refused with a

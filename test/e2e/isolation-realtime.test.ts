@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
 import { gqlData, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { useOutsideBoss } from '../support/jobs.ts';
 import {
   DOCS,
   caller,
@@ -23,6 +22,7 @@ import {
   startIsolationGateway,
   type DbSnapshot,
 } from '../support/isolation.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 import { collect, type Collected } from '../support/subscriptions.ts';
 
 interface EventData {
@@ -63,7 +63,7 @@ const send = async (tenant: TestTenant, queue: string, data: unknown, options?: 
 const received: Collected<unknown>[] = [];
 function watch<T>(on: Client, query: string, variables: Record<string, unknown>): Collected<T> {
   const sub = collect<T>(on, query, variables);
-  received.push(sub as Collected<unknown>);
+  received.push(sub);
   return sub;
 }
 

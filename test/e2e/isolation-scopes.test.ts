@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestTenant, issueExtraToken, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { useOutsideBoss } from '../support/jobs.ts';
 import {
   DOCS,
   YEARLY_CRON,
@@ -26,6 +25,7 @@ import {
   type RecordedCall,
   type SeededWorld,
 } from '../support/isolation.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 
 const LONG = 60_000;
 

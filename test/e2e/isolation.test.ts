@@ -11,7 +11,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gqlData } from '../support/clients.ts';
 import { createTestTenant, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { useOutsideBoss } from '../support/jobs.ts';
 import {
   ALL_STATES,
   DOCS,
@@ -35,6 +34,7 @@ import {
   type RecordedCall,
   type SeededWorld,
 } from '../support/isolation.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 
 const LONG = 120_000;
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { PgBoss } from 'pg-boss';
 import type { Client } from 'graphql-ws';
+import { PgBoss } from 'pg-boss';
 import { gqlData, wsClient } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { collect, type Collected } from '../support/subscriptions.ts';

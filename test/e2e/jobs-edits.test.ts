@@ -2,8 +2,8 @@
  * updateJob and upsertJob: pg-boss's update and upsert through the gateway,
  * checked on pgboss.job.
  */
-import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
 import { eventStreams, eventsOf } from '../support/events.ts';
 import { issueExtraToken } from '../support/gateway.ts';
 import { apiFor, useJobsFixture } from '../support/jobs.ts';
@@ -40,7 +40,7 @@ describe('updateJob', () => {
     // Options alone keep the data.
     await f.api.data(UPDATE, { queue, id, options: { priority: 1 } });
     expect(await f.tables.job(id)).toMatchObject({ data: { v: 2 }, priority: 1 });
-    await sub.waitFor((d) => eventsOf(sub, id).filter((e) => e.startsWith('UPDATED')).length === 2);
+    await sub.waitFor(() => eventsOf(sub, id).filter((e) => e.startsWith('UPDATED')).length === 2);
     expect(eventsOf(sub, id)).toEqual(['CREATED:CREATED', 'UPDATED:CREATED', 'UPDATED:CREATED']);
     await streams.close();
   });

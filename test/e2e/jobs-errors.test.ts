@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { apiFor, useJobsFixture, type Api } from '../support/jobs.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
+import { apiFor, useJobsFixture, type Api } from '../support/jobs.ts';
 import { SEND_JOBS } from '../support/operations.ts';
 
 /** Error handling for failed operations: nothing a refused call asked for may reach pg-boss. */

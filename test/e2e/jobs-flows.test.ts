@@ -2,13 +2,13 @@
  * sendFlow, Job.dependencies / dependents / blocked: pg-boss flows through the
  * gateway, checked on pgboss.job and pgboss.job_dependency.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { wsClient, wsExecute } from '../support/clients.ts';
 import { eventStreams, eventsOf } from '../support/events.ts';
-import { collect } from '../support/subscriptions.ts';
 import { issueExtraToken } from '../support/gateway.ts';
 import { apiFor, startJobsFixture, type JobsFixture } from '../support/jobs.ts';
+import { collect } from '../support/subscriptions.ts';
 
 const MAX_BATCH = 6;
 

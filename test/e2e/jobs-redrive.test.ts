@@ -2,8 +2,8 @@
  * previewRedrive and redriveJobs: pg-boss's dead-letter redrive through the
  * gateway, checked on pgboss.job.
  */
-import { describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from '@jest/globals';
 import { eventStreams } from '../support/events.ts';
 import { createTestTenant, issueExtraToken } from '../support/gateway.ts';
 import { apiFor, useJobsFixture } from '../support/jobs.ts';

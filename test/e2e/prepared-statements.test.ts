@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import pg from 'pg';
+import type pg from 'pg';
 import { PreparedStatements } from '../../src/db/prepared-statements.ts';
 import { useTestClient } from '../support/gateway.ts';
 

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
 import { gqlData, wsClient } from '../support/clients.ts';
 import { createTestTenant, issueExtraToken, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { collect, sleep, type Collected } from '../support/subscriptions.ts';
 import { SEND_JOBS, sendJob } from '../support/operations.ts';
+import { collect, sleep, type Collected } from '../support/subscriptions.ts';
 
 interface EventData {
   jobEvents: { type: string; queue: string; jobId: string; job: { data: { n?: number } } | null };
@@ -84,7 +84,7 @@ describe('subscriptions sharing one execution', () => {
     for (const [index, sub] of [first!, second!, third!].entries()) {
       await sub.waitFor((d) => d.jobEvents.jobId === ids[199]);
       expect(createdIds(sub, before[index]!)).toEqual(ids);
-      expect(sub.results.slice(before[index]!).map((r) => r.data!.jobEvents.job?.data.n)).toEqual(ids.map((_, n) => n));
+      expect(sub.results.slice(before[index]).map((r) => r.data!.jobEvents.job?.data.n)).toEqual(ids.map((_, n) => n));
     }
 
     first!.stop();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, uniqueName, withTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { collect, sleep } from '../support/subscriptions.ts';
 import { SEND_JOBS } from '../support/operations.ts';
+import { collect, sleep } from '../support/subscriptions.ts';
 
 /** No job is FAILED: PostgreSQL reads every row of the queue to find none, and the gateway has next to nothing to send back. */
 const HEAVY = 'query ($queue: String!) { jobs(queue: $queue, states: [FAILED], first: 500) { nodes { id } } }';

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import WebSocket from 'ws';
 import { revokeToken, rotateToken } from '../../src/auth/tokens.ts';
+import { issueToken } from '../../src/auth/tokens.ts';
 import { httpGraphql } from '../support/clients.ts';
 import { createTestTenant, issueExtraToken, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sleep } from '../support/subscriptions.ts';
-import { issueToken } from '../../src/auth/tokens.ts';
 
 const VIEWER = '{ viewer { tokenId } }';
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
+import { JOB_EVENTS_CHANNEL } from '../../src/sql/job-events.ts';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, useTestClient, withTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { collect, sleep } from '../support/subscriptions.ts';
-import { JOB_EVENTS_CHANNEL } from '../../src/sql/job-events.ts';
 import { createQueue as createQueueAs, sendJob } from '../support/operations.ts';
+import { collect, sleep } from '../support/subscriptions.ts';
 
 interface Assigned {
   workAssigned: { id: string; queue: string; state: string; data: { n?: number } | null; retryCount: number };

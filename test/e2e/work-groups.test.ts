@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gqlData, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { collect, sleep } from '../support/subscriptions.ts';
 import { SEND_JOBS } from '../support/operations.ts';
+import { collect, sleep } from '../support/subscriptions.ts';
 
 const WORK = `subscription($queues: [String!]!, $concurrency: Int, $groups: GroupConcurrencyInput) {
   workAssigned(queues: $queues, concurrency: $concurrency, groupConcurrency: $groups) { id groupId } }`;

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createProducer, createWorker, JobFailure, type Worker, type WorkerJob } from '@jobgate/client';
 import { gqlData } from '../support/clients.ts';
 import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { sleep } from '../support/subscriptions.ts';
 import { createQueue as createQueueAs, sendJobs } from '../support/operations.ts';
+import { sleep } from '../support/subscriptions.ts';
 
 let gateway: TestGateway;
 let tenant: TestTenant;

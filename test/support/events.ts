@@ -1,8 +1,8 @@
 import type { Client } from 'graphql-ws';
 import { wsClient } from './clients.ts';
 import type { TestGateway } from './gateway.ts';
-import { collect, type Collected } from './subscriptions.ts';
 import { sendJob } from './operations.ts';
+import { collect, type Collected } from './subscriptions.ts';
 
 export interface JobEventData {
   jobEvents: { type: string; queue: string; jobId: string; state: string; retryCount: number };

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from '@jest/globals';
 import pg from 'pg';
 import { buildApp, type StartedApp } from '../../src/app.ts';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger, type Logger } from '../../src/logger.ts';
 import type { ScopeName } from '../../src/auth/scopes.ts';
 import { createTenant, type TenantRecord } from '../../src/auth/tenants.ts';
 import { issueToken } from '../../src/auth/tokens.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { withDatabaseClient } from './database.ts';
 
 export interface TestGateway extends StartedApp {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from '@jest/globals';
-import { PgBoss } from 'pg-boss';
 import pg from 'pg';
+import { PgBoss } from 'pg-boss';
 import type { ScopeName } from '../../src/auth/scopes.ts';
 import type { Config } from '../../src/config.ts';
 import { gqlData, gqlErrorCode } from './clients.ts';

@@ -5,8 +5,8 @@
  * that records every change of `/ready`.
  */
 import { createClient, type Client } from 'graphql-ws';
-import { readyStatus, recordingWebSocket, sleep, type SocketLog } from './processes.ts';
 import { SEND_JOBS } from './operations.ts';
+import { readyStatus, recordingWebSocket, sleep, type SocketLog } from './processes.ts';
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease data } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';

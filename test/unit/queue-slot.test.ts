@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { JobRecord } from '../../src/tenant/job-record.ts';
-import { MAX_CLAIMS, QueueSlot } from '../../src/dispatch/queue-slot.ts';
 import type { DispatchQueues } from '../../src/dispatch/port.ts';
+import { MAX_CLAIMS, QueueSlot } from '../../src/dispatch/queue-slot.ts';
 import { jobKey, WorkSubscription } from '../../src/dispatch/work-subscription.ts';
+import type { JobRecord } from '../../src/tenant/job-record.ts';
 
 // The dispatcher's per-queue bookkeeping, without PostgreSQL: who gets which job, and that
 // overlapping claims never promise a subscription more than its concurrency.

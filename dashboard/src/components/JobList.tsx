@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import { useClient, type CombinedError } from 'urql';
 import { formatCount } from '../format.ts';
-import { graphql } from '../generated/index.ts';
 import type { JobState, JobSummaryFragment } from '../generated/graphql.ts';
+import { graphql } from '../generated/index.ts';
 import { useLiveRefresh, type LiveEvent } from '../live.tsx';
 import { Link } from '../router.tsx';
 import { ErrorNotice, JOB_STATES, STATE_LABEL, StateBadge, Time } from './common.tsx';

@@ -1,6 +1,6 @@
 import { formatSeconds } from '../format.ts';
-import { graphql } from '../generated/index.ts';
 import type { QueueFieldsFragment } from '../generated/graphql.ts';
+import { graphql } from '../generated/index.ts';
 
 export const QueueFields = graphql(`
   fragment QueueFields on Queue {

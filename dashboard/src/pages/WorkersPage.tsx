@@ -3,8 +3,8 @@ import { useQuery } from 'urql';
 import { ErrorNotice, Loading, Time } from '../components/common.tsx';
 import { ShortId } from '../components/ShortId.tsx';
 import { formatCount } from '../format.ts';
-import { graphql } from '../generated/index.ts';
 import type { DashboardWorkersQuery } from '../generated/graphql.ts';
+import { graphql } from '../generated/index.ts';
 import { useLiveRefresh } from '../live.tsx';
 import { Link } from '../router.tsx';
 

@@ -1,5 +1,5 @@
-import type { QueueRecord } from '../../tenant/queue-record.ts';
 import { MAX_HISTORY_POINTS, type QueueHistoryPoint } from '../../stats/queue-history.ts';
+import type { QueueRecord } from '../../tenant/queue-record.ts';
 import { builder } from '../builder.ts';
 import { QueueRef } from './queues.ts';
 

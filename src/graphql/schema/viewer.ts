@@ -1,6 +1,6 @@
+import type { Viewer } from '../../auth/authenticate.ts';
 import { ALL_SCOPES, type ScopeName } from '../../auth/scopes.ts';
 import type { TenantRecord } from '../../auth/tenants.ts';
-import type { Viewer } from '../../auth/authenticate.ts';
 import { builder } from '../builder.ts';
 
 export const ScopeEnum = builder.enumType('Scope', {
