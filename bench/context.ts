@@ -3,7 +3,16 @@ import type { PgBoss } from 'pg-boss';
 import type { GatewayProcess } from './gateway-process.ts';
 import type { CpuSnapshot } from './machine.ts';
 
-export const SCENARIOS = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop', 'full-loop-per-job', 'events-fanout', 'idle-connections', 'sustained-loop'] as const;
+export const SCENARIOS = [
+  'enqueue-batch',
+  'enqueue-single',
+  'dispatch-latency',
+  'full-loop',
+  'full-loop-per-job',
+  'events-fanout',
+  'idle-connections',
+  'sustained-loop',
+] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {

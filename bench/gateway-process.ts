@@ -47,7 +47,13 @@ export function readRssKiB(pid: number): number {
 
 /** The only settings the bench gives a gateway: where it listens, its database, whether it migrates. */
 export function placement(databaseUrl: string, port: number | string, metricsPort: number | string, migrate: boolean): Record<string, string> {
-  return { DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', JOBGATE_METRICS_PORT: String(metricsPort), JOBGATE_MIGRATE_ON_START: String(migrate) };
+  return {
+    DATABASE_URL: databaseUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    JOBGATE_METRICS_PORT: String(metricsPort),
+    JOBGATE_MIGRATE_ON_START: String(migrate),
+  };
 }
 
 /** The bench's own environment without any gateway setting, so that none leaks into a run. */
@@ -92,7 +98,10 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
       child.kill('SIGKILL');
       throw new Error(`gateway not ready after 90 s:\n${output}`);
     }
-    const ready = await fetch(`${url}/ready`).then((response) => response.status === 200, () => false);
+    const ready = await fetch(`${url}/ready`).then(
+      (response) => response.status === 200,
+      () => false,
+    );
     if (ready) break;
     await sleep(100);
   }
@@ -112,7 +121,8 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
       clearTimeout(timer);
       // It logs every operation at info (the default level): its warnings and errors deserve a look.
       const warnings = output.split('\n').filter((line) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= 40 || (line.trim() !== '' && !line.startsWith('{')));
-      if (warnings.length) process.stderr.write(`gateway ${options.label} exited with ${code}; its warnings and errors (of its last 16 KiB of output):\n${warnings.join('\n')}\n`);
+      if (warnings.length)
+        process.stderr.write(`gateway ${options.label} exited with ${code}; its warnings and errors (of its last 16 KiB of output):\n${warnings.join('\n')}\n`);
       return code;
     },
   };

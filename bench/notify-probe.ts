@@ -40,10 +40,12 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const trigger of [false, true]) {
       await pool.query(`ALTER TABLE probe ${trigger ? 'ENABLE' : 'DISABLE'} TRIGGER probe_notify`);
-      for (const lanes of [1, 8]) (results[`${trigger ? 'pg_notify trigger' : 'no trigger'}, ${lanes} connection${lanes > 1 ? 's' : ''}`] ??= []).push(await rate(lanes));
+      for (const lanes of [1, 8])
+        (results[`${trigger ? 'pg_notify trigger' : 'no trigger'}, ${lanes} connection${lanes > 1 ? 's' : ''}`] ??= []).push(await rate(lanes));
     }
   }
-  for (const [label, rates] of Object.entries(results)) console.log(`${label.padEnd(34)} ${median(rates).toFixed(0).padStart(6)} inserts/s (median of ${ROUNDS})`);
+  for (const [label, rates] of Object.entries(results))
+    console.log(`${label.padEnd(34)} ${median(rates).toFixed(0).padStart(6)} inserts/s (median of ${ROUNDS})`);
   await listener.end();
   await pool.end();
 } finally {

@@ -38,7 +38,16 @@ const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>
   'idle-connections': idleConnections,
 };
 /** Order of execution: the idle-connection test last, on a gateway of its own. */
-const ORDER: ScenarioId[] = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop', 'full-loop-per-job', 'events-fanout', 'sustained-loop', 'idle-connections'];
+const ORDER: ScenarioId[] = [
+  'enqueue-batch',
+  'enqueue-single',
+  'dispatch-latency',
+  'full-loop',
+  'full-loop-per-job',
+  'events-fanout',
+  'sustained-loop',
+  'idle-connections',
+];
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
@@ -116,7 +125,11 @@ async function main(): Promise<number> {
     raw,
     gatewaySchema: 'pgboss',
     queueName: (base) => `bench-${base}-${runId}`,
-    cpu: () => cpuSnapshot(database!.name, [...gateways].map((g) => g.pid)),
+    cpu: () =>
+      cpuSnapshot(
+        database!.name,
+        [...gateways].map((g) => g.pid),
+      ),
     log,
   };
 

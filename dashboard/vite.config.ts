@@ -16,7 +16,9 @@ export default defineConfig({
     // recharts (and its d3 parts) is most of the bundle: keep it in a chunk of its own.
     rolldownOptions: {
       output: {
-        codeSplitting: { groups: [{ name: 'charts', test: /node_modules[\\/](recharts|victory-vendor|d3-|@reduxjs|immer|react-redux|reselect|es-toolkit|decimal\.js-light)/ }] },
+        codeSplitting: {
+          groups: [{ name: 'charts', test: /node_modules[\\/](recharts|victory-vendor|d3-|@reduxjs|immer|react-redux|reselect|es-toolkit|decimal\.js-light)/ }],
+        },
       },
     },
   },

@@ -155,8 +155,17 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     }
     const connectionTimeoutMillis = config.databaseConnectTimeoutMs;
     prisma = createPrisma(databaseUrl, { connectionTimeoutMillis, logger });
-    boss = await startBoss({ databaseUrl, schema: config.bossSchema, logger, monitorIntervalSeconds: config.bossMonitorIntervalSeconds, connectionTimeoutMillis });
-    pool = createPool({ connectionString: databaseUrl, applicationName: 'jobgate', max: 10, maxUses: 50_000, connectionTimeoutMillis, types: gatewayTypes }, logger);
+    boss = await startBoss({
+      databaseUrl,
+      schema: config.bossSchema,
+      logger,
+      monitorIntervalSeconds: config.bossMonitorIntervalSeconds,
+      connectionTimeoutMillis,
+    });
+    pool = createPool(
+      { connectionString: databaseUrl, applicationName: 'jobgate', max: 10, maxUses: 50_000, connectionTimeoutMillis, types: gatewayTypes },
+      logger,
+    );
     await installGatewaySchema(pool, config.bossSchema);
     const startedPool = pool;
     eventRetention = new EventLogRetention(pool, config.eventRetentionHours, logger);
@@ -197,11 +206,9 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     });
     await liveness.start();
     const sweep = () =>
-      Promise.all([
-        leases.purgeStale(),
-        workers.purgeStale(),
-        purgeOrphanedProgress(leases.db, bossSchema),
-      ]).catch((error: unknown) => logger.warn({ err: error }, 'lease sweep failed'));
+      Promise.all([leases.purgeStale(), workers.purgeStale(), purgeOrphanedProgress(leases.db, bossSchema)]).catch((error: unknown) =>
+        logger.warn({ err: error }, 'lease sweep failed'),
+      );
     leaseSweeper = setInterval(() => void sweep(), 60_000).unref();
     const services: Services = {
       config,
@@ -239,8 +246,17 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       failures: services.authenticationFailures,
       trustedProxies: config.trustedProxies,
     };
-    const handler = withYogaRoutes(withAuthentication(services.authenticator, authentication, withBodyLimit(config.maxBodyBytes, (req, res) => void yoga(req, res))));
-    httpServer = createServer(serverOptions(config), withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(handler))));
+    const handler = withYogaRoutes(
+      withAuthentication(
+        services.authenticator,
+        authentication,
+        withBodyLimit(config.maxBodyBytes, (req, res) => void yoga(req, res)),
+      ),
+    );
+    httpServer = createServer(
+      serverOptions(config),
+      withRequestMetrics(metrics.httpRequests, withMetrics(metrics, config.metricsToken, withDashboard(handler))),
+    );
     limitUnauthenticatedConnections(httpServer, config.maxUnauthenticatedConnections, {
       onCount: (count) => metrics.unauthenticatedConnections.set(count),
       onDropped: () => metrics.unauthenticatedDropped.inc(),

@@ -137,7 +137,10 @@ function boolean(raw: string | undefined, fallback: boolean): boolean {
 }
 
 function list(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  return (raw ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function directUrl(env: NodeJS.ProcessEnv): string | undefined {

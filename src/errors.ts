@@ -31,8 +31,7 @@ export function clientError(code: ErrorCode, message: string, extensions: Record
   return new GraphQLError(message, { extensions: { ...extensions, code } });
 }
 
-export const badInput = (message: string, extensions?: Record<string, unknown>) =>
-  clientError('BAD_USER_INPUT', message, extensions);
+export const badInput = (message: string, extensions?: Record<string, unknown>) => clientError('BAD_USER_INPUT', message, extensions);
 export const notFound = (message: string) => clientError('NOT_FOUND', message);
 export const conflict = (message: string) => clientError('CONFLICT', message);
 

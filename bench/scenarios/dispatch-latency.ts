@@ -91,8 +91,7 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
       gwMissed++;
       missedIds.push(sent);
       sentAt.set(sent, began);
-    }
-    else if (i >= WARMUP) gwSamples.push(at - began);
+    } else if (i >= WARMUP) gwSamples.push(at - began);
     await completed.wait();
     await gap();
   }
@@ -112,7 +111,12 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   const raw = summarize(rawSamples);
   const gw = summarize(gwSamples);
   const ack = summarize(ackSamples);
-  const notes = [loadNote([['raw', rawCpu], ['gateway', gwCpu]])];
+  const notes = [
+    loadNote([
+      ['raw', rawCpu],
+      ['gateway', gwCpu],
+    ]),
+  ];
   if (rawMissed || gwMissed) notes.push(`samples that took over ${SAMPLE_TIMEOUT_MS} ms (left out): raw ${rawMissed}, gateway ${gwMissed}`);
   if (gwMissed) {
     // The gateway's own account (from ready to pushed) tells whether the time went before or after the push.
@@ -124,7 +128,9 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
   for (const row of missedRows) {
     const handled = handledAt.get(row.id);
     const handler = handled === undefined ? 'its handler never ran' : `its handler ran ${Math.round(handled - sentAt.get(row.id)!)} ms after the send`;
-    notes.push(`missed gateway job ${row.id}: claimed ${row.claimedAfterMs === null ? 'never' : `${Math.round(row.claimedAfterMs)} ms`} after it was created; ${handler}`);
+    notes.push(
+      `missed gateway job ${row.id}: claimed ${row.claimedAfterMs === null ? 'never' : `${Math.round(row.claimedAfterMs)} ms`} after it was created; ${handler}`,
+    );
   }
   return {
     id: 'dispatch-latency',

@@ -24,7 +24,9 @@ export async function openSubscribers(
   const subscribers: LightSubscriber[] = [];
   await inParallel(count, parallel, async () => {
     subscribers.push(
-      await openLightSubscriber(url, ctx.token, DOCS.jobEvents, { queue, types: ['CREATED'] }, onEvent, (error) => ctx.log(`subscriber error: ${String(error)}`)),
+      await openLightSubscriber(url, ctx.token, DOCS.jobEvents, { queue, types: ['CREATED'] }, onEvent, (error) =>
+        ctx.log(`subscriber error: ${String(error)}`),
+      ),
     );
   });
   return subscribers;

@@ -33,7 +33,11 @@ async function rawLoop(ctx: BenchContext, run: number, jobs: number): Promise<Pe
   const { raw, options } = ctx;
   const queue = ctx.queueName(`raw-per-job-${run}`);
   await raw.createQueue(queue);
-  for (let i = 0; i < jobs; i += 1000) await raw.insert(queue, Array.from({ length: Math.min(1000, jobs - i) }, (_u, k) => ({ data: jobData(i + k) })));
+  for (let i = 0; i < jobs; i += 1000)
+    await raw.insert(
+      queue,
+      Array.from({ length: Math.min(1000, jobs - i) }, (_u, k) => ({ data: jobData(i + k) })),
+    );
   await ctx.pool.query(`ANALYZE "${options.rawSchema}".job`);
   await sleep(200);
   const before = ctx.cpu();
@@ -45,7 +49,8 @@ async function rawLoop(ctx: BenchContext, run: number, jobs: number): Promise<Pe
     });
   }
   const finished =
-    (await waitFor(() => handled >= jobs, LOOP_TIMEOUT_MS, 2)) && (await waitFor(async () => (await completedCount(ctx, options.rawSchema, queue)) >= jobs, 30_000, 5));
+    (await waitFor(() => handled >= jobs, LOOP_TIMEOUT_MS, 2)) &&
+    (await waitFor(async () => (await completedCount(ctx, options.rawSchema, queue)) >= jobs, 30_000, 5));
   const elapsed = finished ? performance.now() - began : Number.NaN;
   const cpu = cpuUse(before, ctx.cpu());
   await raw.offWork(queue);
@@ -86,7 +91,8 @@ async function gatewayLoop(ctx: BenchContext, run: number, jobs: number): Promis
     await execute(publisher, DOCS.sendJobs, { queue, jobs: Array.from({ length: Math.min(1000, jobs - i) }, (_u, k) => ({ data: jobData(i + k) })) });
   }
   const finished =
-    (await waitFor(() => pushed.size >= jobs, LOOP_TIMEOUT_MS, 2)) && (await waitFor(async () => (await completedCount(ctx, ctx.gatewaySchema, qualified)) >= jobs, 30_000, 5));
+    (await waitFor(() => pushed.size >= jobs, LOOP_TIMEOUT_MS, 2)) &&
+    (await waitFor(async () => (await completedCount(ctx, ctx.gatewaySchema, qualified)) >= jobs, 30_000, 5));
   const elapsed = finished ? performance.now() - began : Number.NaN;
   const cpu = cpuUse(before, ctx.cpu());
   for (const stop of stops) stop();
@@ -124,7 +130,12 @@ export async function fullLoopPerJob(ctx: BenchContext): Promise<ScenarioResult>
   const notes = ['the tenant as created, with the default limits (500 operations/s)', `median of ${options.perJobLoopRuns} runs each`];
   if ([...rawRuns, ...gwRuns].some((r) => Number.isNaN(r.elapsed))) notes.push(`a run did not finish within ${LOOP_TIMEOUT_MS / 1000} s`);
   if (refusals) notes.push(`refused settlements: ${JSON.stringify(gwRuns.map((r) => r.refused))}`);
-  notes.push(loadNote([['raw', rawCpu], ['gateway', gwCpu]]));
+  notes.push(
+    loadNote([
+      ['raw', rawCpu],
+      ['gateway', gwCpu],
+    ]),
+  );
   return {
     id: 'full-loop-per-job',
     title: `full loop, one completeJob per job (${jobs.toLocaleString('en')} jobs, ${WORKERS}×${CONCURRENCY}, default tenant limits)`,
@@ -132,7 +143,14 @@ export async function fullLoopPerJob(ctx: BenchContext): Promise<ScenarioResult>
       metric('throughput', 'jobs/s', round(rawRate, 0), round(gwRate, 0), '', null),
       metric('refused settlements (RATE_LIMITED …)', 'count', null, refusals, '0', refusals === 0),
       metric('jobs pushed twice', 'count', null, duplicates, '0', duplicates === 0),
-      metric('CPU per job (all our processes)', 'µs', round(cpuPerItem(rawCpu, jobs * rawRuns.length), 0), round(cpuPerItem(gwCpu, jobs * gwRuns.length), 0), '', null),
+      metric(
+        'CPU per job (all our processes)',
+        'µs',
+        round(cpuPerItem(rawCpu, jobs * rawRuns.length), 0),
+        round(cpuPerItem(gwCpu, jobs * gwRuns.length), 0),
+        '',
+        null,
+      ),
     ],
     details: { raw: rawRuns, gateway: gwRuns, workers: WORKERS, concurrency: CONCURRENCY },
     notes,

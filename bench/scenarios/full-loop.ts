@@ -43,7 +43,10 @@ async function rawLoop(ctx: BenchContext, run: number): Promise<LoopRun> {
   const queue = ctx.queueName(`raw-loop-${run}`);
   await raw.createQueue(queue);
   for (let i = 0; i < options.loopJobs; i += 1000) {
-    await raw.insert(queue, Array.from({ length: Math.min(1000, options.loopJobs - i) }, (_u, k) => ({ data: jobData(i + k) })));
+    await raw.insert(
+      queue,
+      Array.from({ length: Math.min(1000, options.loopJobs - i) }, (_u, k) => ({ data: jobData(i + k) })),
+    );
   }
   // As autovacuum would have by the time a backlog is worked: without fresh statistics the fetch
   // plan sorts the whole backlog on every call (~30 ms instead of ~3 ms here), on both sides.
@@ -124,7 +127,10 @@ export async function fullLoop(ctx: BenchContext): Promise<ScenarioResult> {
   const notes = options.loopRuns > 1 ? [`median of ${options.loopRuns} runs each`] : [];
   if (rawMs.some(Number.isNaN) || gwMs.some(Number.isNaN)) notes.push(`a run did not finish within ${LOOP_TIMEOUT_MS / 1000} s`);
   notes.push(
-    `${loadNote([['raw', rawCpu], ['gateway', gwCpu]])}; gateway process ${round((gwCpu.gateway / jobs) * 1e6, 0)} µs CPU per job`,
+    `${loadNote([
+      ['raw', rawCpu],
+      ['gateway', gwCpu],
+    ])}; gateway process ${round((gwCpu.gateway / jobs) * 1e6, 0)} µs CPU per job`,
   );
   return {
     id: 'full-loop',

@@ -64,7 +64,13 @@ export async function idleConnections(ctx: BenchContext): Promise<ScenarioResult
           try {
             const client = await connect(gateway.wsUrl, ctx.token);
             clients.push(client);
-            subscribe(client, DOCS.jobEvents, { queue, types: ['CREATED'] }, () => delivered++, () => failed++);
+            subscribe(
+              client,
+              DOCS.jobEvents,
+              { queue, types: ['CREATED'] },
+              () => delivered++,
+              () => failed++,
+            );
           } catch {
             failed++;
           }
@@ -93,7 +99,14 @@ export async function idleConnections(ctx: BenchContext): Promise<ScenarioResult
       id: 'idle-connections',
       title: `idle connections (${clients.length.toLocaleString('en')} graphql-ws + jobEvents)`,
       metrics: [
-        metric('RSS per connection', 'KiB', null, round(perConnectionKiB, 1), '≤ 40 KiB', perConnectionKiB <= 40 && clients.length === ctx.options.idleConnections),
+        metric(
+          'RSS per connection',
+          'KiB',
+          null,
+          round(perConnectionKiB, 1),
+          '≤ 40 KiB',
+          perConnectionKiB <= 40 && clients.length === ctx.options.idleConnections,
+        ),
         metric('HTTP query p99, no connections', 'ms', null, round(idleBaseline.p99), '', null),
         metric('HTTP query p99, all connected', 'ms', null, round(loaded.p99), `≤ max(${RESPONSIVE_P99_MS} ms, 2× unloaded); probe reaches all`, responsive),
         metric('probe event to all subscribers', 'ms', null, round(probeMs, 0), '', null),

@@ -34,12 +34,7 @@ async function counts(pool: pg.Pool, schema: string, name: string): Promise<{ qu
 }
 
 /** Keeps about BACKLOG jobs queued while the loop runs, and samples completions per window. */
-async function sustain(
-  ctx: BenchContext,
-  schema: string,
-  name: string,
-  produce: (count: number) => Promise<void>,
-): Promise<Sustained> {
+async function sustain(ctx: BenchContext, schema: string, name: string, produce: (count: number) => Promise<void>): Promise<Sustained> {
   const seconds = ctx.options.sustainedSeconds;
   const began = performance.now();
   const end = began + seconds * 1000;
@@ -70,7 +65,10 @@ async function rawSustained(ctx: BenchContext, listenNotify: boolean): Promise<S
   await boss.createQueue(queue, { notify: listenNotify });
   let n = 0;
   const produce = async (count: number) => {
-    await boss.insert(queue, Array.from({ length: count }, () => ({ data: jobData(n++) })));
+    await boss.insert(
+      queue,
+      Array.from({ length: count }, () => ({ data: jobData(n++) })),
+    );
   };
   await produce(BACKLOG);
   await ctx.pool.query(`ANALYZE "${ctx.options.rawSchema}".job`);

@@ -4,7 +4,12 @@ import { round, summarize, throughput } from '../stats.ts';
 import type { SideRun } from './alternate.ts';
 
 /** Throughput (with its target), our CPU per job, and call latencies of both sides. */
-export function throughputMetrics(raw: SideRun, gateway: SideRun, minRatio: number, unit = 'jobs/s'): { metrics: Metric[]; details: Record<string, unknown>; notes: string[] } {
+export function throughputMetrics(
+  raw: SideRun,
+  gateway: SideRun,
+  minRatio: number,
+  unit = 'jobs/s',
+): { metrics: Metric[]; details: Record<string, unknown>; notes: string[] } {
   const rawRate = throughput(raw.items, raw.elapsedMs).perSecond;
   const gwRate = throughput(gateway.items, gateway.elapsedMs).perSecond;
   const rawCalls = summarize(raw.callMs);
@@ -20,10 +25,19 @@ export function throughputMetrics(raw: SideRun, gateway: SideRun, minRatio: numb
     ],
     details: {
       raw: { items: raw.items, elapsedMs: raw.elapsedMs, callMs: rawCalls, cpu: raw.cpu },
-      gateway: { items: gateway.items, elapsedMs: gateway.elapsedMs, callMs: gwCalls, cpu: gateway.cpu, gatewayCpuPerJobUs: (gateway.cpu.gateway / gateway.items) * 1e6 },
+      gateway: {
+        items: gateway.items,
+        elapsedMs: gateway.elapsedMs,
+        callMs: gwCalls,
+        cpu: gateway.cpu,
+        gatewayCpuPerJobUs: (gateway.cpu.gateway / gateway.items) * 1e6,
+      },
     },
     notes: [
-      `${loadNote([['raw phases', raw.cpu], ['gateway phases', gateway.cpu]])}; gateway process ${round((gateway.cpu.gateway / gateway.items) * 1e6, 0)} µs CPU per job`,
+      `${loadNote([
+        ['raw phases', raw.cpu],
+        ['gateway phases', gateway.cpu],
+      ])}; gateway process ${round((gateway.cpu.gateway / gateway.items) * 1e6, 0)} µs CPU per job`,
     ],
   };
 }

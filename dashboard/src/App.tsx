@@ -14,9 +14,7 @@ import { clearToken, loadToken, saveToken } from './session.ts';
 import { permissionsOf, useViewer, ViewerContext, type Permissions, type ViewerInfo } from './viewer.ts';
 
 type SessionState =
-  | { kind: 'checking'; token: string }
-  | { kind: 'signedOut'; notice: string | null }
-  | { kind: 'signedIn'; token: string; viewer: ViewerInfo };
+  { kind: 'checking'; token: string } | { kind: 'signedOut'; notice: string | null } | { kind: 'signedIn'; token: string; viewer: ViewerInfo };
 
 export function App() {
   const [session, setSession] = useState<SessionState>(() => {
@@ -195,8 +193,8 @@ function Page({ route, viewer }: { route: Route; viewer: Permissions }) {
       <section>
         <h1>Nothing to show</h1>
         <p className="notice" role="status">
-          This token's scopes ({viewer.scopes.join(', ') || 'none'}) do not include READ, which the dashboard needs to show queues and jobs.
-          Sign out and use a token with READ.
+          This token's scopes ({viewer.scopes.join(', ') || 'none'}) do not include READ, which the dashboard needs to show queues and jobs. Sign out and use a
+          token with READ.
         </p>
       </section>
     );

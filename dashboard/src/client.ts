@@ -47,7 +47,7 @@ export interface ConnectionEvents {
 }
 
 function isCloseEvent(value: unknown): value is CloseEvent {
-  return typeof value === 'object' && value !== null && 'code' in value && typeof (value).code === 'number';
+  return typeof value === 'object' && value !== null && 'code' in value && typeof value.code === 'number';
 }
 
 /**

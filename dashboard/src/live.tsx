@@ -75,10 +75,7 @@ export function LiveProvider({ enabled, status, epoch, children }: { enabled: bo
     };
   }, []);
   const seen = useCallback((jobId: string) => history.current.get(jobId) ?? [], []);
-  const value = useMemo<LiveValue>(
-    () => ({ status: enabled ? status : 'offline', epoch, listen, seen }),
-    [enabled, status, epoch, listen, seen],
-  );
+  const value = useMemo<LiveValue>(() => ({ status: enabled ? status : 'offline', epoch, listen, seen }), [enabled, status, epoch, listen, seen]);
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }
 
@@ -92,12 +89,7 @@ export function useLive(): LiveValue {
  * Calls `onEvent` for each matching event at once, and `refresh` for matching
  * events at most once per `intervalMs` (and after every reconnect).
  */
-export function useLiveRefresh(
-  match: (event: LiveEvent) => boolean,
-  refresh: () => void,
-  intervalMs: number,
-  onEvent?: (event: LiveEvent) => void,
-): void {
+export function useLiveRefresh(match: (event: LiveEvent) => boolean, refresh: () => void, intervalMs: number, onEvent?: (event: LiveEvent) => void): void {
   const live = useLive();
   const latest = useRef({ match, refresh, onEvent });
   latest.current = { match, refresh, onEvent };

@@ -80,7 +80,9 @@ export class TenantDatabaseShare {
       return Promise.resolve(this.#releaser(tenantId, share));
     }
     if (refusable && share.waiting.length >= maxWaiting) {
-      return Promise.reject(new DatabaseShareRefused('queue', `tenant database share: ${maxWaiting} operations already wait for one of its ${this.#concurrency} slots`));
+      return Promise.reject(
+        new DatabaseShareRefused('queue', `tenant database share: ${maxWaiting} operations already wait for one of its ${this.#concurrency} slots`),
+      );
     }
     const line = refusable ? share.waiting : share.urgent;
     const waitingShare = share;

@@ -7,17 +7,7 @@ import { applyPrismaMigrations } from '../db/migrate.ts';
 import { createPrisma } from '../db/prisma.ts';
 import { createLogger } from '../logger.ts';
 import { startBoss } from '../pgboss/start.ts';
-import {
-  tenantsCreate,
-  tenantsLimits,
-  tenantsList,
-  tokensIssue,
-  tokensRotate,
-  tokensList,
-  tokensRevoke,
-  UsageError,
-  type CommandOutput,
-} from './commands.ts';
+import { tenantsCreate, tenantsLimits, tenantsList, tokensIssue, tokensRotate, tokensList, tokensRevoke, UsageError, type CommandOutput } from './commands.ts';
 
 const USAGE = `usage: jobgate <command> [--json]
   tenants create <name>

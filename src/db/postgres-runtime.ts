@@ -36,12 +36,17 @@ async function ensureSharedDir(dir: string): Promise<void> {
   try {
     await mkdir(dir, { recursive: true, mode: 0o755 });
   } catch (error) {
-    throw new Error(`the embedded PostgreSQL runs as the "postgres" user when started as root and needs ${dir} for its files, which cannot be created (${String(error)}); set DATABASE_URL`, { cause: error });
+    throw new Error(
+      `the embedded PostgreSQL runs as the "postgres" user when started as root and needs ${dir} for its files, which cannot be created (${String(error)}); set DATABASE_URL`,
+      { cause: error },
+    );
   }
   const stats = await lstat(dir);
   // What lands here is run by the postgres user: nobody but root may change it.
   if (!stats.isDirectory() || stats.uid !== 0 || (stats.mode & 0o022) !== 0) {
-    throw new Error(`${dir} holds binaries the embedded PostgreSQL runs, so it must be a directory owned and writable by root only; fix it (chown root ${dir}; chmod 755 ${dir})`);
+    throw new Error(
+      `${dir} holds binaries the embedded PostgreSQL runs, so it must be a directory owned and writable by root only; fix it (chown root ${dir}; chmod 755 ${dir})`,
+    );
   }
   // Whatever the umask made of it, the postgres user must enter it.
   await chmod(dir, 0o755);

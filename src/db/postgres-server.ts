@@ -71,7 +71,10 @@ export class PostgresServer {
   async start(): Promise<void> {
     if (this.#process) return;
     const { databaseDir, port, flags = [], onLog } = this.#options;
-    const child = spawn(this.#binary('postgres'), ['-D', databaseDir, '-p', String(port), ...flags], { ...this.#spawnOptions(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(this.#binary('postgres'), ['-D', databaseDir, '-p', String(port), ...flags], {
+      ...this.#spawnOptions(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let output = '';
     await new Promise<void>((resolve, reject) => {
       child.on('error', (error) => reject(new Error(`could not run ${this.#binary('postgres')}: ${error.message}`)));

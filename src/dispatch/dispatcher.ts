@@ -77,7 +77,9 @@ export class Dispatcher implements DispatchPort {
   start(): void {
     this.#pollTimer = setInterval(() => this.#pumpAll(), this.#pollIntervalMs).unref();
     this.#refreshTimer = setInterval(() => {
-      this.#registry.refresh([...this.#workers].map((worker) => worker.id)).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker registry refresh failed'));
+      this.#registry
+        .refresh([...this.#workers].map((worker) => worker.id))
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'worker registry refresh failed'));
     }, 30_000).unref();
   }
 
@@ -106,7 +108,10 @@ export class Dispatcher implements DispatchPort {
       const byQueue = this.#forgetAll(worker);
       for (const [queue, jobs] of byQueue) {
         try {
-          await worker.queues.putBack(queue, jobs.map((job) => job.id));
+          await worker.queues.putBack(
+            queue,
+            jobs.map((job) => job.id),
+          );
         } catch (error) {
           this.#logger.error({ err: error, queue, jobs: jobs.length }, 'could not put back jobs held at the end of the drain');
         }
@@ -138,7 +143,10 @@ export class Dispatcher implements DispatchPort {
   #stream<T>(request: WorkRequest, delivery: (push: (item: T) => void) => (jobs: JobRecord[]) => void): AsyncIterable<T> {
     const { queues, holder, names, concurrency } = request;
     return new Repeater<T>(async (push, stop) => {
-      const worker = new WorkSubscription(request, delivery((item) => void push(item).catch(stop)));
+      const worker = new WorkSubscription(
+        request,
+        delivery((item) => void push(item).catch(stop)),
+      );
       worker.paused = this.#draining;
       this.#workers.add(worker);
       await this.#registry
@@ -274,7 +282,8 @@ export class Dispatcher implements DispatchPort {
   #onEvent(event: RawJobEvent): void {
     // A job this instance sent and already acted on (woke its queue, or claimed it with the send).
     // (Only queues with workers here remember sends: the slot check spares every other event a key.)
-    if (event.type === 'CREATED' && this.#wokenBySend.size > 0 && this.#slots.has(event.name) && this.#wokenBySend.delete(jobKey(event.name, event.jobId))) return;
+    if (event.type === 'CREATED' && this.#wokenBySend.size > 0 && this.#slots.has(event.name) && this.#wokenBySend.delete(jobKey(event.name, event.jobId)))
+      return;
     if (this.#heldBy.size > 0) {
       const key = jobKey(event.name, event.jobId);
       const held = this.#heldBy.get(key)?.held.get(key);
@@ -504,7 +513,11 @@ export class Dispatcher implements DispatchPort {
     const byQueue = this.#forgetAll(worker);
     for (const [queue, jobs] of byQueue) {
       try {
-        await worker.queues.failBack(queue, jobs.map((job) => job.id), { message: 'worker disconnected before settling the job' });
+        await worker.queues.failBack(
+          queue,
+          jobs.map((job) => job.id),
+          { message: 'worker disconnected before settling the job' },
+        );
       } catch (error) {
         this.#logger.error({ err: error, queue, jobs: jobs.length }, 'could not fail back jobs of a departed worker');
       }

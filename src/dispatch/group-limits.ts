@@ -40,7 +40,8 @@ export function strictestGroupLimits(requested: Iterable<GroupConcurrencyConfig 
   const tierNames = new Set(limits.flatMap((config) => Object.keys(config.tiers ?? {})));
   const strictest = Math.min(...limits.map((config) => config.default));
   if (tierNames.size === 0) return { default: strictest };
-  const tierLimit = (config: GroupConcurrencyConfig, tier: string) => (config.tiers && Object.hasOwn(config.tiers, tier) ? config.tiers[tier]! : config.default);
+  const tierLimit = (config: GroupConcurrencyConfig, tier: string) =>
+    config.tiers && Object.hasOwn(config.tiers, tier) ? config.tiers[tier]! : config.default;
   const tiers = Object.fromEntries([...tierNames].map((tier) => [tier, Math.min(...limits.map((config) => tierLimit(config, tier)))]));
   return { default: strictest, tiers };
 }

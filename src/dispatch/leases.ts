@@ -267,7 +267,12 @@ export class Leases {
    * whose lease was used elsewhere (detached), which stay with their job
    * until it is settled on the lease or pg-boss's expiry returns it.
    */
-  async releasingForFailBack<T>(queue: string, holder: string, ids: readonly string[], settle: (db: Db, split: LeaseSplit) => Promise<T>): Promise<{ result: T; conflicts: string[] }> {
+  async releasingForFailBack<T>(
+    queue: string,
+    holder: string,
+    ids: readonly string[],
+    settle: (db: Db, split: LeaseSplit) => Promise<T>,
+  ): Promise<{ result: T; conflicts: string[] }> {
     return this.#releasing(queue, holder, ids, settle, NO_LEASES, true, NO_IDS);
   }
 
@@ -389,11 +394,19 @@ export class Leases {
   }
 
   /** The message of `sendAndClaim`; undefined when it could not be prepared or failed (rolled back). */
-  async #combined(client: pg.PoolClient, queue: string, holders: readonly string[], insert: CapturedStatement, claim: CapturedStatement): Promise<QueryResult[] | undefined> {
+  async #combined(
+    client: pg.PoolClient,
+    queue: string,
+    holders: readonly string[],
+    insert: CapturedStatement,
+    claim: CapturedStatement,
+  ): Promise<QueryResult[] | undefined> {
     const insertStatement = await this.#sqlPrepared.execute(client, insert.text, insert.values ?? []);
     if (!insertStatement) return undefined;
     try {
-      return (await client.query(`BEGIN;\n${insertStatement};\n${fetchWithHolds(claim.text, (numbered) => upsertNumberedHolds(queue, holders, numbered))};\nCOMMIT`)) as unknown as QueryResult[];
+      return (await client.query(
+        `BEGIN;\n${insertStatement};\n${fetchWithHolds(claim.text, (numbered) => upsertNumberedHolds(queue, holders, numbered))};\nCOMMIT`,
+      )) as unknown as QueryResult[];
     } catch (error) {
       // Whichever statement failed, the transaction is open and aborted: the send is then made on its own,
       // so that a claim's failure (a policy's unique index, say) never costs the send.
@@ -444,14 +457,15 @@ export class Leases {
     for (const [queue, held] of byQueue) {
       await client.query('SAVEPOINT put_back');
       try {
-        const { rowCount } = await client.query(
-          restoreAttemptsSql(this.#schema),
-          [queue, held.map((hold) => hold.id), held.map((hold) => hold.retryCount)],
-        );
+        const { rowCount } = await client.query(restoreAttemptsSql(this.#schema), [queue, held.map((hold) => hold.id), held.map((hold) => hold.retryCount)]);
         total += rowCount ?? 0;
       } catch {
         await client.query('ROLLBACK TO SAVEPOINT put_back');
-        await failBack(db, queue, held.map((hold) => ({ id: hold.id, retryCount: hold.retryCount })));
+        await failBack(
+          db,
+          queue,
+          held.map((hold) => ({ id: hold.id, retryCount: hold.retryCount })),
+        );
         total += held.length;
       }
       await client.query('RELEASE SAVEPOINT put_back');

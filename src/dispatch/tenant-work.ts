@@ -31,7 +31,11 @@ export class TenantWork {
   }
 
   /** workAssignedBatches: the jobs of one claim in one message. */
-  async subscribeBatches(queueNames: readonly string[], concurrency: number, groupConcurrency?: GroupConcurrencyInput | null): Promise<AsyncIterable<JobRecord[]>> {
+  async subscribeBatches(
+    queueNames: readonly string[],
+    concurrency: number,
+    groupConcurrency?: GroupConcurrencyInput | null,
+  ): Promise<AsyncIterable<JobRecord[]>> {
     return this.#dispatcher.subscribeBatches(await this.#request(queueNames, concurrency, groupConcurrency));
   }
 

@@ -32,7 +32,11 @@ export class EventLogRetention {
 
   /** Resolves after the first pass, failed or not: the default partition takes events meanwhile. */
   async start(): Promise<void> {
-    const pass = () => this.run().then(() => {}, (error: unknown) => this.#logger.warn({ err: error }, 'job-event log retention failed; retrying later'));
+    const pass = () =>
+      this.run().then(
+        () => {},
+        (error: unknown) => this.#logger.warn({ err: error }, 'job-event log retention failed; retrying later'),
+      );
     await pass();
     this.#timer = setInterval(() => void pass(), INTERVAL_MS).unref();
   }

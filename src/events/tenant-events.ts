@@ -29,7 +29,6 @@ export interface JobLookup {
   findJob(id: string, queue?: string): Promise<JobRecord | null>;
 }
 
-
 /** Job events of one tenant, filtered, checked against the tenant's prefix at delivery. */
 export class TenantEvents {
   readonly #bus: JobEventBus;

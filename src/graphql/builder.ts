@@ -35,10 +35,14 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       const measure = kind.toLowerCase() as 'depth' | 'breadth' | 'complexity';
       const limit = { depth: result.maxDepth, breadth: result.maxBreadth, complexity: result.maxComplexity }[measure];
       // Cost counts requested list sizes and batch inputs: over it, nothing has touched the database.
-      return clientError(kind === ComplexityErrorKind.Complexity ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT', `Operation too large: ${measure === 'complexity' ? 'cost' : measure} ${result[measure]} exceeds the limit of ${limit}`, {
-        reason: `QUERY_${kind.toUpperCase()}`,
-        ...result,
-      });
+      return clientError(
+        kind === ComplexityErrorKind.Complexity ? 'QUERY_TOO_COMPLEX' : 'BAD_USER_INPUT',
+        `Operation too large: ${measure === 'complexity' ? 'cost' : measure} ${result[measure]} exceeds the limit of ${limit}`,
+        {
+          reason: `QUERY_${kind.toUpperCase()}`,
+          ...result,
+        },
+      );
     },
   },
   defaultFieldNullability: false,
@@ -50,8 +54,7 @@ export const builder = new SchemaBuilder<SchemaTypes>({
       work: context.viewer.scopes.has('WORK'),
       admin: context.viewer.scopes.has('ADMIN'),
     }),
-    unauthorizedError: (_parent, _context, info) =>
-      clientError('FORBIDDEN', `The token's scopes do not allow ${info.parentType.name}.${info.fieldName}`),
+    unauthorizedError: (_parent, _context, info) => clientError('FORBIDDEN', `The token's scopes do not allow ${info.parentType.name}.${info.fieldName}`),
   },
 });
 

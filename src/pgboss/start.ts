@@ -15,7 +15,14 @@ export interface BossOptions {
 }
 
 /** Starts pg-boss, creating or migrating its schema when needed. */
-export async function startBoss({ databaseUrl, schema, logger, supervise = true, monitorIntervalSeconds = 60, connectionTimeoutMillis = 5_000 }: BossOptions): Promise<PgBoss> {
+export async function startBoss({
+  databaseUrl,
+  schema,
+  logger,
+  supervise = true,
+  monitorIntervalSeconds = 60,
+  connectionTimeoutMillis = 5_000,
+}: BossOptions): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString: databaseUrl,
     schema,

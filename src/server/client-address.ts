@@ -14,7 +14,10 @@ export function clientAddress(req: IncomingMessage, trustedProxies: ReadonlySet<
   let address = plainAddress(req.socket.remoteAddress ?? 'unknown');
   if (!trustedProxies.has(address)) return address;
   const header = req.headers['x-forwarded-for'];
-  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? '')).split(',').map((hop) => plainAddress(hop.trim())).filter(Boolean);
+  const forwarded = (Array.isArray(header) ? header.join(',') : (header ?? ''))
+    .split(',')
+    .map((hop) => plainAddress(hop.trim()))
+    .filter(Boolean);
   for (let hop = forwarded.length - 1; hop >= 0 && trustedProxies.has(address); hop--) address = forwarded[hop]!;
   return address;
 }

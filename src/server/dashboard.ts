@@ -6,7 +6,6 @@ import type { RequestHandler } from './http-guards.ts';
 
 export const DASHBOARD_PATH = '/dashboard';
 
-
 /**
  * On every dashboard response. The built app is scripts and styles of its own
  * origin only (no inline script or style element); it talks to /graphql over

@@ -81,10 +81,17 @@ export function withAuthentication(authenticator: Authenticator, options: Authen
         admit(known);
         return;
       }
-      refuse(res, 429, 'RATE_LIMITED', 'too many failed authentications from this address', {
-        ...corsHeaders(options.cors, req),
-        'retry-after': String(retryAfter),
-      }, { limit: 'authentication' });
+      refuse(
+        res,
+        429,
+        'RATE_LIMITED',
+        'too many failed authentications from this address',
+        {
+          ...corsHeaders(options.cors, req),
+          'retry-after': String(retryAfter),
+        },
+        { limit: 'authentication' },
+      );
       return;
     }
     authenticator.authenticate(token).then(

@@ -10,17 +10,42 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: 'jobgate_ws_connections', help: 'Open graphql-ws connections', labelNames: ['tenant'], registers: [this.registry] });
-  readonly subscriptions = new Gauge({ name: 'jobgate_subscriptions', help: 'Active subscriptions', labelNames: ['tenant', 'field'], registers: [this.registry] });
+  readonly subscriptions = new Gauge({
+    name: 'jobgate_subscriptions',
+    help: 'Active subscriptions',
+    labelNames: ['tenant', 'field'],
+    registers: [this.registry],
+  });
   readonly subscriptionStreams = new Gauge({
     name: 'jobgate_subscription_streams',
     help: 'Executions serving jobEvents subscriptions; subscribers with the same scopes, document and variables share one',
     labelNames: ['tenant'],
     registers: [this.registry],
   });
-  readonly operations = new Counter({ name: 'jobgate_operations_total', help: 'GraphQL operations by tenant, type and root field', labelNames: ['tenant', 'type', 'field'], registers: [this.registry] });
-  readonly errors = new Counter({ name: 'jobgate_errors_total', help: 'GraphQL errors by tenant and code', labelNames: ['tenant', 'code'], registers: [this.registry] });
-  readonly jobsSent = new Counter({ name: 'jobgate_jobs_sent_total', help: 'Jobs created through the gateway', labelNames: ['tenant', 'queue'], registers: [this.registry] });
-  readonly jobsSettled = new Counter({ name: 'jobgate_jobs_settled_total', help: 'Jobs completed or failed through the gateway', labelNames: ['tenant', 'queue', 'outcome'], registers: [this.registry] });
+  readonly operations = new Counter({
+    name: 'jobgate_operations_total',
+    help: 'GraphQL operations by tenant, type and root field',
+    labelNames: ['tenant', 'type', 'field'],
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'jobgate_errors_total',
+    help: 'GraphQL errors by tenant and code',
+    labelNames: ['tenant', 'code'],
+    registers: [this.registry],
+  });
+  readonly jobsSent = new Counter({
+    name: 'jobgate_jobs_sent_total',
+    help: 'Jobs created through the gateway',
+    labelNames: ['tenant', 'queue'],
+    registers: [this.registry],
+  });
+  readonly jobsSettled = new Counter({
+    name: 'jobgate_jobs_settled_total',
+    help: 'Jobs completed or failed through the gateway',
+    labelNames: ['tenant', 'queue', 'outcome'],
+    registers: [this.registry],
+  });
   readonly dispatchLatency = new Histogram({
     name: 'jobgate_dispatch_latency_seconds',
     help: 'From a job becoming ready to its push to a worker',
@@ -48,8 +73,18 @@ export class GatewayMetrics {
   /** Read when scraped: set by the app once the LISTEN connection exists. */
   listenProbe: () => boolean = () => false;
   readonly listenConnected: Gauge;
-  readonly slowConsumers = new Counter({ name: 'jobgate_slow_consumer_disconnects_total', help: 'Connections closed for not reading, by the bound they passed (events held, bytes waiting)', labelNames: ['tenant', 'limit'], registers: [this.registry] });
-  readonly rateLimited = new Counter({ name: 'jobgate_rate_limited_total', help: 'Refusals by per-tenant limits', labelNames: ['tenant', 'limit'], registers: [this.registry] });
+  readonly slowConsumers = new Counter({
+    name: 'jobgate_slow_consumer_disconnects_total',
+    help: 'Connections closed for not reading, by the bound they passed (events held, bytes waiting)',
+    labelNames: ['tenant', 'limit'],
+    registers: [this.registry],
+  });
+  readonly rateLimited = new Counter({
+    name: 'jobgate_rate_limited_total',
+    help: 'Refusals by per-tenant limits',
+    labelNames: ['tenant', 'limit'],
+    registers: [this.registry],
+  });
 
   constructor() {
     const probe = () => this.listenProbe();

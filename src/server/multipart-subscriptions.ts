@@ -62,7 +62,9 @@ function multipartResponse(result: AsyncIterable<ExecutionResult>, fetchAPI: Fet
       } catch {
         // Yoga turns resolver errors into results; what still throws is an aborted or broken stream.
         next = { done: true, value: undefined };
-        controller.enqueue(encoder.encode(part(JSON.stringify({ payload: null, errors: [errorJson('INTERNAL_SERVER_ERROR', 'The subscription stream failed.')] }))));
+        controller.enqueue(
+          encoder.encode(part(JSON.stringify({ payload: null, errors: [errorJson('INTERNAL_SERVER_ERROR', 'The subscription stream failed.')] }))),
+        );
       }
       if (!next.done) {
         controller.enqueue(encoder.encode(payloadPart(next.value)));

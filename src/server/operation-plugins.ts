@@ -183,7 +183,8 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
       const refused = admit(context, 'subscription', args);
       const release = refused ? null : limiter.openSubscription(context.viewer.tenant);
       if (refused || !release) {
-        const error = refused ?? rateLimited(`tenant subscription limit reached (${limiter.limitsFor(context.viewer.tenant).maxSubscriptions})`, 'subscriptions');
+        const error =
+          refused ?? rateLimited(`tenant subscription limit reached (${limiter.limitsFor(context.viewer.tenant).maxSubscriptions})`, 'subscriptions');
         if (!refused) metrics.rateLimited.inc({ tenant: context.viewer.tenant.id, limit: 'subscriptions' });
         countErrors(context, { errors: [error] });
         setResultAndStopExecution({ errors: [error] });

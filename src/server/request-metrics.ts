@@ -2,7 +2,6 @@ import type { ServerResponse } from 'node:http';
 import type { Histogram } from 'prom-client';
 import type { RequestHandler } from './http-guards.ts';
 
-
 const ROUTES = ['/graphql', '/dashboard', '/health', '/ready', '/metrics'] as const;
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 

@@ -246,7 +246,12 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<ExecutionResult
 export function useSharedSubscriptions(bufferSize: number, streamsGauge: Gauge<'tenant'>): Plugin<Context> {
   const streams = new Map<string, Promise<SharedStream | null>>();
 
-  const subscribe = (key: string, args: SubscribeArgs, subscribeFn: SubscribeFunction, context: Context): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
+  const subscribe = (
+    key: string,
+    args: SubscribeArgs,
+    subscribeFn: SubscribeFunction,
+    context: Context,
+  ): Promise<AsyncIterable<ExecutionResult> | ExecutionResult> => {
     const { connection, outbound } = context;
     const writeNext = connection ? connection.sendNext : null;
     const existing = streams.get(key);

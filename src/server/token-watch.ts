@@ -13,7 +13,13 @@ const REVALIDATE_MS = 30_000;
  * token opened at once; a periodic re-check catches expiry changes (rotation
  * grace) and anything revoked while the LISTEN connection was down.
  */
-export function watchTokens(sessions: readonly TokenSessions[], bus: JobEventBus, prisma: PrismaClient, authenticator: Authenticator, logger: Logger): () => void {
+export function watchTokens(
+  sessions: readonly TokenSessions[],
+  bus: JobEventBus,
+  prisma: PrismaClient,
+  authenticator: Authenticator,
+  logger: Logger,
+): () => void {
   const end = (tokenId: string, reason: string) => sessions.reduce((ended, session) => ended + session.endForToken(tokenId, reason), 0);
   const revalidate = async (ids = [...new Set(sessions.flatMap((session) => session.tokenIds()))]) => {
     if (ids.length === 0) return;

@@ -17,7 +17,9 @@ const RESULT_NOT_ACCEPTABLE = notAcceptable('a result is answered as application
 function endStream(result: ProcessedResult): void {
   if (!isAsyncIterable(result)) return;
   // A subscription holds a tenant slot (and maybe a shared stream) until its iterator returns.
-  void result[Symbol.asyncIterator]().return?.()?.catch(() => {});
+  void result[Symbol.asyncIterator]()
+    .return?.()
+    ?.catch(() => {});
 }
 
 /**

@@ -229,7 +229,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: (await enveloped.contextFactory()),
+          contextValue: await enveloped.contextFactory(),
           rootValue: root,
         };
       },
@@ -277,4 +277,3 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     },
   };
 }
-

@@ -12,8 +12,19 @@ const MAX_LINE_BYTES = 1_000;
 
 /** What pg-boss's update() may change on a waiting job: a change of any of them is an `M` line. */
 const EDITABLE_COLUMNS = [
-  'data', 'priority', 'start_after', 'retry_limit', 'retry_delay', 'retry_backoff', 'retry_delay_max', 'expire_seconds',
-  'deletion_seconds', 'dead_letter', 'heartbeat_seconds', 'group_id', 'group_tier',
+  'data',
+  'priority',
+  'start_after',
+  'retry_limit',
+  'retry_delay',
+  'retry_backoff',
+  'retry_delay_max',
+  'expire_seconds',
+  'deletion_seconds',
+  'dead_letter',
+  'heartbeat_seconds',
+  'group_id',
+  'group_tier',
 ];
 
 /**

@@ -17,13 +17,19 @@ const queueRows = (schema: QuotedIdentifier, where: string) => `SELECT ${QUEUE_C
         ORDER BY q.name`;
 
 /** The queues whose name starts with `prefix`, with their job counts, by name. */
-export const queuesWithCounts = (schema: QuotedIdentifier, prefix: string): SqlPlan => ({ text: queueRows(schema, 'starts_with(q.name, $1)'), values: [prefix] });
+export const queuesWithCounts = (schema: QuotedIdentifier, prefix: string): SqlPlan => ({
+  text: queueRows(schema, 'starts_with(q.name, $1)'),
+  values: [prefix],
+});
 
 /** One queue (qualified) with its job counts. */
 export const queueWithCounts = (schema: QuotedIdentifier, qualified: string): SqlPlan => ({ text: queueRows(schema, 'q.name = $1'), values: [qualified] });
 
 /** A row when the queue exists. */
-export const queueExists = (schema: QuotedIdentifier, qualified: string): SqlPlan => ({ text: `SELECT 1 FROM ${schema}.queue WHERE name = $1`, values: [qualified] });
+export const queueExists = (schema: QuotedIdentifier, qualified: string): SqlPlan => ({
+  text: `SELECT 1 FROM ${schema}.queue WHERE name = $1`,
+  values: [qualified],
+});
 
 /** Of these queue names (qualified), those that exist (`name`). */
 export const existingQueues = (schema: QuotedIdentifier, qualified: readonly string[]): SqlPlan => ({
@@ -32,7 +38,13 @@ export const existingQueues = (schema: QuotedIdentifier, qualified: readonly str
 });
 
 /** Whether the queue is partitioned (`partition`); no row for no such queue. */
-export const queuePartition = (schema: QuotedIdentifier, qualified: string): SqlPlan => ({ text: `SELECT partition FROM ${schema}.queue WHERE name = $1`, values: [qualified] });
+export const queuePartition = (schema: QuotedIdentifier, qualified: string): SqlPlan => ({
+  text: `SELECT partition FROM ${schema}.queue WHERE name = $1`,
+  values: [qualified],
+});
 
 /** The queue's policy (`policy`); no row for no such queue. */
-export const queuePolicy = (schema: QuotedIdentifier, qualified: string): SqlPlan => ({ text: `SELECT policy FROM ${schema}.queue WHERE name = $1`, values: [qualified] });
+export const queuePolicy = (schema: QuotedIdentifier, qualified: string): SqlPlan => ({
+  text: `SELECT policy FROM ${schema}.queue WHERE name = $1`,
+  values: [qualified],
+});

@@ -20,7 +20,10 @@ export const registerWorkerSession = (session: WorkerSessionInsert): SqlPlan => 
 
 export const unregisterWorkerSession = (id: string): SqlPlan => ({ text: 'DELETE FROM worker_session WHERE id = $1', values: [id] });
 
-export const refreshWorkerSessions = (ids: readonly string[]): SqlPlan => ({ text: 'UPDATE worker_session SET seen_at = now() WHERE id = ANY($1)', values: [ids] });
+export const refreshWorkerSessions = (ids: readonly string[]): SqlPlan => ({
+  text: 'UPDATE worker_session SET seen_at = now() WHERE id = ANY($1)',
+  values: [ids],
+});
 
 /** Sessions of gateways that stopped without unregistering. */
 export const PURGE_STALE_WORKER_SESSIONS = `DELETE FROM worker_session WHERE seen_at < now() - ${LIVE_WINDOW}`;

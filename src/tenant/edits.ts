@@ -8,8 +8,20 @@ import type { TenantScope } from './scope.ts';
 /** What updateJob and upsertJob may change; omitted fields keep the job's values. */
 export type JobEditOptions = Pick<
   JobSendOptions,
-  | 'priority' | 'startAfter' | 'delaySeconds' | 'retryLimit' | 'retryDelay' | 'retryBackoff' | 'retryDelayMax' | 'expireInSeconds'
-  | 'heartbeatSeconds' | 'deadLetter' | 'retentionSeconds' | 'deleteAfterSeconds' | 'groupId' | 'groupTier'
+  | 'priority'
+  | 'startAfter'
+  | 'delaySeconds'
+  | 'retryLimit'
+  | 'retryDelay'
+  | 'retryBackoff'
+  | 'retryDelayMax'
+  | 'expireInSeconds'
+  | 'heartbeatSeconds'
+  | 'deadLetter'
+  | 'retentionSeconds'
+  | 'deleteAfterSeconds'
+  | 'groupId'
+  | 'groupTier'
 >;
 
 export interface UpsertedJob {
@@ -35,8 +47,19 @@ export class TenantEdits {
     const send = toBossSendOptions(this.#scope.names, options);
     const edit: UpdateOptions = {};
     for (const key of [
-      'priority', 'startAfter', 'retryLimit', 'retryDelay', 'retryBackoff', 'retryDelayMax', 'expireInSeconds', 'heartbeatSeconds',
-      'deadLetter', 'retentionSeconds', 'deleteAfterSeconds', 'group', 'singletonKey',
+      'priority',
+      'startAfter',
+      'retryLimit',
+      'retryDelay',
+      'retryBackoff',
+      'retryDelayMax',
+      'expireInSeconds',
+      'heartbeatSeconds',
+      'deadLetter',
+      'retentionSeconds',
+      'deleteAfterSeconds',
+      'group',
+      'singletonKey',
     ] as const) {
       if (send[key] !== undefined) Object.assign(edit, { [key]: send[key] });
     }

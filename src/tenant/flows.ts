@@ -76,7 +76,8 @@ export class TenantFlows {
     if (jobs.length < 2) throw badInput('a flow holds at least 2 jobs', { argument: 'jobs' });
     const edges = new Map<string, string[]>();
     for (const [index, job] of jobs.entries()) {
-      if (job.ref.length === 0 || job.ref.length > MAX_REF_LENGTH) throw badInput(`jobs[${index}].ref must be 1-${MAX_REF_LENGTH} characters`, { argument: 'ref' });
+      if (job.ref.length === 0 || job.ref.length > MAX_REF_LENGTH)
+        throw badInput(`jobs[${index}].ref must be 1-${MAX_REF_LENGTH} characters`, { argument: 'ref' });
       if (edges.has(job.ref)) throw badInput(`jobs[${index}]: ref "${job.ref}" is used twice`, { argument: 'ref' });
       edges.set(job.ref, [...new Set(job.dependsOn ?? [])]);
     }
@@ -139,7 +140,8 @@ export class TenantFlows {
     const limit = pageSize(first, 500, DEFAULT_DEPENDENCY_PAGE);
     const qualified = names.qualify(job.queue);
     if (!isUuid(job.id)) return [];
-    const refs: DependencyRef[] = side === 'parents' ? await boss.getDependencies(qualified, job.id, { limit, db }) : await boss.getDependents(qualified, job.id, { limit, db });
+    const refs: DependencyRef[] =
+      side === 'parents' ? await boss.getDependencies(qualified, job.id, { limit, db }) : await boss.getDependents(qualified, job.id, { limit, db });
     const own = refs.filter((ref) => names.owns(ref.name));
     if (own.length === 0) return [];
     const rows = await rowsOf<JobRow>(db, jobsByKey(schema, own));

@@ -32,15 +32,20 @@ export class TenantJobs {
   }
 
   /** A page of jobs, newest first. */
-  async listJobs(queue: string, options: { states?: readonly JobState[] | undefined; first?: number | undefined; after?: string | undefined }): Promise<JobPage> {
+  async listJobs(
+    queue: string,
+    options: { states?: readonly JobState[] | undefined; first?: number | undefined; after?: string | undefined },
+  ): Promise<JobPage> {
     const qualified = this.#scope.names.qualify(queue);
     const first = pageSize(options.first);
     const [afterCreated, afterId] = options.after !== undefined ? decodeCursor(options.after) : [null, null];
-    const rows = await this.#scope.rows<JobRow & { cursor: string }>(
-      jobPage(this.#scope.schema, { qualified, states: options.states?.length ? options.states : null, afterCreated, afterId, limit: first + 1 }),
-    ).catch((error: unknown) => {
-      throw afterCreated === null ? error : asCursorError(error);
-    });
+    const rows = await this.#scope
+      .rows<JobRow & { cursor: string }>(
+        jobPage(this.#scope.schema, { qualified, states: options.states?.length ? options.states : null, afterCreated, afterId, limit: first + 1 }),
+      )
+      .catch((error: unknown) => {
+        throw afterCreated === null ? error : asCursorError(error);
+      });
     const page = rows.slice(0, first);
     const last = page.at(-1);
     return {

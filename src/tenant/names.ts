@@ -11,10 +11,7 @@ export function isValidQueueName(name: string): boolean {
 /** Throws BAD_USER_INPUT unless `name` is a valid tenant-facing queue name. */
 export function assertQueueName(name: string, argument = 'queue'): void {
   if (!isValidQueueName(name)) {
-    throw badInput(
-      `"${argument}" must match ${QUEUE_NAME_PATTERN.source} and be at most ${MAX_QUEUE_NAME_LENGTH} characters`,
-      { argument },
-    );
+    throw badInput(`"${argument}" must match ${QUEUE_NAME_PATTERN.source} and be at most ${MAX_QUEUE_NAME_LENGTH} characters`, { argument });
   }
 }
 

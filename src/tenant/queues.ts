@@ -43,7 +43,12 @@ export class TenantQueues {
 
   /** Which of these tenant queue names exist: one indexed lookup, no job counts. */
   async existingQueues(names: readonly string[]): Promise<Set<string>> {
-    const rows = await this.#scope.rows<{ name: string }>(existingQueues(this.#scope.schema, names.map((name) => this.#scope.names.qualify(name))));
+    const rows = await this.#scope.rows<{ name: string }>(
+      existingQueues(
+        this.#scope.schema,
+        names.map((name) => this.#scope.names.qualify(name)),
+      ),
+    );
     return new Set(rows.flatMap((row) => this.#scope.names.unqualify(row.name) ?? []));
   }
 

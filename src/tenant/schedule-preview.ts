@@ -10,7 +10,11 @@ export const MAX_PREVIEW_COUNT = 100;
  * stored. An expression or zone pg-boss refuses is BAD_USER_INPUT, with
  * `argument` naming which.
  */
-export function previewSchedule(boss: PgBoss, cron: string, options: { tz?: string | undefined; count?: number | undefined; from?: Date | undefined } = {}): Date[] {
+export function previewSchedule(
+  boss: PgBoss,
+  cron: string,
+  options: { tz?: string | undefined; count?: number | undefined; from?: Date | undefined } = {},
+): Date[] {
   const count = options.count ?? DEFAULT_PREVIEW_COUNT;
   if (!Number.isInteger(count) || count < 1 || count > MAX_PREVIEW_COUNT) throw badInput(`"count" must be 1-${MAX_PREVIEW_COUNT}`, { argument: 'count' });
   const { tz } = options;

@@ -40,7 +40,12 @@ export class TenantSchedules {
     if (options.deadLetter) await this.#scope.ensureQueue(options.deadLetter);
   }
 
-  async schedule(queue: string, cron: string, data: unknown, options: JobSendOptions & { tz?: string | undefined; key?: string | undefined } = {}): Promise<ScheduleRecord> {
+  async schedule(
+    queue: string,
+    cron: string,
+    data: unknown,
+    options: JobSendOptions & { tz?: string | undefined; key?: string | undefined } = {},
+  ): Promise<ScheduleRecord> {
     const qualified = this.#scope.names.qualify(queue);
     const { tz, key, ...sendInput } = options;
     const payload = data === undefined || data === null ? undefined : assertJobPayload(data, this.#scope.limits.maxJobDataBytes);

@@ -90,7 +90,12 @@ export class TenantSends {
       return { ...options, ...(startAfter === undefined ? {} : { startAfter }), ...(group ? { group } : {}), data, id: options.id ?? newId() };
     });
     for (const deadLetter of new Set(inserts.flatMap((job) => job.deadLetter ?? []))) await this.#scope.ensureQueue(deadLetter);
-    const inserted = new Set(await this.#scope.withQueue(qualified, async () => (await this.#scope.boss.insert(qualified, inserts, { returnId: true, db: this.#scope.work.db })) ?? []));
+    const inserted = new Set(
+      await this.#scope.withQueue(
+        qualified,
+        async () => (await this.#scope.boss.insert(qualified, inserts, { returnId: true, db: this.#scope.work.db })) ?? [],
+      ),
+    );
     if (inserted.size) this.#scope.work.dispatch?.sent(qualified, [...inserted]);
     this.#scope.work.observer?.sent(this.#scope.tenantId, queue, inserted.size);
     return inserts.map((job) => job.id).filter((id) => inserted.has(id));

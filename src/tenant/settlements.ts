@@ -75,7 +75,13 @@ export class TenantSettlements {
   }
 
   /** Applies a command to jobs of one of the tenant's queues; a missing queue is NOT_FOUND. */
-  async command(kind: JobCommand, queue: string, ids: readonly string[], payload?: unknown, leases?: readonly (string | null | undefined)[]): Promise<CommandResult> {
+  async command(
+    kind: JobCommand,
+    queue: string,
+    ids: readonly string[],
+    payload?: unknown,
+    leases?: readonly (string | null | undefined)[],
+  ): Promise<CommandResult> {
     const qualified = this.#scope.names.qualify(queue);
     const presented = this.#presentedLeases(qualified, ids, leases);
     const valid = this.#validIds(ids);
@@ -109,7 +115,14 @@ export class TenantSettlements {
    * workAssigned may only be settled by the connection holding it, or with
    * its current lease.
    */
-  async #settle(kind: 'complete' | 'fail' | 'touch', qualified: string, requested: number, ids: string[], output: object | null, presented: PresentedLeases): Promise<CommandResult> {
+  async #settle(
+    kind: 'complete' | 'fail' | 'touch',
+    qualified: string,
+    requested: number,
+    ids: string[],
+    output: object | null,
+    presented: PresentedLeases,
+  ): Promise<CommandResult> {
     const boss = this.#scope.boss;
     const { leases, holder } = this.#scope.work;
     const held = this.#admitSettle(qualified, ids, presented);
@@ -117,24 +130,33 @@ export class TenantSettlements {
     const settle = async (db: Db, split: LeaseSplit): Promise<{ affected: number; settled: readonly string[] }> => {
       const attempts = [...split.held, ...(await this.#activeAttempts(qualified, split.unleased, db))];
       if (attempts.length === 0) {
-        if (split.conflicts.length === 0 && !(await this.#scope.queueExists(qualified, db))) throw notFound(`no queue "${this.#scope.names.unqualify(qualified)}"`);
+        if (split.conflicts.length === 0 && !(await this.#scope.queueExists(qualified, db)))
+          throw notFound(`no queue "${this.#scope.names.unqualify(qualified)}"`);
         return { affected: 0, settled: [] };
       }
-      const response = (kind === 'complete'
-        ? await boss.complete(qualified, attempts, output, { db })
-        : kind === 'fail'
-          ? await boss.fail(qualified, attempts, output, { db })
-          : await boss.touch(qualified, attempts, { db })) as SettleResponse;
+      const response = (
+        kind === 'complete'
+          ? await boss.complete(qualified, attempts, output, { db })
+          : kind === 'fail'
+            ? await boss.fail(qualified, attempts, output, { db })
+            : await boss.touch(qualified, attempts, { db })
+      ) as SettleResponse;
       return { affected: response.affected ?? 0, settled: kind === 'touch' ? [] : (response.settled ?? []) };
     };
     let affected: number;
     let conflicts: readonly string[];
     if (kind === 'touch') {
-      ({ result: { affected }, conflicts } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] }), presented, heldHere));
+      ({
+        result: { affected },
+        conflicts,
+      } = await leases.withLeases(qualified, holder, ids, async (db, split) => ({ result: await settle(db, split), finished: [] }), presented, heldHere));
     } else {
       // complete and fail end the holds. The usual case, a worker settling what it was pushed here,
       // takes one round trip; anything else is sorted out id by id in one transaction.
-      const oneTrip = held && holder !== null ? await leases.releasingHeld(qualified, holder, held, (db) => settle(db, { held, unleased: [], conflicts: [], viaLease: [] })) : undefined;
+      const oneTrip =
+        held && holder !== null
+          ? await leases.releasingHeld(qualified, holder, held, (db) => settle(db, { held, unleased: [], conflicts: [], viaLease: [] }))
+          : undefined;
       let released: readonly string[] = [];
       let settled: readonly string[];
       if (oneTrip) {
@@ -142,7 +164,10 @@ export class TenantSettlements {
         released = ids;
         conflicts = [];
       } else {
-        ({ result: { affected, settled }, conflicts } = await leases.releasing(
+        ({
+          result: { affected, settled },
+          conflicts,
+        } = await leases.releasing(
           qualified,
           holder,
           ids,
@@ -176,7 +201,10 @@ export class TenantSettlements {
     const { affected, conflicts } = await this.command(kind, queue, [id], payload, lease === null || lease === undefined ? undefined : [lease]);
     const job = await this.#scope.getJob(queue, id);
     if (!job) throw notFound(`no job ${id} in queue "${queue}"`);
-    if (conflicts) throw conflict(lease ? `the lease is not job ${id}'s current one (another attempt, or already settled)` : `job ${id} is held by another worker connection`);
+    if (conflicts)
+      throw conflict(
+        lease ? `the lease is not job ${id}'s current one (another attempt, or already settled)` : `job ${id} is held by another worker connection`,
+      );
     if (affected === 0) throw conflict(`job ${id} is ${job.state}; ${kind} does not apply`);
     return job;
   }
@@ -192,7 +220,8 @@ export class TenantSettlements {
     const holder = this.#scope.work.holder;
     if (holder === null) return null;
     const qualified = this.#scope.names.qualify(job.queue);
-    const [attempt] = (this.#scope.work.holder === null ? undefined : this.#scope.work.dispatch?.heldAttempts(this.#scope.work.holder, qualified, [job.id])) ?? [];
+    const [attempt] =
+      (this.#scope.work.holder === null ? undefined : this.#scope.work.dispatch?.heldAttempts(this.#scope.work.holder, qualified, [job.id])) ?? [];
     return attempt ? this.#scope.work.leaseTokens.issue(qualified, job.id, attempt.retryCount, holder) : null;
   }
 
@@ -205,7 +234,10 @@ export class TenantSettlements {
     const presented = this.#presentedLeases(qualified, [id], lease === null || lease === undefined ? undefined : [lease]);
     const json = JSON.stringify(progress ?? null);
     if (progress === undefined || progress === null || Buffer.byteLength(json) > this.#scope.limits.maxProgressBytes) {
-      throw badInput(`"progress" must be a JSON value of at most ${this.#scope.limits.maxProgressBytes} bytes`, { argument: 'progress', limit: this.#scope.limits.maxProgressBytes });
+      throw badInput(`"progress" must be a JSON value of at most ${this.#scope.limits.maxProgressBytes} bytes`, {
+        argument: 'progress',
+        limit: this.#scope.limits.maxProgressBytes,
+      });
     }
     const ids = isUuid(id) ? [id] : [];
     const held = this.#admitSettle(qualified, ids, presented);
@@ -230,7 +262,9 @@ export class TenantSettlements {
     if (!job) throw notFound(`no job ${id} in queue "${queue}"`);
     if (conflicts.length) {
       if (presented.size) this.#scope.work.admission?.chargeStale();
-      throw conflict(lease ? `the lease is not job ${id}'s current one (another attempt, or already settled)` : `job ${id} is held by another worker connection`);
+      throw conflict(
+        lease ? `the lease is not job ${id}'s current one (another attempt, or already settled)` : `job ${id} is held by another worker connection`,
+      );
     }
     if (!reported) throw conflict(`job ${id} is ${job.state}; reportProgress needs an active job`);
     return job;

@@ -113,8 +113,17 @@ describe('pg-boss statements and messages the adapter relies on', () => {
         return pool.query(text, values);
       });
       const response =
-        settle === 'touch' ? await boss.touch(queue, [attempt], { db }) : settle === 'fail' ? await boss.fail(queue, [attempt], { message: 'x' }, { db }) : await boss.complete(queue, [attempt], { ok: true }, { db });
-      expect({ settle, statements, ran: ran(), affected: (response as { affected?: number }).affected }).toEqual({ settle, statements: 1, ran: true, affected: 1 });
+        settle === 'touch'
+          ? await boss.touch(queue, [attempt], { db })
+          : settle === 'fail'
+            ? await boss.fail(queue, [attempt], { message: 'x' }, { db })
+            : await boss.complete(queue, [attempt], { ok: true }, { db });
+      expect({ settle, statements, ran: ran(), affected: (response as { affected?: number }).affected }).toEqual({
+        settle,
+        statements: 1,
+        ran: true,
+        affected: 1,
+      });
       // A touched job is still active: fail it for the next round to fetch.
       if (settle === 'touch') await boss.fail(queue, [attempt], { message: 'again' });
     }

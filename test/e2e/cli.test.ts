@@ -52,7 +52,14 @@ describe('jobgate CLI', () => {
 
   it('issues a token the server accepts, stored only as a hash', async () => {
     const issued = await jobgateJson<{ id: string; token: string; scopes: string[] }>(
-      'tokens', 'issue', '--tenant', name, '--scopes', 'READ,WORK', '--label', 'ci',
+      'tokens',
+      'issue',
+      '--tenant',
+      name,
+      '--scopes',
+      'READ,WORK',
+      '--label',
+      'ci',
     );
     expect(issued.token).toMatch(/^jg_[A-Za-z0-9_-]{43}$/);
     expect(issued.scopes).toEqual(['READ', 'WORK']);

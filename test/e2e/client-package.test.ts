@@ -61,14 +61,28 @@ it('packs, installs into a plain project and works jobs sent by its producer exa
   expect({ tarball, others }).toEqual({ tarball: 'jobgate-client-0.2.0.tgz', others: [] });
   const { stdout: listing } = await run('tar', ['-tzf', path.join(workDir, tarball!)]);
   const files = listing.split('\n').filter(Boolean);
-  expect(files).toEqual(expect.arrayContaining(['package/package.json', 'package/README.md', 'package/LICENSE', 'package/dist/index.js', 'package/dist/index.d.ts', 'package/dist/worker.js', 'package/dist/producer.js']));
-  expect(files.filter((file) => !file.startsWith('package/dist/') && !['package/package.json', 'package/README.md', 'package/LICENSE'].includes(file))).toEqual([]);
+  expect(files).toEqual(
+    expect.arrayContaining([
+      'package/package.json',
+      'package/README.md',
+      'package/LICENSE',
+      'package/dist/index.js',
+      'package/dist/index.d.ts',
+      'package/dist/worker.js',
+      'package/dist/producer.js',
+    ]),
+  );
+  expect(files.filter((file) => !file.startsWith('package/dist/') && !['package/package.json', 'package/README.md', 'package/LICENSE'].includes(file))).toEqual(
+    [],
+  );
 
   const project = path.join(workDir, 'project');
   await mkdir(project);
   await writeFile(path.join(project, 'package.json'), `${JSON.stringify({ name: 'client-package-smoke', version: '1.0.0', private: true }, null, 2)}\n`);
   await npm(['install', '--no-audit', '--no-fund', '--prefer-offline', path.join(workDir, tarball!)], project);
-  const installed = JSON.parse(await readFile(path.join(project, 'node_modules', '@jobgate', 'client', 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const installed = JSON.parse(await readFile(path.join(project, 'node_modules', '@jobgate', 'client', 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
   expect(Object.keys(installed.dependencies).sort()).toEqual(['graphql-ws', 'ws']);
   // npm adds graphql as graphql-ws's peer; the package must run without it.
   await rm(path.join(project, 'node_modules', 'graphql'), { recursive: true, force: true });

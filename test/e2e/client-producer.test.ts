@@ -55,7 +55,15 @@ describe('producer client', () => {
     const sent = await producer.send('producer-basic', { to: 'a@example.com' }, { priority: 3, retryLimit: 1 });
     expect(sent).toEqual({ id: expect.any(String), queue: 'producer-basic', state: 'CREATED' });
     const job = await producer.getJob('producer-basic', sent!.id);
-    expect(job).toMatchObject({ id: sent!.id, queue: 'producer-basic', state: 'CREATED', data: { to: 'a@example.com' }, priority: 3, retryLimit: 1, retryCount: 0 });
+    expect(job).toMatchObject({
+      id: sent!.id,
+      queue: 'producer-basic',
+      state: 'CREATED',
+      data: { to: 'a@example.com' },
+      priority: 3,
+      retryLimit: 1,
+      retryCount: 0,
+    });
     expect(await producer.getJob('producer-basic', '00000000-0000-4000-8000-000000000000')).toBeNull();
   });
 
@@ -149,7 +157,11 @@ describe('producer client', () => {
   });
 
   it('rejects a non-GraphQL answer with its HTTP status', async () => {
-    const proxy = createProducer({ url: 'http://gateway.invalid/graphql', token: 't', fetchImpl: async () => new Response('<html>Bad gateway</html>', { status: 502 }) });
+    const proxy = createProducer({
+      url: 'http://gateway.invalid/graphql',
+      token: 't',
+      fetchImpl: async () => new Response('<html>Bad gateway</html>', { status: 502 }),
+    });
     expect(await rejection(proxy.getJob('q', 'id'))).toMatchObject({ code: undefined, status: 502 });
   });
 });

@@ -13,17 +13,29 @@ import { openStream } from '../support/http-streams.ts';
 
 const SEND = gql`
   mutation Send($queue: String!, $data: JSON!) {
-    sendJob(queue: $queue, data: $data) { id queue state }
+    sendJob(queue: $queue, data: $data) {
+      id
+      queue
+      state
+    }
   }
 `;
 const EVENTS = gql`
   subscription Events($queue: String!) {
-    jobEvents(queue: $queue) { type queue jobId }
+    jobEvents(queue: $queue) {
+      type
+      queue
+      jobId
+    }
   }
 `;
 
-interface SendResult { sendJob: { id: string; queue: string; state: string } }
-interface EventResult { jobEvents: { type: string; queue: string; jobId: string } }
+interface SendResult {
+  sendJob: { id: string; queue: string; state: string };
+}
+interface EventResult {
+  jobEvents: { type: string; queue: string; jobId: string };
+}
 
 let gateway: TestGateway;
 let tenant: TestTenant;
@@ -174,7 +186,11 @@ describe('urql', () => {
   });
 
   it('shows a refused token as an UNAUTHENTICATED error', async () => {
-    const urql = new UrqlClient({ url: gateway.graphqlUrl, exchanges: [fetchExchange], fetchOptions: { headers: { authorization: 'Bearer nope-nope-nope-nope' } } });
+    const urql = new UrqlClient({
+      url: gateway.graphqlUrl,
+      exchanges: [fetchExchange],
+      fetchOptions: { headers: { authorization: 'Bearer nope-nope-nope-nope' } },
+    });
     const result = await urql.query('{ viewer { tenant { id } } }', {}).toPromise();
     expect(result.error?.graphQLErrors[0]?.extensions.code).toBe('UNAUTHENTICATED');
     expect(result.error?.response?.status).toBe(401);

@@ -33,7 +33,8 @@ let requestedUrls: string[];
 /** What the dashboard's Content-Security-Policy refused, on any page of the test. */
 let cspViolations: string[];
 
-const send = (tenant: TestTenant, queue: string, data: Record<string, unknown>, options?: Record<string, unknown>) => sendJob(gateway, tenant.token, queue, data, options);
+const send = (tenant: TestTenant, queue: string, data: Record<string, unknown>, options?: Record<string, unknown>) =>
+  sendJob(gateway, tenant.token, queue, data, options);
 
 async function storedState(tenant: TestTenant, queue: string, id: string): Promise<string | null> {
   const { rows } = await db.query<{ state: string }>('SELECT state FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/${queue}`, id]);
@@ -380,7 +381,10 @@ describe('workers and schedules', () => {
     await page.getByLabel('Time zone').fill('Europe/Paris');
     await page.getByLabel('Data (JSON)').fill('{"what": "backup"}');
     await page.getByRole('button', { name: 'Create schedule' }).click();
-    await page.getByRole('status').filter({ hasText: `Scheduled ${queue}` }).waitFor({ timeout: UI_TIMEOUT });
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Scheduled ${queue}` })
+      .waitFor({ timeout: UI_TIMEOUT });
     const row = page.getByRole('row').filter({ hasText: queue });
     await row.waitFor({ timeout: UI_TIMEOUT });
     expect(await row.textContent()).toContain('Europe/Paris');
@@ -408,8 +412,14 @@ describe('workers and schedules', () => {
     const runs = page.getByRole('list', { name: 'Next runs' });
     const times = runs.locator('time');
     await page.waitForFunction(
-      (expected) => Array.from(document.querySelectorAll('ol[aria-label="Next runs"] time')).map((t) => t.getAttribute('datetime')).join(' ') === expected,
-      boss.previewSchedule('0 9 * * 1-5', { tz: 'Europe/Paris', count: 5 }).map((d) => d.toISOString()).join(' '),
+      (expected) =>
+        Array.from(document.querySelectorAll('ol[aria-label="Next runs"] time'))
+          .map((t) => t.getAttribute('datetime'))
+          .join(' ') === expected,
+      boss
+        .previewSchedule('0 9 * * 1-5', { tz: 'Europe/Paris', count: 5 })
+        .map((d) => d.toISOString())
+        .join(' '),
       { timeout: UI_TIMEOUT },
     );
     expect(await times.count()).toBe(5);
@@ -467,7 +477,9 @@ describe('dead letters and purges', () => {
       await boss.fail(`${tenantA.tenant.id}/${queue}`, id, { message: 'card declined' });
     }
     const stored = async (name: string) =>
-      (await db.query<{ state: string }>('SELECT state FROM pgboss.job WHERE name = $1 ORDER BY state', [`${tenantA.tenant.id}/${name}`])).rows.map((r) => r.state);
+      (await db.query<{ state: string }>('SELECT state FROM pgboss.job WHERE name = $1 ORDER BY state', [`${tenantA.tenant.id}/${name}`])).rows.map(
+        (r) => r.state,
+      );
     expect(await stored(dead)).toEqual(['created', 'created']);
 
     await signedIn(tenantA.token);
@@ -499,7 +511,7 @@ describe('dead letters and purges', () => {
     expect(await pageWasNotReloaded()).toBe(true);
   });
 
-  it('deleting jobs needs the queue\'s name typed, and deletes them in pg-boss', async () => {
+  it("deleting jobs needs the queue's name typed, and deletes them in pg-boss", async () => {
     const queue = uniqueName('purge');
     await take(tenantA, queue, await send(tenantA, queue, { n: 1 }));
     await send(tenantA, queue, { n: 2 });
@@ -533,7 +545,9 @@ describe('dead letters and purges', () => {
     expect(await stored(queue)).toEqual([]);
 
     async function stored(name: string): Promise<string[]> {
-      return (await db.query<{ state: string }>('SELECT state::text FROM pgboss.job WHERE name = $1 ORDER BY 1', [`${tenantA.tenant.id}/${name}`])).rows.map((r) => r.state);
+      return (await db.query<{ state: string }>('SELECT state::text FROM pgboss.job WHERE name = $1 ORDER BY 1', [`${tenantA.tenant.id}/${name}`])).rows.map(
+        (r) => r.state,
+      );
     }
   });
 
@@ -544,7 +558,8 @@ describe('dead letters and purges', () => {
     await page.goto(`${gateway.url}/dashboard/queues/${encodeURIComponent(queue)}/`);
     const panel = page.getByRole('region', { name: 'Delete jobs' });
     await panel.waitFor({ timeout: UI_TIMEOUT });
-    for (const name of ['Delete waiting jobs…', 'Delete finished jobs…', 'Delete all jobs…']) expect(await panel.getByRole('button', { name }).isDisabled()).toBe(true);
+    for (const name of ['Delete waiting jobs…', 'Delete finished jobs…', 'Delete all jobs…'])
+      expect(await panel.getByRole('button', { name }).isDisabled()).toBe(true);
     await panel.getByRole('button', { name: 'Delete all jobs…' }).click({ force: true });
     expect(await page.getByRole('dialog').count()).toBe(0);
     expect((await db.query('SELECT 1 FROM pgboss.job WHERE name = $1', [`${tenantA.tenant.id}/${queue}`])).rowCount).toBe(1);
@@ -653,12 +668,10 @@ describe('screenshot', () => {
     // it had run then (the history chart reads these timestamps).
     const ids: string[] = [];
     for (let batch = 0; batch < 4; batch++) {
-      const result = await gqlData<{ sendJobs: string[] }>(
-        gateway.graphqlUrl,
-        tenantA.token,
-        SEND_JOBS,
-        { queue, jobs: Array.from({ length: 60 }, (_, i) => ({ data: { to: `user${batch * 60 + i}@example.com`, template: 'welcome' }, options: { retryLimit: 0 } })) },
-      );
+      const result = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenantA.token, SEND_JOBS, {
+        queue,
+        jobs: Array.from({ length: 60 }, (_, i) => ({ data: { to: `user${batch * 60 + i}@example.com`, template: 'welcome' }, options: { retryLimit: 0 } })),
+      });
       ids.push(...result.sendJobs);
     }
     const taken = await boss.fetch(name, { batchSize: 200 });
@@ -711,7 +724,10 @@ describe('a large queue', () => {
     // 100,000 jobs arrive while the page is open: 100,000 CREATED events for it.
     const requestsBefore = requestedUrls.filter((url) => url.endsWith('/graphql')).length;
     for (let batch = 0; batch < 10; batch++) {
-      await boss.insert(name, Array.from({ length: 10_000 }, (_, i) => ({ data: { batch, i } })));
+      await boss.insert(
+        name,
+        Array.from({ length: 10_000 }, (_, i) => ({ data: { batch, i } })),
+      );
     }
     const last = await send(bulk, queue, { last: true });
     await page.locator('.stat', { hasText: 'Total' }).locator('dd', { hasText: '100,002' }).waitFor({ timeout: 60_000 });

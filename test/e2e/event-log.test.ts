@@ -50,13 +50,18 @@ describe('event positions and NOTIFY lines', () => {
   it('encodes a position as opaque text and back, and refuses anything else', () => {
     const position = { tx: 123_456_789_012n, seq: 42n };
     expect(decodePosition(encodePosition(position))).toEqual(position);
-    for (const bad of ['', 'x', Buffer.from('1.2.3').toString('base64url'), Buffer.from('-1.2').toString('base64url'), 'a'.repeat(100)]) expect(decodePosition(bad)).toBeUndefined();
+    for (const bad of ['', 'x', Buffer.from('1.2.3').toString('base64url'), Buffer.from('-1.2').toString('base64url'), 'a'.repeat(100)])
+      expect(decodePosition(bad)).toBeUndefined();
   });
 
   it('parses lines with their position, progress lines too, and lines of an older trigger without one', () => {
     const at = new Date();
     expect(parseJobEvent('U\tactive\tt/q\tid\t1\t\t100\t7', at)).toMatchObject({ type: 'ACTIVE', retryCount: 1, position: { tx: 100n, seq: 7n } });
-    expect(parseJobEvent('P\tactive\tt/q\tid\t0\t{"done":3}\t100\t8', at)).toMatchObject({ type: 'PROGRESS', progress: { done: 3 }, position: { tx: 100n, seq: 8n } });
+    expect(parseJobEvent('P\tactive\tt/q\tid\t0\t{"done":3}\t100\t8', at)).toMatchObject({
+      type: 'PROGRESS',
+      progress: { done: 3 },
+      position: { tx: 100n, seq: 8n },
+    });
     const older = parseJobEvent('U\tcompleted\tt/q\tid\t0', at);
     expect(older).toMatchObject({ type: 'COMPLETED' });
     expect(older).not.toHaveProperty('position');
@@ -100,7 +105,8 @@ describe('the job-event log (against PostgreSQL)', () => {
     })();
     const clients = await connected(gateway.databaseUrl, 6);
     const [c0, c1, c2, c3, c4, c5] = clients as [pg.Client, pg.Client, pg.Client, pg.Client, pg.Client, pg.Client];
-    const set = (client: pg.Client, id: string, state: string) => client.query('UPDATE pgboss.job SET state = $3 WHERE name = $1 AND id = $2', [qualified, id, state]);
+    const set = (client: pg.Client, id: string, state: string) =>
+      client.query('UPDATE pgboss.job SET state = $3 WHERE name = $1 AND id = $2', [qualified, id, state]);
     try {
       for (const client of clients) await client.query('BEGIN');
       await set(c0, j0, 'active');
@@ -128,12 +134,19 @@ describe('the job-event log (against PostgreSQL)', () => {
       await sleep(50);
       await c5.query('COMMIT');
       // Everything committed: wait for the reader to reach the 6 CREATED + 9 changes.
-      for (const deadline = Date.now() + 10_000; read.length < 15 && Date.now() < deadline; ) await sleep(20);
+      for (const deadline = Date.now() + 10_000; read.length < 15 && Date.now() < deadline;) await sleep(20);
       await sleep(200);
     } finally {
       polling = false;
       await poller;
-      await Promise.all(clients.map((client) => client.query('ROLLBACK').catch(() => {}).then(() => client.end())));
+      await Promise.all(
+        clients.map((client) =>
+          client
+            .query('ROLLBACK')
+            .catch(() => {})
+            .then(() => client.end()),
+        ),
+      );
     }
     expect(new Set(read.map((event) => event.position.seq)).size).toBe(read.length);
     for (let n = 1; n < read.length; n++) expect(comparePositions(read[n - 1]!.position, read[n]!.position)).toBe(-1);
@@ -181,7 +194,7 @@ describe('the job-event log (against PostgreSQL)', () => {
         }),
       );
       const expected = ids.length * (1 + STEPS.length);
-      for (const deadline = Date.now() + 10_000; read.length < expected && Date.now() < deadline; ) await sleep(20);
+      for (const deadline = Date.now() + 10_000; read.length < expected && Date.now() < deadline;) await sleep(20);
       await sleep(200);
     } finally {
       polling = false;
@@ -239,7 +252,9 @@ describe('the job-event log on a database of its own', () => {
 
   const partitions = async () =>
     (
-      await admin.query<{ name: string }>("SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'job_event'::regclass ORDER BY 1")
+      await admin.query<{ name: string }>(
+        "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'job_event'::regclass ORDER BY 1",
+      )
     ).rows.map((row) => row.name);
   const day = (base: Date, days: number) => new Date(Date.UTC(base.getUTCFullYear(), base.getUTCMonth(), base.getUTCDate() + days));
   const partitionOf = (date: Date) => `job_event_${date.toISOString().slice(0, 10).replaceAll('-', '')}`;
@@ -274,7 +289,10 @@ describe('the job-event log on a database of its own', () => {
       const last = at(day(today, 1), 30 * 24 - 5);
       expect(await partitions()).toEqual([partitionOf(day(last, 0)), partitionOf(day(last, 1)), partitionOf(day(last, 2)), 'job_event_default']);
       // What the default partition caught (days no partition was made for) goes once it is all past retention.
-      await admin.query("INSERT INTO job_event (tx, seq, xid, at, op, state, queue, job_id, retry_count) VALUES (0, nextval('job_event_seq'), '0', $1, 'I', 'created', 'x/y', gen_random_uuid(), 0)", [day(today, -10)]);
+      await admin.query(
+        "INSERT INTO job_event (tx, seq, xid, at, op, state, queue, job_id, retry_count) VALUES (0, nextval('job_event_seq'), '0', $1, 'I', 'created', 'x/y', gen_random_uuid(), 0)",
+        [day(today, -10)],
+      );
       const inDefault = async () => (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM job_event_default')).rows[0]!.n;
       expect(await inDefault()).toBeGreaterThan(0);
       await kept.run(last);
@@ -302,7 +320,11 @@ describe('the job-event log on a database of its own', () => {
     try {
       const byQueue = await streams.subscribe({ queue });
       const listening = async () =>
-        (await observer.query<{ pid: number; started: Date }>("SELECT pid, backend_start AS started FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND datname = current_database()")).rows;
+        (
+          await observer.query<{ pid: number; started: Date }>(
+            "SELECT pid, backend_start AS started FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND datname = current_database()",
+          )
+        ).rows;
       let gap: string[] = [];
       let watched = '';
       let byId: Awaited<ReturnType<typeof streams.subscribe>> | undefined;
@@ -346,7 +368,14 @@ describe('the job-event log on a database of its own', () => {
       expect(order.lastIndexOf(gap[1])).toBeLessThan(order.indexOf(live));
       expect(eventsOf(byQueue, live!)).toEqual(['CREATED:CREATED']);
     } finally {
-      await Promise.all(writers.map((writer) => writer.query('ROLLBACK').catch(() => {}).then(() => writer.end())));
+      await Promise.all(
+        writers.map((writer) =>
+          writer
+            .query('ROLLBACK')
+            .catch(() => {})
+            .then(() => writer.end()),
+        ),
+      );
       await observer.end();
       await streams.close();
     }

@@ -15,22 +15,14 @@ import type { Client } from 'graphql-ws';
 import { gqlData, httpGraphql, wsClient, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, testDatabaseUrl, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { CREATE_QUEUE, SEND_JOBS } from '../support/operations.ts';
-import {
-  cleanupProcesses,
-  recordingWebSocket,
-  sleep,
-  spawnGateway,
-  stopWithin,
-  waitUntil,
-  type GatewayProcess,
-  type SocketLog,
-} from '../support/processes.ts';
+import { cleanupProcesses, recordingWebSocket, sleep, spawnGateway, stopWithin, waitUntil, type GatewayProcess, type SocketLog } from '../support/processes.ts';
 import { collect } from '../support/subscriptions.ts';
 import { startRawWorker, type RawWorker } from '../support/traffic.ts';
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease } }';
 const EVENTS = 'subscription($queue: String) { jobEvents(queue: $queue) { type jobId retryCount } }';
-const COMPLETE = 'mutation($queue: String!, $id: ID!, $output: JSON, $lease: String) { completeJob(queue: $queue, id: $id, output: $output, lease: $lease) { id state } }';
+const COMPLETE =
+  'mutation($queue: String!, $id: ID!, $output: JSON, $lease: String) { completeJob(queue: $queue, id: $id, output: $output, lease: $lease) { id state } }';
 const TOUCH = 'mutation($queue: String!, $id: ID!, $lease: String) { touchJob(queue: $queue, id: $id, lease: $lease) { id } }';
 /** The liveness timeout by default: a dead instance's jobs must be back within this. */
 const BOUND_MS = 30_000;
@@ -117,7 +109,10 @@ it('kill -9 of a gateway: the survivor takes its held jobs back within 30 s (no 
   await waitUntil('the first workers to subscribe', async () => (await sessions()) === 3);
   await sleep(300); // the watcher's subscription is live by now
 
-  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: Array.from({ length: 5 }, (_, n) => ({ data: { n } })) });
+  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_JOBS, {
+    queue,
+    jobs: Array.from({ length: 5 }, (_, n) => ({ data: { n } })),
+  });
   expect(ids).toHaveLength(5);
   const rawHeld = (await rawWork.waitFor(() => true, 10_000)).workAssigned;
   await waitUntil('the first workers to hold every job', () => firstSeen.size === 4, 10_000);
@@ -149,7 +144,12 @@ it('kill -9 of a gateway: the survivor takes its held jobs back within 30 s (no 
   expect(await doomed.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
   const taken = ids.filter((id) => id !== rawHeld.id);
-  await waitUntil('the dead instance\'s held jobs to be completed on the survivor', async () => (await rows(queue)).filter((row) => taken.includes(row.id)).every((row) => row.state === 'completed'), BOUND_MS + 5_000, 200);
+  await waitUntil(
+    "the dead instance's held jobs to be completed on the survivor",
+    async () => (await rows(queue)).filter((row) => taken.includes(row.id)).every((row) => row.state === 'completed'),
+    BOUND_MS + 5_000,
+    200,
+  );
   const backMs = Date.now() - killedAt;
   console.log(`kill -9: the dead instance's 4 held jobs were completed on the survivor ${backMs} ms after the kill (bound ${BOUND_MS} ms)`);
   expect(backMs).toBeLessThan(BOUND_MS);
@@ -195,8 +195,11 @@ it('a gateway paused past its liveness timeout loses its holds: after SIGCONT it
   const first = startRawWorker({ wsUrl: paused.wsUrl, token: tenant.token, queue, concurrency: 3, workMs: 'hold' });
   rawWorkers.push(first);
   await waitUntil('the first worker to subscribe', async () => (await sessions()) >= 1, 10_000);
-  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: Array.from({ length: 3 }, (_, n) => ({ data: { n } })) });
-  await waitUntil('the paused gateway\'s worker to hold every job', () => first.pushes.length === 3, 10_000);
+  const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(survivor.graphqlUrl, tenant.token, SEND_JOBS, {
+    queue,
+    jobs: Array.from({ length: 3 }, (_, n) => ({ data: { n } })),
+  });
+  await waitUntil("the paused gateway's worker to hold every job", () => first.pushes.length === 3, 10_000);
   const second = startRawWorker({ wsUrl: survivor.wsUrl, token: tenant.token, queue, concurrency: 3, workMs: 10 });
   rawWorkers.push(second);
 

@@ -30,7 +30,8 @@ if (!binary) console.warn('pgbouncer is not installed (apt-get install pgbouncer
 const describeWithPgBouncer = binary ? describe : describe.skip;
 
 const TOUCH = 'mutation($queue: String!, $id: ID!, $lease: String) { touchJob(queue: $queue, id: $id, lease: $lease) { id } }';
-const PROGRESS = 'mutation($queue: String!, $id: ID!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: { half: true }, lease: $lease) { id } }';
+const PROGRESS =
+  'mutation($queue: String!, $id: ID!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: { half: true }, lease: $lease) { id } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id state } }';
 
 let postgres: PrivatePostgres;
@@ -62,16 +63,26 @@ async function exercise(gateway: GatewayProcess, queue: string): Promise<string>
   const started = Date.now();
   const ids: string[] = [];
   for (let batch = 0; batch < 10; batch++) {
-    const { sendJobs } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_JOBS, { queue, jobs: Array.from({ length: 20 }, (_, n) => ({ data: { n } })) });
+    const { sendJobs } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_JOBS, {
+      queue,
+      jobs: Array.from({ length: 20 }, (_, n) => ({ data: { n } })),
+    });
     ids.push(...sendJobs);
   }
   await waitUntil('every job to be completed by the workers', () => ids.every((id) => workers.some((worker) => worker.completed.has(id))), 30_000);
   const dispatchedMs = Date.now() - started;
-  await waitUntil('a COMPLETED event for every job', () => new Set(watcher.events.filter((event) => event.type === 'COMPLETED').map((event) => event.jobId)).size === ids.length, 10_000);
+  await waitUntil(
+    'a COMPLETED event for every job',
+    () => new Set(watcher.events.filter((event) => event.type === 'COMPLETED').map((event) => event.jobId)).size === ids.length,
+    10_000,
+  );
   for (const worker of workers) expect({ conflicts: worker.conflicts, retried: [...worker.retriedCodes] }).toEqual({ conflicts: [], retried: [] });
 
   // Pushed jobs settled from another connection with their leases (the general settle path, in transactions).
-  const { sendJobs: held } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_JOBS, { queue: `${queue}-lease`, jobs: [{ data: {} }, { data: {} }] });
+  const { sendJobs: held } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, SEND_JOBS, {
+    queue: `${queue}-lease`,
+    jobs: [{ data: {} }, { data: {} }],
+  });
   await waitUntil('the lease worker to hold its jobs', () => byLease.pushes.length === 2, 10_000);
   for (const push of byLease.pushes) {
     for (const mutation of [TOUCH, PROGRESS, COMPLETE]) {

@@ -71,9 +71,14 @@ function alive(): void {
 function describe(): string {
   const now = Date.now();
   const lines = workers.map(
-    (worker, n) => `worker ${n}: ${worker.pushes.length} pushes (last ${now - (worker.pushes.at(-1)?.at ?? now)} ms ago), ${worker.inHand} in hand, ${worker.conflicts.length} conflicts, ended ${worker.ended}, sockets ${JSON.stringify(worker.sockets)}`,
+    (worker, n) =>
+      `worker ${n}: ${worker.pushes.length} pushes (last ${now - (worker.pushes.at(-1)?.at ?? now)} ms ago), ${worker.inHand} in hand, ${worker.conflicts.length} conflicts, ended ${worker.ended}, sockets ${JSON.stringify(worker.sockets)}`,
   );
-  lines.push(...watchers.map((watcher, n) => `watcher ${n}: ${watcher.events.length} events (last ${now - (watcher.events.at(-1)?.at ?? now)} ms ago), ended ${watcher.ended}`));
+  lines.push(
+    ...watchers.map(
+      (watcher, n) => `watcher ${n}: ${watcher.events.length} events (last ${now - (watcher.events.at(-1)?.at ?? now)} ms ago), ended ${watcher.ended}`,
+    ),
+  );
   return `${lines.join('\n')}\n${gateway.output().slice(-4_000)}`;
 }
 
@@ -89,7 +94,9 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
 }
 
 it('PostgreSQL restarts under load: the process lives, /ready recovers, pushes and events resume on the same sockets, no acknowledged job is lost', async () => {
-  await gqlData(gateway.graphqlUrl, token, 'mutation($name: String!) { createQueue(name: $name, options: { retryLimit: 20, retryDelay: 0 }) { name } }', { name: QUEUE });
+  await gqlData(gateway.graphqlUrl, token, 'mutation($name: String!) { createQueue(name: $name, options: { retryLimit: 20, retryDelay: 0 }) { name } }', {
+    name: QUEUE,
+  });
   for (let n = 0; n < 3; n++) workers.push(startRawWorker({ wsUrl: gateway.wsUrl, token, queue: QUEUE, concurrency: 4, workMs: 20 }));
   for (let n = 0; n < 2; n++) watchers.push(startEventWatcher(gateway.wsUrl, token, { queue: QUEUE }));
   await until('the workers to subscribe', async () => (await query<{ n: number }>('SELECT count(*)::int AS n FROM worker_session')).at(0)?.n === 3, 15_000);
@@ -111,10 +118,14 @@ it('PostgreSQL restarts under load: the process lives, /ready recovers, pushes a
     const upAt = Date.now();
     const readyAt = await until('/ready to turn true', async () => (await readyStatus(gateway.url)) === 200, 30_000);
     const pushedAt = await until('every worker to be pushed a job again', () => workers.every((worker) => (worker.pushes.at(-1)?.at ?? 0) > upAt), 30_000);
-    const completedAt = await until('jobs sent after the restart to be completed', () => {
-      const late = [...producer.acknowledged].filter(([, at]) => at > readyAt).map(([id]) => id);
-      return late.length >= 10 && late.slice(0, 10).every((id) => workers.some((worker) => worker.completed.has(id)));
-    }, 30_000);
+    const completedAt = await until(
+      'jobs sent after the restart to be completed',
+      () => {
+        const late = [...producer.acknowledged].filter(([, at]) => at > readyAt).map(([id]) => id);
+        return late.length >= 10 && late.slice(0, 10).every((id) => workers.some((worker) => worker.completed.has(id)));
+      },
+      30_000,
+    );
     const eventAt = await until('every watcher to see events again', () => watchers.every((watcher) => (watcher.events.at(-1)?.at ?? 0) > readyAt), 30_000);
     measured.push({
       mode,
@@ -141,7 +152,11 @@ it('PostgreSQL restarts under load: the process lives, /ready recovers, pushes a
   });
   const refusedMs = Date.now() - probeStarted;
   const refusedBody = (await refused.json()) as { data?: { sendJob?: unknown } | null; errors?: { extensions?: { code?: string } }[] };
-  expect({ status: refused.status, code: refusedBody.errors?.[0]?.extensions?.code, sent: refusedBody.data?.sendJob ?? null }).toEqual({ status: 503, code: 'SERVICE_UNAVAILABLE', sent: null });
+  expect({ status: refused.status, code: refusedBody.errors?.[0]?.extensions?.code, sent: refusedBody.data?.sendJob ?? null }).toEqual({
+    status: 503,
+    code: 'SERVICE_UNAVAILABLE',
+    sent: null,
+  });
   expect(refusedMs).toBeLessThan(6_000);
   await sleep(2_000);
   expect(await readyStatus(gateway.url)).toBe(503);
@@ -150,24 +165,43 @@ it('PostgreSQL restarts under load: the process lives, /ready recovers, pushes a
   const restartedAt = Date.now();
   const readyAgainAt = await until('/ready to turn true after the outage', async () => (await readyStatus(gateway.url)) === 200, 30_000);
   await until('every worker to be pushed a job after the outage', () => workers.every((worker) => (worker.pushes.at(-1)?.at ?? 0) > restartedAt), 30_000);
-  measured.push({ mode: 'stopped', 'PostgreSQL down (ms)': restartedAt - stoppedAt, 'ready again after up (ms)': readyAgainAt - restartedAt, 'a send while down answered in (ms)': refusedMs });
+  measured.push({
+    mode: 'stopped',
+    'PostgreSQL down (ms)': restartedAt - stoppedAt,
+    'ready again after up (ms)': readyAgainAt - restartedAt,
+    'a send while down answered in (ms)': refusedMs,
+  });
 
   await producer.stop();
   await ready.stop();
   const acknowledged = [...producer.acknowledged.keys()];
   const qualified = `${tenantId}/${QUEUE}`;
-  await until('every acknowledged job to be completed', async () => {
-    const rows = await query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'completed'", [qualified, acknowledged]);
-    return rows[0]!.n === acknowledged.length;
-  }, 60_000).catch(async (error: unknown) => {
+  await until(
+    'every acknowledged job to be completed',
+    async () => {
+      const rows = await query<{ n: number }>("SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND id = ANY($2::uuid[]) AND state = 'completed'", [
+        qualified,
+        acknowledged,
+      ]);
+      return rows[0]!.n === acknowledged.length;
+    },
+    60_000,
+  ).catch(async (error: unknown) => {
     const stuck = await query(
       `SELECT j.id, j.state, j.retry_count, j.started_on, l.holder, l.retry_count AS lease_attempt, l.detached
          FROM pgboss.job j LEFT JOIN job_lease l ON l.queue = j.name AND l.job_id = j.id
         WHERE j.name = $1 AND j.id = ANY($2::uuid[]) AND j.state <> 'completed' LIMIT 20`,
       [qualified, acknowledged],
     );
-    const pushedTo = (id: string) => workers.map((worker, n) => [n, worker.pushes.filter((push) => push.id === id).length, worker.conflicts.includes(id), worker.completed.get(id) ?? 0]);
-    throw new Error(`${String(error)}\nmeasured ${JSON.stringify(measured)}\nin hand ${workers.map((worker) => worker.inHand).join(',')}\n${JSON.stringify(stuck.map((row) => ({ ...row, pushedTo: pushedTo(String(row.id)) })), null, 1)}\n${gateway.output().slice(-3_000)}`);
+    const pushedTo = (id: string) =>
+      workers.map((worker, n) => [n, worker.pushes.filter((push) => push.id === id).length, worker.conflicts.includes(id), worker.completed.get(id) ?? 0]);
+    throw new Error(
+      `${String(error)}\nmeasured ${JSON.stringify(measured)}\nin hand ${workers.map((worker) => worker.inHand).join(',')}\n${JSON.stringify(
+        stuck.map((row) => ({ ...row, pushedTo: pushedTo(String(row.id)) })),
+        null,
+        1,
+      )}\n${gateway.output().slice(-3_000)}`,
+    );
   });
   const states = await query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [qualified]);
   const pushedTwice = new Set<string>();
@@ -208,10 +242,19 @@ it('the LISTEN connection is lost while jobs finish: jobEvents(jobId) subscriber
   await observer.connect();
   /** LISTEN connections (of these pids only, when given). */
   const listeners = async (pids?: number[]) =>
-    (await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND ($1::int[] IS NULL OR pid = ANY($1))", [pids ?? null])).rows[0]!.n;
+    (
+      await observer.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND ($1::int[] IS NULL OR pid = ANY($1))",
+        [pids ?? null],
+      )
+    ).rows[0]!.n;
   /** LISTEN connections opened after `since`. */
   const listenersSince = async (since: Date) =>
-    (await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND backend_start > $1", [since])).rows[0]!.n;
+    (
+      await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'jobgate-listen' AND backend_start > $1", [
+        since,
+      ])
+    ).rows[0]!.n;
   const serverNow = async () => (await admin.query<{ now: Date }>('SELECT clock_timestamp() AS now')).rows[0]!.now;
   let ids: string[] = [];
   let byJob: ReturnType<typeof startEventWatcher>[] = [];
@@ -222,10 +265,15 @@ it('the LISTEN connection is lost while jobs finish: jobEvents(jobId) subscriber
     // after the cut; on a loaded machine that race can be lost, and then the round is repeated.
     for (let round = 0; round < 3 && !missed; round++) {
       await until('/ready', async () => (await readyStatus(gateway.url)) === 200, 15_000);
-      ({ sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, 'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }', {
-        queue,
-        jobs: Array.from({ length: 10 }, (_, n) => ({ data: { n } })),
-      }));
+      ({ sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(
+        gateway.graphqlUrl,
+        token,
+        'mutation($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }',
+        {
+          queue,
+          jobs: Array.from({ length: 10 }, (_, n) => ({ data: { n } })),
+        },
+      ));
       byJob = ids.map((jobId) => startEventWatcher(gateway.wsUrl, token, { jobId }));
       byQueue = startEventWatcher(gateway.wsUrl, token, { queue });
       watchers.push(...byJob, byQueue);
@@ -237,7 +285,8 @@ it('the LISTEN connection is lost while jobs finish: jobEvents(jobId) subscriber
       const { rows: cut } = await admin.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = 'jobgate-listen'");
       await admin.query('SELECT pg_terminate_backend(pid) FROM unnest($1::int[]) AS pid', [cut.map((row) => row.pid)]);
       const cutAt = Date.now();
-      while ((await listeners(cut.map((row) => row.pid))) !== 0) if (Date.now() - cutAt > 5_000) throw new Error('the LISTEN connection outlived pg_terminate_backend');
+      while ((await listeners(cut.map((row) => row.pid))) !== 0)
+        if (Date.now() - cutAt > 5_000) throw new Error('the LISTEN connection outlived pg_terminate_backend');
       await admin.query('COMMIT');
       // None listening after the commit but connections made after it: none was listening when it was notified.
       missed = (await listenersSince(await serverNow())) === (await listeners());
@@ -250,9 +299,15 @@ it('the LISTEN connection is lost while jobs finish: jobEvents(jobId) subscriber
   expect(missed).toBe(true);
   await until('/ready again', async () => (await readyStatus(gateway.url)) === 200, 15_000);
   const reconnectedAt = Date.now();
-  const learnt = await until('every jobEvents(jobId) subscriber to see COMPLETED', () => byJob.every((watcher) => watcher.events.some((event) => event.type === 'COMPLETED')), 15_000);
+  const learnt = await until(
+    'every jobEvents(jobId) subscriber to see COMPLETED',
+    () => byJob.every((watcher) => watcher.events.some((event) => event.type === 'COMPLETED')),
+    15_000,
+  );
   const seenByQueue = byQueue!.events.filter((event) => event.type === 'COMPLETED').length;
-  console.log(`LISTEN cut: jobEvents(jobId) subscribers learnt of all 10 completions ${learnt - reconnectedAt} ms after /ready; a jobEvents(queue) subscriber saw ${seenByQueue} of them (not guaranteed)`);
+  console.log(
+    `LISTEN cut: jobEvents(jobId) subscribers learnt of all 10 completions ${learnt - reconnectedAt} ms after /ready; a jobEvents(queue) subscriber saw ${seenByQueue} of them (not guaranteed)`,
+  );
   for (const [n, watcher] of byJob.entries()) {
     expect(watcher.events.map((event) => [event.type, event.jobId])).toEqual([['COMPLETED', ids[n]]]);
     expect(watcher.sockets).toEqual({ opened: 1, closes: [] });

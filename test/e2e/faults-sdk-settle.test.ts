@@ -68,7 +68,11 @@ function gatedWorker(queue: string, gate: Promise<void>, options: { stopTimeoutM
       return job.data.output ? { n: job.data.n } : undefined;
     },
     onError: (error, job) =>
-      reported.push({ jobId: job?.id, code: error instanceof JobgateError ? error.code : undefined, message: error instanceof Error ? error.message : String(error) }),
+      reported.push({
+        jobId: job?.id,
+        code: error instanceof JobgateError ? error.code : undefined,
+        message: error instanceof Error ? error.message : String(error),
+      }),
   });
   workers.push(worker);
   return { worker, runs, reported };
@@ -112,13 +116,17 @@ it('settlements made while PostgreSQL is down land once it is back: each job run
   const upAt = Date.now();
   const outageMs = upAt - stoppedAt;
   await waitUntil('every job to be completed', async () => (await statesOf(queue, ids)).COMPLETED === JOBS, 30_000).catch(async (error: unknown) => {
-    throw new Error(`${String(error)}\nstates ${JSON.stringify(await statesOf(queue, ids))}\nreported ${JSON.stringify(reported)}\n${gateway.output().slice(-3_000)}`);
+    throw new Error(
+      `${String(error)}\nstates ${JSON.stringify(await statesOf(queue, ids))}\nreported ${JSON.stringify(reported)}\n${gateway.output().slice(-3_000)}`,
+    );
   });
   const completedMs = Date.now() - upAt;
   // A job whose settlement was lost would be failed back and pushed again: give it the time to show.
   await sleep(2_000);
 
-  console.log(`SDK settlements through a PostgreSQL stop: outage ${outageMs} ms, all ${JOBS} completed ${completedMs} ms after PostgreSQL was up (polled via getJob), runs ${JSON.stringify([...runs.values()])}, onError ${reported.length}`);
+  console.log(
+    `SDK settlements through a PostgreSQL stop: outage ${outageMs} ms, all ${JOBS} completed ${completedMs} ms after PostgreSQL was up (polled via getJob), runs ${JSON.stringify([...runs.values()])}, onError ${reported.length}`,
+  );
   expect([...runs.values()].filter((count) => count !== 1)).toEqual([]);
   expect(runs.size).toBe(JOBS);
   expect(reported).toEqual([]);

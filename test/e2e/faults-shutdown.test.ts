@@ -76,7 +76,9 @@ it('SIGTERM with 30 short jobs held, under load: each runs exactly once, nothing
   const gateway: GatewayProcess = await spawnGateway({ databaseUrl: testDatabaseUrl(), env: { JOBGATE_SHUTDOWN_GRACE_SECONDS: '10' } });
   await gqlData(gateway.graphqlUrl, tenant.token, CREATE_QUEUE, { name: 'load' });
   await gqlData(gateway.graphqlUrl, tenant.token, CREATE_QUEUE, { name: 'short', options: { retryLimit: 2, retryDelay: 0 } });
-  const shortWorkers = Array.from({ length: 3 }, () => startRawWorker({ wsUrl: gateway.wsUrl, token: tenant.token, queue: 'short', concurrency: 10, workMs: 300 }));
+  const shortWorkers = Array.from({ length: 3 }, () =>
+    startRawWorker({ wsUrl: gateway.wsUrl, token: tenant.token, queue: 'short', concurrency: 10, workMs: 300 }),
+  );
   workers.push(...shortWorkers);
   await waitUntil('the workers to subscribe', async () => {
     const { rows } = await sql.query<{ n: number }>('SELECT count(*)::int AS n FROM worker_session WHERE tenant_id = $1', [tenant.tenantId]);
@@ -86,7 +88,12 @@ it('SIGTERM with 30 short jobs held, under load: each runs exactly once, nothing
   let successes = 0;
   let exited = false;
   void gateway.exited.then(() => (exited = true));
-  const load = fireSends(gateway.graphqlUrl, 'load', () => exited, () => successes++);
+  const load = fireSends(
+    gateway.graphqlUrl,
+    'load',
+    () => exited,
+    () => successes++,
+  );
   await waitUntil('the load to get going', () => successes >= 100, 20_000);
 
   // 40 short jobs: 30 are held (3 × 10), 10 wait; SIGTERM as soon as the 30 are in the workers' hands.
@@ -103,7 +110,9 @@ it('SIGTERM with 30 short jobs held, under load: each runs exactly once, nothing
   const stopMs = Date.now() - signalledAt;
   const { acknowledged, failures } = await load;
   expect({ exit, output: exit.code === 0 ? '' : gateway.output() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
-  console.log(`SIGTERM with 30 jobs of 300 ms held: exit after ${stopMs} ms (grace 10 s); ${acknowledged.length} sends acknowledged, ${failures} refused or cut`);
+  console.log(
+    `SIGTERM with 30 jobs of 300 ms held: exit after ${stopMs} ms (grace 10 s); ${acknowledged.length} sends acknowledged, ${failures} refused or cut`,
+  );
   // It waited for the held jobs, and not for the grace (busy keep-alive connections do not hold it up).
   expect(stopMs).toBeGreaterThanOrEqual(200);
   expect(stopMs).toBeLessThan(5_000);
@@ -166,7 +175,7 @@ it('SIGTERM with a job held past the grace: it is put back with its retry count 
   const stale = await httpGraphql(next.graphqlUrl, tenant.token, COMPLETE, { queue: 'long', id: sendJob.id, lease: first.pushes[0]!.lease });
   expect(stale.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
   second.release();
-  await waitUntil('the job\'s completion to be acknowledged', () => second.completed.has(sendJob.id), 10_000);
+  await waitUntil("the job's completion to be acknowledged", () => second.completed.has(sendJob.id), 10_000);
   expect(await job(sendJob.id)).toMatchObject({ state: 'completed', retry_count: 0 });
   expect(second.completed.get(sendJob.id)).toBe(1);
 }, 60_000);

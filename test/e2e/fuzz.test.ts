@@ -30,7 +30,16 @@ const WS_ITERATIONS = 320;
 const HTTP_ITERATIONS = 160;
 const CONCURRENCY = 8;
 /** The error codes the API documents for bad input; never INTERNAL_SERVER_ERROR. */
-const DOCUMENTED_CODES = new Set(['BAD_USER_INPUT', 'BAD_REQUEST', 'OPERATION_RESOLUTION_FAILURE', 'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'NOT_FOUND', 'RATE_LIMITED', 'PAYLOAD_TOO_LARGE']);
+const DOCUMENTED_CODES = new Set([
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'NOT_FOUND',
+  'RATE_LIMITED',
+  'PAYLOAD_TOO_LARGE',
+]);
 
 let gateway: TestGateway;
 let fuzzer: TestTenant;
@@ -44,7 +53,10 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: testDatabaseUrl(), max: 2 });
   tables = new BossTables(pool);
   const create = 'mutation($name: String!) { createQueue(name: $name) { name } }';
-  for (const [tenant, name] of [[fuzzer, 'fuzz'], [healthy, 'healthy']] as const) {
+  for (const [tenant, name] of [
+    [fuzzer, 'fuzz'],
+    [healthy, 'healthy'],
+  ] as const) {
     const { body } = await httpGraphql(gateway.graphqlUrl, tenant.token, create, { name });
     if (body.errors) throw new Error(JSON.stringify(body.errors));
   }
@@ -57,9 +69,53 @@ afterAll(async () => {
 
 // ---- inputs ----
 
-const INVALID_NAMES = ['', '/', 'a/', '/a', 'a//b', '_a', '-a', '.a', 'a b', 'a\u0000b', 'é', 'x\ud800y', 'a'.repeat(101), '__pgboss__x', '../x', 'a/../b', 'a\nb', 'ä/ö', '\u202ejob'];
-const INVALID_CRONS = ['61 * * * *', '* 25 * * *', '* * 32 * *', '* * * 13 *', '* * * * 8', '', ' ', '*/0 * * * *', 'every minute', '@never', '* * * * * * * *', 'a b c d e', '1-0 * * * *', '0 0 30 2 *', '%', '99999999999 * * * *'];
-const INVALID_UTF8 = [Buffer.from([0xff]), Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]), Buffer.from([0xe2, 0x82]), Buffer.from([0xc0, 0xaf])];
+const INVALID_NAMES = [
+  '',
+  '/',
+  'a/',
+  '/a',
+  'a//b',
+  '_a',
+  '-a',
+  '.a',
+  'a b',
+  'a\u0000b',
+  'é',
+  'x\ud800y',
+  'a'.repeat(101),
+  '__pgboss__x',
+  '../x',
+  'a/../b',
+  'a\nb',
+  'ä/ö',
+  '\u202ejob',
+];
+const INVALID_CRONS = [
+  '61 * * * *',
+  '* 25 * * *',
+  '* * 32 * *',
+  '* * * 13 *',
+  '* * * * 8',
+  '',
+  ' ',
+  '*/0 * * * *',
+  'every minute',
+  '@never',
+  '* * * * * * * *',
+  'a b c d e',
+  '1-0 * * * *',
+  '0 0 30 2 *',
+  '%',
+  '99999999999 * * * *',
+];
+const INVALID_UTF8 = [
+  Buffer.from([0xff]),
+  Buffer.from([0xc3, 0x28]),
+  Buffer.from([0xed, 0xa0, 0x80]),
+  Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]),
+  Buffer.from([0xe2, 0x82]),
+  Buffer.from([0xc0, 0xaf]),
+];
 
 const SCHEDULE = 'mutation($queue: String!, $cron: String!, $data: JSON) { scheduleJob(queue: $queue, cron: $cron, data: $data) { key } }';
 const EVENTS = 'subscription($queue: String) { jobEvents(queue: $queue) { type jobId } }';
@@ -107,13 +163,31 @@ function badOperation(rng: Rng): Operation {
         variables: {
           queue: 'fuzz',
           data: {},
-          options: rng.pick([{ priority: 'high' }, { startAfter: 'not a date' }, { retryLimit: 1.5 }, { expireInSeconds: 2 ** 40 }, { unknownOption: 1 }, { delaySeconds: '5' }]),
+          options: rng.pick([
+            { priority: 'high' },
+            { startAfter: 'not a date' },
+            { retryLimit: 1.5 },
+            { expireInSeconds: 2 ** 40 },
+            { unknownOption: 1 },
+            { delaySeconds: '5' },
+          ]),
         },
       };
     case 3:
       return {
         query: SEND_JOB,
-        variables: { queue: 'fuzz', data: {}, options: rng.pick([{ delaySeconds: -5 }, { retryLimit: -1 }, { expireInSeconds: 0 }, { id: 'not-a-uuid' }, { heartbeatSeconds: 1 }, { singletonKey: '' }]) },
+        variables: {
+          queue: 'fuzz',
+          data: {},
+          options: rng.pick([
+            { delaySeconds: -5 },
+            { retryLimit: -1 },
+            { expireInSeconds: 0 },
+            { id: 'not-a-uuid' },
+            { heartbeatSeconds: 1 },
+            { singletonKey: '' },
+          ]),
+        },
         codes: ['BAD_USER_INPUT'],
       };
     case 4:
@@ -121,11 +195,22 @@ function badOperation(rng: Rng): Operation {
     case 5:
       return { query: CREATE_QUEUE, variables: { name: rng.pick(INVALID_NAMES) }, codes: ['BAD_USER_INPUT'] };
     case 6:
-      return { query: SEND_JOB, variables: { queue: rng.pick(INVALID_NAMES) + (rng.bool() ? '' : rng.string(rng.int(1, 8), 'ab\u00e9\u4e2d/ ')), data: {} }, codes: ['BAD_USER_INPUT'] };
+      return {
+        query: SEND_JOB,
+        variables: { queue: rng.pick(INVALID_NAMES) + (rng.bool() ? '' : rng.string(rng.int(1, 8), 'ab\u00e9\u4e2d/ ')), data: {} },
+        codes: ['BAD_USER_INPUT'],
+      };
     case 7:
-      return { query: SCHEDULE, variables: { queue: 'fuzz', cron: rng.bool() ? rng.pick(INVALID_CRONS) : rng.string(rng.int(1, 20), 'xyz!?%&~'), data: {} }, codes: ['BAD_USER_INPUT'] };
+      return {
+        query: SCHEDULE,
+        variables: { queue: 'fuzz', cron: rng.bool() ? rng.pick(INVALID_CRONS) : rng.string(rng.int(1, 20), 'xyz!?%&~'), data: {} },
+        codes: ['BAD_USER_INPUT'],
+      };
     case 8:
-      return { query: 'mutation($queue: String!, $ids: [ID!]!) { cancelJobs(queue: $queue, ids: $ids) { affected } }', variables: { queue: 'fuzz', ids: rng.pick([[null], [{}], [[]], [true, 'x'], null]) } };
+      return {
+        query: 'mutation($queue: String!, $ids: [ID!]!) { cancelJobs(queue: $queue, ids: $ids) { affected } }',
+        variables: { queue: 'fuzz', ids: rng.pick([[null], [{}], [[]], [true, 'x'], null]) },
+      };
     default:
       return { query: SEND_JOB, variables: { queue: 'fuzz' }, rawVariables: `{"queue":"fuzz","data":${deepJson(rng, 10_000)}}`, codes: ['BAD_USER_INPUT'] };
   }
@@ -133,7 +218,33 @@ function badOperation(rng: Rng): Operation {
 
 /** Random GraphQL-ish token soup. */
 function garbageQuery(rng: Rng): string {
-  const tokens = ['{', '}', '(', ')', '$x', ':', '!', '...', 'query', 'mutation', 'subscription', 'sendJob', 'viewer', '"x"', '123', '@', '#', '[', ']', '=', '|', '&', '"""', '\\u0000', '\u00e9'];
+  const tokens = [
+    '{',
+    '}',
+    '(',
+    ')',
+    '$x',
+    ':',
+    '!',
+    '...',
+    'query',
+    'mutation',
+    'subscription',
+    'sendJob',
+    'viewer',
+    '"x"',
+    '123',
+    '@',
+    '#',
+    '[',
+    ']',
+    '=',
+    '|',
+    '&',
+    '"""',
+    '\\u0000',
+    '\u00e9',
+  ];
   return Array.from({ length: rng.int(0, 40) }, () => rng.pick(tokens)).join(rng.pick([' ', '', '\n']));
 }
 
@@ -251,7 +362,16 @@ const WS_CASES: Record<string, { weight: number; run: Case }> = {
     weight: 2,
     run: async (rng, label) => {
       const socket = await maybeAuthed(rng);
-      let type = rng.pick(['hello', 'start', 'stop', 'connection_terminate', 'data', 'ka', 'SUBSCRIBE', rng.string(rng.int(1, 12), 'abcdefghijklmnopqrstuvwxyz_')]);
+      let type = rng.pick([
+        'hello',
+        'start',
+        'stop',
+        'connection_terminate',
+        'data',
+        'ka',
+        'SUBSCRIBE',
+        rng.string(rng.int(1, 12), 'abcdefghijklmnopqrstuvwxyz_'),
+      ]);
       if (['connection_init', 'connection_ack', 'ping', 'pong', 'subscribe', 'next', 'error', 'complete'].includes(type)) type += '_';
       socket.sendJson({ type, id: '1', payload: {} });
       return expectClose(socket, `${label} ${type}`, [4400]);
@@ -276,7 +396,11 @@ const WS_CASES: Record<string, { weight: number; run: Case }> = {
     weight: 2,
     run: async (rng, label) => {
       const socket = await ws();
-      socket.sendJson({ type: 'subscribe', id: rng.string(rng.int(1, 8), 'abc123'), payload: { query: rng.pick(['{ viewer { scopes } }', SEND_JOB, EVENTS]), variables: { queue: 'fuzz', data: {} } } });
+      socket.sendJson({
+        type: 'subscribe',
+        id: rng.string(rng.int(1, 8), 'abc123'),
+        payload: { query: rng.pick(['{ viewer { scopes } }', SEND_JOB, EVENTS]), variables: { queue: 'fuzz', data: {} } },
+      });
       return expectClose(socket, label, [4401]);
     },
   },
@@ -311,7 +435,11 @@ const WS_CASES: Record<string, { weight: number; run: Case }> = {
     run: async (rng, label) => {
       const socket = await maybeAuthed(rng);
       const size = MAX_PAYLOAD + rng.int(1, 20_000);
-      const frame = JSON.stringify({ type: 'subscribe', id: '1', payload: { query: SEND_JOB, variables: { queue: 'fuzz', data: { blob: 'x'.repeat(size) } } } });
+      const frame = JSON.stringify({
+        type: 'subscribe',
+        id: '1',
+        payload: { query: SEND_JOB, variables: { queue: 'fuzz', data: { blob: 'x'.repeat(size) } } },
+      });
       if (rng.bool()) socket.sendText(frame);
       else socket.sendBinary(Buffer.from(frame));
       return expectClose(socket, label, [1009]);
@@ -339,7 +467,12 @@ const WS_CASES: Record<string, { weight: number; run: Case }> = {
       const operation = badOperation(rng);
       const answer = await answerTo(socket, 'op', requestJson(operation));
       const errors = answer.type === 'error' ? answer.payload : answer.payload?.errors;
-      const problems = checkFailure(`${label} ${JSON.stringify(operation.variables ?? {}).slice(0, 120)}`, errors, answer.type === 'next' ? answer.payload?.data : null, operation);
+      const problems = checkFailure(
+        `${label} ${JSON.stringify(operation.variables ?? {}).slice(0, 120)}`,
+        errors,
+        answer.type === 'next' ? answer.payload?.data : null,
+        operation,
+      );
       return [...problems, ...(await alive(socket, label))];
     },
   },
@@ -350,7 +483,10 @@ const WS_CASES: Record<string, { weight: number; run: Case }> = {
       const query = garbageQuery(rng);
       const answer = await answerTo(socket, 'g', { query });
       const errors = answer.type === 'error' ? answer.payload : answer.payload?.errors;
-      return [...checkFailure(`${label} ${JSON.stringify(query).slice(0, 80)}`, errors, answer.type === 'next' ? answer.payload?.data : null, {}), ...(await alive(socket, label))];
+      return [
+        ...checkFailure(`${label} ${JSON.stringify(query).slice(0, 80)}`, errors, answer.type === 'next' ? answer.payload?.data : null, {}),
+        ...(await alive(socket, label)),
+      ];
     },
   },
   deepLiteral: {
@@ -393,7 +529,11 @@ function weightedPick<T>(rng: Rng, table: Record<string, { weight: number; run: 
 }
 
 /** Runs `iterations` cases `CONCURRENCY` at a time; each case has its own generator, so a case replays alone. */
-async function runCases<T extends (rng: Rng, label: string) => Promise<string[]>>(prefix: string, iterations: number, table: Record<string, { weight: number; run: T }>): Promise<{ problems: string[]; counts: Record<string, number> }> {
+async function runCases<T extends (rng: Rng, label: string) => Promise<string[]>>(
+  prefix: string,
+  iterations: number,
+  table: Record<string, { weight: number; run: T }>,
+): Promise<{ problems: string[]; counts: Record<string, number> }> {
   const problems: string[] = [];
   const counts: Record<string, number> = {};
   let next = 0;
@@ -430,12 +570,16 @@ async function startHealthyTraffic(): Promise<Healthy> {
   // The subscription is live once it sees a job sent after it.
   const probe = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { probe: true } });
   const probeId = probe.body.data!.sendJob.id;
-  await waitUntil('the healthy subscription to go live', async () => {
-    if (createdEvents().has(probeId)) return true;
-    const again = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { probe: true } });
-    await sleep(100);
-    return createdEvents().has(again.body.data!.sendJob.id);
-  }, 10_000);
+  await waitUntil(
+    'the healthy subscription to go live',
+    async () => {
+      if (createdEvents().has(probeId)) return true;
+      const again = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { probe: true } });
+      await sleep(100);
+      return createdEvents().has(again.body.data!.sendJob.id);
+    },
+    10_000,
+  );
   const failures: string[] = [];
   const sent: string[] = [];
   let stopped = false;
@@ -443,7 +587,10 @@ async function startHealthyTraffic(): Promise<Healthy> {
     for (let i = 0; !stopped; i++) {
       try {
         if (i % 2 === 0) {
-          const { status, body } = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, { queue: 'healthy', data: { i } });
+          const { status, body } = await httpGraphql<{ sendJob: { id: string } }>(gateway.graphqlUrl, healthy.token, SEND_JOB, {
+            queue: 'healthy',
+            data: { i },
+          });
           if (status !== 200 || body.errors || !body.data?.sendJob?.id) failures.push(`sendJob #${i}: ${status} ${JSON.stringify(body)}`);
           else sent.push(body.data.sendJob.id);
         } else {
@@ -579,7 +726,8 @@ function parseBody(response: RawResponse): { data?: unknown; errors?: unknown[] 
 function checkHttpFailure(label: string, response: RawResponse, operation: Pick<Operation, 'codes'>, statuses: readonly number[] = [200, 400]): string[] {
   const body = parseBody(response);
   const problems: string[] = [];
-  if (!statuses.includes(response.status)) problems.push(`${label}: status ${response.status} (expected ${statuses.join('|')}): ${response.body.slice(0, 300)}`);
+  if (!statuses.includes(response.status))
+    problems.push(`${label}: status ${response.status} (expected ${statuses.join('|')}): ${response.body.slice(0, 300)}`);
   if (!body) return [...problems, `${label}: body is not JSON: ${response.body.slice(0, 200)}`];
   return [...problems, ...checkFailure(label, body.errors, body.data ?? null, operation)];
 }
@@ -606,7 +754,9 @@ const HTTP_CASES: Record<string, { weight: number; run: Case }> = {
   invalidJson: {
     weight: 2,
     run: async (rng, label) => {
-      const text = rng.bool() ? rng.string(rng.int(1, 80), '{}[]":,abc 123\\\tnul') : JSON.stringify({ query: SEND_JOB, variables: { queue: 'fuzz', data: {} } }).slice(0, rng.int(1, 60));
+      const text = rng.bool()
+        ? rng.string(rng.int(1, 80), '{}[]":,abc 123\\\tnul')
+        : JSON.stringify({ query: SEND_JOB, variables: { queue: 'fuzz', data: {} } }).slice(0, rng.int(1, 60));
       return checkHttpFailure(label, await rawPost(Buffer.from(text)), { codes: ['BAD_REQUEST'] }, [400]);
     },
   },
@@ -617,7 +767,14 @@ const HTTP_CASES: Record<string, { weight: number; run: Case }> = {
   wrongShape: {
     weight: 2,
     run: async (rng, label) => {
-      const shape = rng.pick<unknown>([rng.json(), [{ query: SEND_JOB }], { query: rng.pick([5, null, {}, []]) }, { query: SEND_JOB, variables: rng.pick(['v', 5, [], true]) }, { variables: {} }, { query: SEND_JOB, operationName: rng.pick([5, {}, []]) }]);
+      const shape = rng.pick<unknown>([
+        rng.json(),
+        [{ query: SEND_JOB }],
+        { query: rng.pick([5, null, {}, []]) },
+        { query: SEND_JOB, variables: rng.pick(['v', 5, [], true]) },
+        { variables: {} },
+        { query: SEND_JOB, operationName: rng.pick([5, {}, []]) },
+      ]);
       return checkHttpFailure(`${label} ${JSON.stringify(shape).slice(0, 80)}`, await rawPost(Buffer.from(JSON.stringify(shape) ?? 'null')), {}, [400]);
     },
   },

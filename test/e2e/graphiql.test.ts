@@ -102,7 +102,11 @@ describe('introspection without a token', () => {
   const INTROSPECTION = '{ __schema { queryType { name } } __type(name: "Job") { fields { name } } }';
 
   it('is answered while introspection is on, and reveals only the schema', async () => {
-    const { status, body } = await httpGraphql<{ __schema: { queryType: { name: string } }; __type: { fields: { name: string }[] } }>(gateway.graphqlUrl, null, INTROSPECTION);
+    const { status, body } = await httpGraphql<{ __schema: { queryType: { name: string } }; __type: { fields: { name: string }[] } }>(
+      gateway.graphqlUrl,
+      null,
+      INTROSPECTION,
+    );
     expect(status).toBe(200);
     expect(body.data?.__schema.queryType.name).toBe('Query');
     expect(body.data?.__type.fields.map((field) => field.name)).toContain('error');

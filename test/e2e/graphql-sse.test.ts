@@ -88,7 +88,10 @@ function curl(args: string[]): { process: ChildProcessWithoutNullStreams; output
 describe('curl -N', () => {
   it.each([
     ['GET', (queue: string) => [`${gateway.graphqlUrl}?query=${encodeURIComponent(EVENTS)}&variables=${encodeURIComponent(JSON.stringify({ queue }))}`]],
-    ['POST', (queue: string) => ['-H', 'content-type: application/json', '--data', JSON.stringify({ query: EVENTS, variables: { queue } }), gateway.graphqlUrl]],
+    [
+      'POST',
+      (queue: string) => ['-H', 'content-type: application/json', '--data', JSON.stringify({ query: EVENTS, variables: { queue } }), gateway.graphqlUrl],
+    ],
   ])('reads jobEvents as text/event-stream over %s', async (method, args) => {
     const queue = `curl-${method.toLowerCase()}`;
     const { process: child, output } = curl(args(queue));

@@ -107,7 +107,7 @@ afterAll(async () => {
 });
 
 describe('jobEvents', () => {
-  it('B\'s subscriptions (all jobs, and queue "emails") carry none of A\'s events, while A\'s own carries them', async () => {
+  it("B's subscriptions (all jobs, and queue \"emails\") carry none of A's events, while A's own carries them", async () => {
     const bSocket = client(attacker);
     const all = await liveEvents(bSocket, {}, 'b-probe');
     const emails = await liveEvents(bSocket, { queue: 'emails' }, 'emails');
@@ -123,9 +123,14 @@ describe('jobEvents', () => {
     await api(victim)(DOCS.updateJob, { queue: 'emails', id: victimJobs.cancelled, data: { secret, n: 4 } });
     await api(victim)(DOCS.cancelJob, { queue: 'emails', id: victimJobs.cancelled });
     // A flow of A's released by its parent (READY), published to A's topic, then purged (DELETED).
-    const flow = (await api(victim)(DOCS.sendFlow, {
-      jobs: [{ ref: 'a', queue: 'flow', data: { secret } }, { ref: 'b', queue: 'flow', data: { secret }, dependsOn: ['a'] }],
-    })).sendFlow as { ref: string; job: unknown }[];
+    const flow = (
+      await api(victim)(DOCS.sendFlow, {
+        jobs: [
+          { ref: 'a', queue: 'flow', data: { secret } },
+          { ref: 'b', queue: 'flow', data: { secret }, dependsOn: ['a'] },
+        ],
+      })
+    ).sendFlow as { ref: string; job: unknown }[];
     expect(flow).toHaveLength(2);
     const [parent] = await boss.fetch(`${A}/flow`);
     await boss.complete(`${A}/flow`, parent!.id);
@@ -150,13 +155,14 @@ describe('jobEvents', () => {
     // Every B event so far is a CREATED of a B probe or barrier; nothing else, in particular nothing of A's.
     const own = new Set([all.probe, emails.probe, prefixed.probe, barrier.all, barrier.emails, barrier.prefixed]);
     for (const sub of [all.sub, emails.sub, prefixed.sub]) {
-      for (const [type, jobId, errors] of ids(sub)) expect({ type, own: own.has(jobId as string), errors }).toEqual({ type: 'CREATED', own: true, errors: null });
+      for (const [type, jobId, errors] of ids(sub))
+        expect({ type, own: own.has(jobId as string), errors }).toEqual({ type: 'CREATED', own: true, errors: null });
     }
     expect(ids(emails.sub).at(-1)).toEqual(['CREATED', barrier.emails, null]);
     for (const sub of [all.sub, emails.sub, prefixed.sub]) sub.stop();
   });
 
-  it('jobEvents(jobId) on A\'s finished job answers like on a random id: only B\'s own job of that id, never A\'s final event', async () => {
+  it("jobEvents(jobId) on A's finished job answers like on a random id: only B's own job of that id, never A's final event", async () => {
     const bSocket = client(attacker);
     const firstEvents: unknown[] = [];
     for (const id of [victimJobs.done!, randomUUID()]) {
@@ -170,11 +176,13 @@ describe('jobEvents', () => {
       sub.stop();
       expect((await api(attacker)(DOCS.deleteJob, { queue: twin, id })).deleteJob).toBe(true);
     }
-    expect(firstEvents[0]).toEqual({ jobEvents: { type: 'CANCELLED', queue: '<queue>', jobId: '<id>', state: 'CANCELLED', job: { id: '<id>', queue: '<queue>', data: { by: 'B' } } } });
+    expect(firstEvents[0]).toEqual({
+      jobEvents: { type: 'CANCELLED', queue: '<queue>', jobId: '<id>', state: 'CANCELLED', job: { id: '<id>', queue: '<queue>', data: { by: 'B' } } },
+    });
     expect(firstEvents[1]).toEqual(firstEvents[0]);
   });
 
-  it('jobEvents(jobId) on A\'s finished job, with no job of that id at B, yields nothing until B\'s own job of that id moves', async () => {
+  it("jobEvents(jobId) on A's finished job, with no job of that id at B, yields nothing until B's own job of that id moves", async () => {
     const bSocket = client(attacker);
     const queue = freshName('late');
     const id = victimJobs.done!;
@@ -185,13 +193,21 @@ describe('jobEvents', () => {
     const cancelled = await sub.waitFor((d) => d.jobEvents.type === 'CANCELLED');
     expect(cancelled.jobEvents.queue).toBe(queue);
     // Whatever came first (CREATED, or the final event at once) is B's, on B's queue.
-    for (const result of sub.results) expect([result.data?.jobEvents.queue, result.data?.jobEvents.type]).toEqual([queue, expect.stringMatching(/^(CREATED|CANCELLED)$/)]);
+    for (const result of sub.results)
+      expect([result.data?.jobEvents.queue, result.data?.jobEvents.type]).toEqual([queue, expect.stringMatching(/^(CREATED|CANCELLED)$/)]);
     sub.stop();
   });
 
   it('invalid filters are BAD_USER_INPUT whatever A has', async () => {
     const bSocket = client(attacker);
-    for (const variables of [{ queue: `../${A}/emails` }, { queue: '__pgboss__send-it' }, { queue: 'emails\u0000' }, { queue: '' }, { jobId: `${victimJobs.done} ` }, { jobId: 'not-a-uuid' }]) {
+    for (const variables of [
+      { queue: `../${A}/emails` },
+      { queue: '__pgboss__send-it' },
+      { queue: 'emails\u0000' },
+      { queue: '' },
+      { jobId: `${victimJobs.done} ` },
+      { jobId: 'not-a-uuid' },
+    ]) {
       const sub = watch<EventData>(bSocket, EVENTS, variables);
       expect({ variables, error: JSON.stringify(await sub.error) }).toEqual({ variables, error: expect.stringContaining('BAD_USER_INPUT') });
     }
@@ -207,13 +223,14 @@ describe('workAssigned, leases and workers', () => {
     before = await dbSnapshot(db, A);
   });
 
-  it('workAssigned on a queue name only A has creates B\'s own queue, as a never-used name does; invalid names are BAD_USER_INPUT', async () => {
+  it("workAssigned on a queue name only A has creates B's own queue, as a never-used name does; invalid names are BAD_USER_INPUT", async () => {
     const bSocket = client(attacker);
     const answer = async (queues: string[]) => JSON.stringify(await watch<Assigned>(bSocket, WORK, { queues }).error);
     const unused = freshName();
     const subs = [watch<Assigned>(bSocket, WORK, { queues: ['done'] }), watch<Assigned>(bSocket, WORK, { queues: [unused] })];
     const B = attacker.tenant.id;
-    const bQueues = async () => (await db.query<{ name: string }>('SELECT name FROM pgboss.queue WHERE name = ANY($1)', [[`${B}/done`, `${B}/${unused}`]])).rows;
+    const bQueues = async () =>
+      (await db.query<{ name: string }>('SELECT name FROM pgboss.queue WHERE name = ANY($1)', [[`${B}/done`, `${B}/${unused}`]])).rows;
     const deadline = Date.now() + 10_000;
     while ((await bQueues()).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect((await bQueues()).map((row) => row.name).sort()).toEqual([`${B}/done`, `${B}/${unused}`].sort());
@@ -225,7 +242,7 @@ describe('workAssigned, leases and workers', () => {
     }
   });
 
-  it('B\'s worker on its own "emails" is pushed only B\'s jobs, never A\'s waiting one', async () => {
+  it("B's worker on its own \"emails\" is pushed only B's jobs, never A's waiting one", async () => {
     const bSocket = client(attacker);
     const ownFirst = await send(attacker, 'emails', { by: 'B', n: 1 });
     const sub = watch<Assigned>(bSocket, WORK, { queues: ['emails'], concurrency: 10 });
@@ -249,7 +266,7 @@ describe('workAssigned, leases and workers', () => {
     sub.stop();
   });
 
-  it('settling A\'s held job from B (HTTP or B\'s worker socket) is NOT_FOUND like a random id, never CONFLICT', async () => {
+  it("settling A's held job from B (HTTP or B's worker socket) is NOT_FOUND like a random id, never CONFLICT", async () => {
     const bSocket = client(attacker);
     const held = victimJobs.second!;
     const random = randomUUID();
@@ -268,7 +285,8 @@ describe('workAssigned, leases and workers', () => {
         const run = async (id: string) =>
           normalise(transport === 'http' ? (await http(doc, vars(id))).body : await wsExecute(bSocket, doc, vars(id)), { [id]: '<id>' });
         const [real, control] = [await run(held), await run(random)];
-        if (JSON.stringify(real) !== JSON.stringify(control)) problems.push(`${label} over ${transport}: ${JSON.stringify(real)} vs ${JSON.stringify(control)}`);
+        if (JSON.stringify(real) !== JSON.stringify(control))
+          problems.push(`${label} over ${transport}: ${JSON.stringify(real)} vs ${JSON.stringify(control)}`);
         if (JSON.stringify(real).includes('CONFLICT')) problems.push(`${label} over ${transport}: CONFLICT on A's held job`);
       }
     }
@@ -276,21 +294,23 @@ describe('workAssigned, leases and workers', () => {
     expect(errorCodes(await http(DOCS.completeJob, { queue: 'emails', id: held, output: {} }))).toEqual(['NOT_FOUND']);
   });
 
-  it('pauseWork of B concerns only B; A\'s worker keeps its job and its session', async () => {
+  it("pauseWork of B concerns only B; A's worker keeps its job and its session", async () => {
     const bSocket = client(attacker);
     expect((await wsExecute(bSocket, 'mutation { pauseWork }')).data).toEqual({ pauseWork: false });
     expect((await api(victim)(WORKERS)).workers).toEqual([{ queues: ['emails'], concurrency: 1, inHand: 1 }]);
   });
 
-  it('A\'s rows are byte-for-byte as before B\'s attempts', async () => {
+  it("A's rows are byte-for-byte as before B's attempts", async () => {
     expect(diffSnapshots(before, await dbSnapshot(db, A))).toEqual([]);
   });
 });
 
 describe('afterwards', () => {
-  it('nothing any B subscription received carries A\'s secret, tenant id, job ids or a tenant prefix', () => {
+  it("nothing any B subscription received carries A's secret, tenant id, job ids or a tenant prefix", () => {
     // B's own queue named "<A's id>/emails" is the one legitimate echo of A's id.
-    const text = JSON.stringify(received.map((sub) => sub.results)).split(JSON.stringify(`${A}/emails`)).join('"<B\'s own>"');
+    const text = JSON.stringify(received.map((sub) => sub.results))
+      .split(JSON.stringify(`${A}/emails`))
+      .join('"<B\'s own>"');
     expect(text).not.toContain(secret);
     expect(text).not.toContain(A);
     expect(text).not.toContain(`${attacker.tenant.id}/`);

@@ -93,7 +93,16 @@ const MUTATIONS: [string, string, (t: Target) => Record<string, unknown>][] = [
   ['retryJobs', DOCS.retryJobs, (t) => ({ queue: t.queue, ids: [t.id] })],
   ['deleteJobs', DOCS.deleteJobs, (t) => ({ queue: t.queue, ids: [t.id] })],
   ['completeJobs', DOCS.completeJobs, (t) => ({ queue: t.queue, ids: [t.id], output: {} })],
-  ['sendFlow', DOCS.sendFlow, (t) => ({ jobs: [{ ref: 'a', queue: t.queue, data: {} }, { ref: 'b', queue: t.queue, data: {}, dependsOn: ['a'] }] })],
+  [
+    'sendFlow',
+    DOCS.sendFlow,
+    (t) => ({
+      jobs: [
+        { ref: 'a', queue: t.queue, data: {} },
+        { ref: 'b', queue: t.queue, data: {}, dependsOn: ['a'] },
+      ],
+    }),
+  ],
   ['subscribeQueue', DOCS.subscribeQueue, (t) => ({ topic: 'orders', queue: t.queue })],
   ['unsubscribeQueue', DOCS.unsubscribeQueue, (t) => ({ topic: 'orders', queue: t.queue })],
   ['publish', DOCS.publish, () => ({ topic: 'orders', data: { by: 'B' } })],
@@ -109,34 +118,38 @@ const isForbidden = (response: GqlResponse) =>
   JSON.stringify(errorCodes(response)) === '["FORBIDDEN"]' && Object.values(response.body.data ?? {}).every((value) => value === null);
 
 describe('a READ-only token of B', () => {
-  it('cannot write anything: FORBIDDEN, the same on A\'s names and ids as on B\'s own and on unused ones', async () => {
-    const bOwnJob = (await asB(DOCS.jobs, { queue: 'b-own' })).body.data?.jobs.nodes[0].id as string;
-    const beforeB = await dbSnapshot(db, B);
-    const fresh: string[] = [];
-    const problems: string[] = [];
-    for (const [label, doc, vars] of MUTATIONS) {
-      const targets: Target[] = [
-        ...victim.jobs.map((job) => ({ queue: job.queue, id: job.id })),
-        { queue: 'b-own', id: bOwnJob },
-        { queue: `${A}/emails`, id: randomUUID() },
-      ];
-      const unused = { queue: freshName(), id: randomUUID() };
-      fresh.push(unused.queue);
-      const reference = normalise(await asBReadOnly(doc, vars(unused)), { [unused.queue]: '<queue>', [unused.id]: '<id>' });
-      if (!isForbidden(reference as GqlResponse)) problems.push(`${label}: expected FORBIDDEN, got ${JSON.stringify(reference)}`);
-      for (const t of targets) {
-        const response = normalise(await asBReadOnly(doc, vars(t)), { [t.queue]: '<queue>', [t.id]: '<id>' });
-        if (JSON.stringify(response) !== JSON.stringify(reference)) problems.push(`${label} on ${JSON.stringify(t)}: ${JSON.stringify(response)}`);
+  it(
+    "cannot write anything: FORBIDDEN, the same on A's names and ids as on B's own and on unused ones",
+    async () => {
+      const bOwnJob = (await asB(DOCS.jobs, { queue: 'b-own' })).body.data?.jobs.nodes[0].id as string;
+      const beforeB = await dbSnapshot(db, B);
+      const fresh: string[] = [];
+      const problems: string[] = [];
+      for (const [label, doc, vars] of MUTATIONS) {
+        const targets: Target[] = [
+          ...victim.jobs.map((job) => ({ queue: job.queue, id: job.id })),
+          { queue: 'b-own', id: bOwnJob },
+          { queue: `${A}/emails`, id: randomUUID() },
+        ];
+        const unused = { queue: freshName(), id: randomUUID() };
+        fresh.push(unused.queue);
+        const reference = normalise(await asBReadOnly(doc, vars(unused)), { [unused.queue]: '<queue>', [unused.id]: '<id>' });
+        if (!isForbidden(reference as GqlResponse)) problems.push(`${label}: expected FORBIDDEN, got ${JSON.stringify(reference)}`);
+        for (const t of targets) {
+          const response = normalise(await asBReadOnly(doc, vars(t)), { [t.queue]: '<queue>', [t.id]: '<id>' });
+          if (JSON.stringify(response) !== JSON.stringify(reference)) problems.push(`${label} on ${JSON.stringify(t)}: ${JSON.stringify(response)}`);
+        }
       }
-    }
-    expect(problems).toEqual([]);
-    // Nothing written: B's own rows are as they were, and no refused name exists anywhere.
-    expect(diffSnapshots(beforeB, await dbSnapshot(db, B))).toEqual([]);
-    const created = await db.query('SELECT name FROM pgboss.queue WHERE split_part(name, $2, 2) = ANY($1)', [fresh, '/']);
-    expect(created.rows).toEqual([]);
-  }, LONG);
+      expect(problems).toEqual([]);
+      // Nothing written: B's own rows are as they were, and no refused name exists anywhere.
+      expect(diffSnapshots(beforeB, await dbSnapshot(db, B))).toEqual([]);
+      const created = await db.query('SELECT name FROM pgboss.queue WHERE split_part(name, $2, 2) = ANY($1)', [fresh, '/']);
+      expect(created.rows).toEqual([]);
+    },
+    LONG,
+  );
 
-  it('still reads B\'s own queues (so the refusals above are about scope, not a broken token), and only B\'s', async () => {
+  it("still reads B's own queues (so the refusals above are about scope, not a broken token), and only B's", async () => {
     const response = await asBReadOnly(DOCS.queues);
     expect(response.body.errors).toBeUndefined();
     expect(response.body.data?.queues.map((q: { name: string }) => q.name)).toEqual(['b-own']);
@@ -145,35 +158,39 @@ describe('a READ-only token of B', () => {
 });
 
 describe('a PUBLISH-only token of B', () => {
-  it('cannot read A\'s (or anyone\'s) queues, jobs or schedules: FORBIDDEN, the same for A\'s names and ids as for unused ones', async () => {
-    const reads: [string, string, (t: Target) => Record<string, unknown>][] = [
-      ['queues', DOCS.queues, () => ({})],
-      ['queue', DOCS.queue, (t) => ({ name: t.queue })],
-      ['jobs', DOCS.jobs, (t) => ({ queue: t.queue })],
-      ['job', DOCS.job, (t) => ({ queue: t.queue, id: t.id })],
-      ['schedules', DOCS.schedules, (t) => ({ queue: t.queue })],
-      ['job(flow fields)', DOCS.jobFlow, (t) => ({ queue: t.queue, id: t.id })],
-      ['topics', DOCS.topics, () => ({})],
-      ['previewRedrive', DOCS.previewRedrive, (t) => ({ queue: t.queue })],
-      ['findJobs', DOCS.findJobs, (t) => ({ queue: t.queue, singletonKey: 'welcome' })],
-      ['blockedKeys', DOCS.blockedKeys, (t) => ({ queue: t.queue })],
-    ];
-    const problems: string[] = [];
-    for (const [label, doc, vars] of reads) {
-      const unused = { queue: freshName(), id: randomUUID() };
-      const reference = normalise(await asBPublishOnly(doc, vars(unused)), { [unused.queue]: '<queue>', [unused.id]: '<id>' });
-      if (!isForbidden(reference as GqlResponse)) problems.push(`${label}: expected FORBIDDEN, got ${JSON.stringify(reference)}`);
-      for (const job of victim.jobs) {
-        const response = normalise(await asBPublishOnly(doc, vars(job)), { [job.queue]: '<queue>', [job.id]: '<id>' });
-        if (JSON.stringify(response) !== JSON.stringify(reference)) problems.push(`${label} on A's ${job.label}: ${JSON.stringify(response)}`);
+  it(
+    "cannot read A's (or anyone's) queues, jobs or schedules: FORBIDDEN, the same for A's names and ids as for unused ones",
+    async () => {
+      const reads: [string, string, (t: Target) => Record<string, unknown>][] = [
+        ['queues', DOCS.queues, () => ({})],
+        ['queue', DOCS.queue, (t) => ({ name: t.queue })],
+        ['jobs', DOCS.jobs, (t) => ({ queue: t.queue })],
+        ['job', DOCS.job, (t) => ({ queue: t.queue, id: t.id })],
+        ['schedules', DOCS.schedules, (t) => ({ queue: t.queue })],
+        ['job(flow fields)', DOCS.jobFlow, (t) => ({ queue: t.queue, id: t.id })],
+        ['topics', DOCS.topics, () => ({})],
+        ['previewRedrive', DOCS.previewRedrive, (t) => ({ queue: t.queue })],
+        ['findJobs', DOCS.findJobs, (t) => ({ queue: t.queue, singletonKey: 'welcome' })],
+        ['blockedKeys', DOCS.blockedKeys, (t) => ({ queue: t.queue })],
+      ];
+      const problems: string[] = [];
+      for (const [label, doc, vars] of reads) {
+        const unused = { queue: freshName(), id: randomUUID() };
+        const reference = normalise(await asBPublishOnly(doc, vars(unused)), { [unused.queue]: '<queue>', [unused.id]: '<id>' });
+        if (!isForbidden(reference as GqlResponse)) problems.push(`${label}: expected FORBIDDEN, got ${JSON.stringify(reference)}`);
+        for (const job of victim.jobs) {
+          const response = normalise(await asBPublishOnly(doc, vars(job)), { [job.queue]: '<queue>', [job.id]: '<id>' });
+          if (JSON.stringify(response) !== JSON.stringify(reference)) problems.push(`${label} on A's ${job.label}: ${JSON.stringify(response)}`);
+        }
       }
-    }
-    expect(problems).toEqual([]);
-  }, LONG);
+      expect(problems).toEqual([]);
+    },
+    LONG,
+  );
 });
 
 describe('globalStats', () => {
-  it('is FORBIDDEN to every non-ADMIN token, A\'s own included, and the refusal carries no figures or tenant ids', async () => {
+  it("is FORBIDDEN to every non-ADMIN token, A's own included, and the refusal carries no figures or tenant ids", async () => {
     const victimCall = caller(gateway.graphqlUrl, victim.tenant.token, calls);
     for (const ask of [asB, asBReadOnly, asBPublishOnly, victimCall]) {
       const response = await ask(DOCS.globalStats);
@@ -191,18 +208,26 @@ describe('globalStats', () => {
     const response = await caller(gateway.graphqlUrl, admin.token)(DOCS.globalStats);
     expect(response.body.errors).toBeUndefined();
     const tenants = response.body.data?.globalStats.tenants as { tenantId: string; tenantName: string | null; queueCount: number; totalCount: number }[];
-    expect(tenants.find((t) => t.tenantId === A)).toMatchObject({ tenantName: victim.tenant.tenant.name, queueCount: victim.queueNames.length, totalCount: victim.jobs.length });
+    expect(tenants.find((t) => t.tenantId === A)).toMatchObject({
+      tenantName: victim.tenant.tenant.name,
+      queueCount: victim.queueNames.length,
+      totalCount: victim.jobs.length,
+    });
     expect(tenants.find((t) => t.tenantId === B)).toMatchObject({ queueCount: 1, totalCount: 1 });
   });
 });
 
 describe('afterwards', () => {
-  it('A is unchanged, through its API and byte for byte in pg-boss', async () => {
-    expect(await apiSnapshot(gateway, victim)).toEqual(victimApiBefore);
-    expect(diffSnapshots(victimDbBefore, await dbSnapshot(db, A))).toEqual([]);
-  }, LONG);
+  it(
+    'A is unchanged, through its API and byte for byte in pg-boss',
+    async () => {
+      expect(await apiSnapshot(gateway, victim)).toEqual(victimApiBefore);
+      expect(diffSnapshots(victimDbBefore, await dbSnapshot(db, A))).toEqual([]);
+    },
+    LONG,
+  );
 
-  it('nothing B\'s tokens received carries A\'s secret, tenant id, job ids or a tenant prefix', () => {
+  it("nothing B's tokens received carries A's secret, tenant id, job ids or a tenant prefix", () => {
     // The victim's own refused globalStats call is in the log too; it must not carry anything either.
     expect(leaksIn(calls, victim, B)).toEqual([]);
   });

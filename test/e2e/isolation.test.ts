@@ -98,10 +98,20 @@ const OTHER_ID = randomUUID();
 /** Every query and mutation that reads or acts on something that already exists (never creates). */
 function probes(world: SeededWorld): Op[] {
   const single = (op: keyof typeof DOCS, extra: Record<string, unknown> = {}): Op => ({
-    op, field: op, doc: DOCS[op], vars: (t) => ({ queue: t.queue, id: t.id, ...extra }), absent: 'notFound', byId: 'single',
+    op,
+    field: op,
+    doc: DOCS[op],
+    vars: (t) => ({ queue: t.queue, id: t.id, ...extra }),
+    absent: 'notFound',
+    byId: 'single',
   });
   const batch = (op: keyof typeof DOCS, label: string = op, ids: (t: Target) => string[] = (t) => [t.id], extra: Record<string, unknown> = {}): Op => ({
-    op: label, field: op, doc: DOCS[op], vars: (t) => ({ queue: t.queue, ids: ids(t), ...extra }), absent: 'notFound', byId: 'batch',
+    op: label,
+    field: op,
+    doc: DOCS[op],
+    vars: (t) => ({ queue: t.queue, ids: ids(t), ...extra }),
+    absent: 'notFound',
+    byId: 'batch',
   });
   return [
     { op: 'queue', field: 'queue', doc: DOCS.queue, vars: (t) => ({ name: t.queue }), absent: 'null' },
@@ -111,8 +121,20 @@ function probes(world: SeededWorld): Op[] {
     { op: 'job', field: 'job', doc: DOCS.job, vars: (t) => ({ queue: t.queue, id: t.id }), absent: 'null', byId: 'single' },
     { op: 'schedules', field: 'schedules', doc: DOCS.schedules, vars: (t) => ({ queue: t.queue }), absent: 'emptyList' },
     { op: 'updateQueue', field: 'updateQueue', doc: DOCS.updateQueue, vars: (t) => ({ name: t.queue, options: { retryLimit: 9 } }), absent: 'notFound' },
-    { op: 'updateQueue(deadLetter)', field: 'updateQueue', doc: DOCS.updateQueue, vars: (t) => ({ name: t.queue, options: { deadLetter: 'emails/dead' } }), absent: 'notFound' },
-    { op: 'updateQueue(deadLetter: null)', field: 'updateQueue', doc: DOCS.updateQueue, vars: (t) => ({ name: t.queue, options: { deadLetter: null } }), absent: 'notFound' },
+    {
+      op: 'updateQueue(deadLetter)',
+      field: 'updateQueue',
+      doc: DOCS.updateQueue,
+      vars: (t) => ({ name: t.queue, options: { deadLetter: 'emails/dead' } }),
+      absent: 'notFound',
+    },
+    {
+      op: 'updateQueue(deadLetter: null)',
+      field: 'updateQueue',
+      doc: DOCS.updateQueue,
+      vars: (t) => ({ name: t.queue, options: { deadLetter: null } }),
+      absent: 'notFound',
+    },
     { op: 'deleteQueue', field: 'deleteQueue', doc: DOCS.deleteQueue, vars: (t) => ({ name: t.queue }), absent: 'notFound' },
     single('cancelJob'),
     single('resumeJob'),
@@ -132,15 +154,51 @@ function probes(world: SeededWorld): Op[] {
     { op: 'unscheduleJob(key)', field: 'unscheduleJob', doc: DOCS.unscheduleJob, vars: (t) => ({ queue: t.queue, key: t.key }), absent: 'notFound' },
     { op: 'job(flow fields)', field: 'job', doc: DOCS.jobFlow, vars: (t) => ({ queue: t.queue, id: t.id }), absent: 'null', byId: 'single' },
     { op: 'findJobs', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, first: 100 }), absent: 'emptyPage' },
-    { op: 'findJobs(singletonKey)', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, singletonKey: t.singletonKey ?? t.key }), absent: 'emptyPage' },
-    { op: 'findJobs(data: victim secret)', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, data: { secret: world.secret }, states: [...ALL_STATES] }), absent: 'emptyPage' },
-    { op: 'findJobs(after: victim cursor)', field: 'findJobs', doc: DOCS.findJobs, vars: (t) => ({ queue: t.queue, after: world.cursor }), absent: 'emptyPage' },
+    {
+      op: 'findJobs(singletonKey)',
+      field: 'findJobs',
+      doc: DOCS.findJobs,
+      vars: (t) => ({ queue: t.queue, singletonKey: t.singletonKey ?? t.key }),
+      absent: 'emptyPage',
+    },
+    {
+      op: 'findJobs(data: victim secret)',
+      field: 'findJobs',
+      doc: DOCS.findJobs,
+      vars: (t) => ({ queue: t.queue, data: { secret: world.secret }, states: [...ALL_STATES] }),
+      absent: 'emptyPage',
+    },
+    {
+      op: 'findJobs(after: victim cursor)',
+      field: 'findJobs',
+      doc: DOCS.findJobs,
+      vars: (t) => ({ queue: t.queue, after: world.cursor }),
+      absent: 'emptyPage',
+    },
     { op: 'blockedKeys', field: 'blockedKeys', doc: DOCS.blockedKeys, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
-    { op: 'blockedKeys(after)', field: 'blockedKeys', doc: DOCS.blockedKeys, vars: (t) => ({ queue: t.queue, after: t.singletonKey ?? t.key, first: 5 }), absent: 'notFound' },
+    {
+      op: 'blockedKeys(after)',
+      field: 'blockedKeys',
+      doc: DOCS.blockedKeys,
+      vars: (t) => ({ queue: t.queue, after: t.singletonKey ?? t.key, first: 5 }),
+      absent: 'notFound',
+    },
     { op: 'previewRedrive', field: 'previewRedrive', doc: DOCS.previewRedrive, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
-    { op: 'previewRedrive(ids, destination)', field: 'previewRedrive', doc: DOCS.previewRedrive, vars: (t) => ({ queue: t.queue, options: { ids: [t.id], destination: t.queue } }), absent: 'notFound' },
+    {
+      op: 'previewRedrive(ids, destination)',
+      field: 'previewRedrive',
+      doc: DOCS.previewRedrive,
+      vars: (t) => ({ queue: t.queue, options: { ids: [t.id], destination: t.queue } }),
+      absent: 'notFound',
+    },
     { op: 'redriveJobs', field: 'redriveJobs', doc: DOCS.redriveJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
-    { op: 'redriveJobs(ids, sourceQueue)', field: 'redriveJobs', doc: DOCS.redriveJobs, vars: (t) => ({ queue: t.queue, options: { ids: [t.id], sourceQueue: 'emails' } }), absent: 'notFound' },
+    {
+      op: 'redriveJobs(ids, sourceQueue)',
+      field: 'redriveJobs',
+      doc: DOCS.redriveJobs,
+      vars: (t) => ({ queue: t.queue, options: { ids: [t.id], sourceQueue: 'emails' } }),
+      absent: 'notFound',
+    },
     { op: 'deleteQueuedJobs', field: 'deleteQueuedJobs', doc: DOCS.deleteQueuedJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
     { op: 'deleteStoredJobs', field: 'deleteStoredJobs', doc: DOCS.deleteStoredJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
     { op: 'deleteAllJobs', field: 'deleteAllJobs', doc: DOCS.deleteAllJobs, vars: (t) => ({ queue: t.queue }), absent: 'notFound' },
@@ -157,8 +215,25 @@ function writes(): Op[] {
     { op: 'createQueue', field: 'createQueue', doc: DOCS.createQueue, vars: (t) => ({ name: t.queue }), absent: 'notFound' },
     { op: 'sendJob', field: 'sendJob', doc: DOCS.sendJob, vars: (t) => ({ queue: t.queue, data: { by: 'B' } }), absent: 'notFound' },
     { op: 'sendJobs', field: 'sendJobs', doc: DOCS.sendJobs, vars: (t) => ({ queue: t.queue, jobs: [{ data: { by: 'B' } }] }), absent: 'notFound' },
-    { op: 'scheduleJob', field: 'scheduleJob', doc: DOCS.scheduleJob, vars: (t) => ({ queue: t.queue, cron: YEARLY_CRON, options: { key: t.key } }), absent: 'notFound' },
-    { op: 'sendFlow', field: 'sendFlow', doc: DOCS.sendFlow, vars: (t) => ({ jobs: [{ ref: 'a', queue: t.queue, data: {} }, { ref: 'b', queue: t.queue, data: {}, dependsOn: ['a'] }] }), absent: 'notFound' },
+    {
+      op: 'scheduleJob',
+      field: 'scheduleJob',
+      doc: DOCS.scheduleJob,
+      vars: (t) => ({ queue: t.queue, cron: YEARLY_CRON, options: { key: t.key } }),
+      absent: 'notFound',
+    },
+    {
+      op: 'sendFlow',
+      field: 'sendFlow',
+      doc: DOCS.sendFlow,
+      vars: (t) => ({
+        jobs: [
+          { ref: 'a', queue: t.queue, data: {} },
+          { ref: 'b', queue: t.queue, data: {}, dependsOn: ['a'] },
+        ],
+      }),
+      absent: 'notFound',
+    },
     { op: 'upsertJob', field: 'upsertJob', doc: DOCS.upsertJob, vars: (t) => ({ queue: t.queue, key: t.key, data: { by: 'B' } }), absent: 'notFound' },
   ];
 }
@@ -188,7 +263,10 @@ async function normalisedResponses(op: Op, targets: readonly Target[]): Promise<
     return normalise(response, {
       ...(t.topic === undefined ? {} : { [t.topic]: '<topic>' }),
       ...(t.singletonKey === undefined ? {} : { [t.singletonKey]: '<singletonKey>' }),
-      [t.queue]: '<queue>', [t.id]: '<id>', [t.id.toUpperCase()]: '<ID>', [t.key]: '<key>',
+      [t.queue]: '<queue>',
+      [t.id]: '<id>',
+      [t.id.toUpperCase()]: '<ID>',
+      [t.key]: '<key>',
     });
   });
 }
@@ -204,7 +282,9 @@ async function indistinguishable(ops: readonly Op[], targets: readonly Target[],
     }
     others.forEach((other, index) => {
       if (JSON.stringify(other) !== JSON.stringify(first)) {
-        problems.push(`${op.op} differs between ${JSON.stringify(targets[0])} and ${JSON.stringify(targets[index + 1])}:\n  ${JSON.stringify(first)}\n  ${JSON.stringify(other)}`);
+        problems.push(
+          `${op.op} differs between ${JSON.stringify(targets[0])} and ${JSON.stringify(targets[index + 1])}:\n  ${JSON.stringify(first)}\n  ${JSON.stringify(other)}`,
+        );
       }
     });
   });
@@ -214,20 +294,90 @@ async function indistinguishable(ops: readonly Op[], targets: readonly Target[],
 /** Names a tenant can never use; the same refusal whether or not anything exists. */
 function invalidNames(): string[] {
   return [
-    '', ' ', '.', '..', '...', './emails', '../emails', `../${A}/emails`, `../${A}`, `${A}/../emails`, 'emails/..', 'emails/../reports/daily',
-    'emails/./dead', '/', '//', '/emails', 'emails/', 'emails//dead', `/${A}/emails`, 'emails/dead/',
-    '%2F', 'emails%2F..', `${A}%2Femails`, '%2E%2E/emails', 'emails%00',
-    '__pgboss__send-it', '__pgboss__cron', '_emails', '_', `_${A}/emails`, '-emails', '.emails', 'emails/_dead', 'emails/.dead',
-    '\u0435mails', 'ｅｍａｉｌｓ', 'emails\u200b', 'émails', 'emails\u0301', `${A}/\u0435mails`,
-    'a'.repeat(10_000), 'a'.repeat(101), `${A}/${'x'.repeat(100 - A.length)}`,
-    "emails'; DROP TABLE pgboss.job; --", 'emails" OR 1=1', "emails' OR '1'='1", "'", '"', 'emails;', 'emails\\', 'emails*', 'emails%', 'emails?', 'emails:dead', 'emails dead',
-    'emails\u0000', '\u0000', '\u0000emails', `${A}/emails\u0000`, 'emails\n', '\nemails', 'emails\r\n', 'emails\ndead', 'emails\t', ' emails', 'emails ',
+    '',
+    ' ',
+    '.',
+    '..',
+    '...',
+    './emails',
+    '../emails',
+    `../${A}/emails`,
+    `../${A}`,
+    `${A}/../emails`,
+    'emails/..',
+    'emails/../reports/daily',
+    'emails/./dead',
+    '/',
+    '//',
+    '/emails',
+    'emails/',
+    'emails//dead',
+    `/${A}/emails`,
+    'emails/dead/',
+    '%2F',
+    'emails%2F..',
+    `${A}%2Femails`,
+    '%2E%2E/emails',
+    'emails%00',
+    '__pgboss__send-it',
+    '__pgboss__cron',
+    '_emails',
+    '_',
+    `_${A}/emails`,
+    '-emails',
+    '.emails',
+    'emails/_dead',
+    'emails/.dead',
+    '\u0435mails',
+    'ｅｍａｉｌｓ',
+    'emails\u200b',
+    'émails',
+    'emails\u0301',
+    `${A}/\u0435mails`,
+    'a'.repeat(10_000),
+    'a'.repeat(101),
+    `${A}/${'x'.repeat(100 - A.length)}`,
+    "emails'; DROP TABLE pgboss.job; --",
+    'emails" OR 1=1',
+    "emails' OR '1'='1",
+    "'",
+    '"',
+    'emails;',
+    'emails\\',
+    'emails*',
+    'emails%',
+    'emails?',
+    'emails:dead',
+    'emails dead',
+    'emails\u0000',
+    '\u0000',
+    '\u0000emails',
+    `${A}/emails\u0000`,
+    'emails\n',
+    '\nemails',
+    'emails\r\n',
+    'emails\ndead',
+    'emails\t',
+    ' emails',
+    'emails ',
   ];
 }
 
 /** Valid names that look like A's or like a way out of B's namespace: all plain, empty names of B's own. */
 function lookalikeNames(): string[] {
-  return [`${A}/emails`, A, `${A}/reports/daily`, `${A}/emails/dead`, 'Emails', 'EMAILS', `${B}/emails`, 'emails/dead/x', 'pgboss', `pgboss/${A}`, 'x'.repeat(100)];
+  return [
+    `${A}/emails`,
+    A,
+    `${A}/reports/daily`,
+    `${A}/emails/dead`,
+    'Emails',
+    'EMAILS',
+    `${B}/emails`,
+    'emails/dead/x',
+    'pgboss',
+    `pgboss/${A}`,
+    'x'.repeat(100),
+  ];
 }
 
 /** BAD_USER_INPUT and nothing else: no data (a nullable field is null). */
@@ -244,53 +394,78 @@ describe('B on names and ids of A while B owns nothing', () => {
     }
     expect(victim.jobs.filter((job) => job.label === 'dead-lettered')).toHaveLength(1);
     const { schedules } = await gqlData(gateway.graphqlUrl, victim.tenant.token, DOCS.schedules);
-    expect(schedules.map((s: { queue: string; key: string }) => [s.queue, s.key])).toEqual([['emails', ''], ['reports/daily', 'nightly']]);
+    expect(schedules.map((s: { queue: string; key: string }) => [s.queue, s.key])).toEqual([
+      ['emails', ''],
+      ['reports/daily', 'nightly'],
+    ]);
   });
 
-  it('every query and mutation on A\'s queue and A\'s job id answers like a never-used queue and a random id', async () => {
-    const problems: string[] = [];
-    for (const job of victim.jobs) {
-      const real: Target = { queue: job.queue, id: job.id, key: 'nightly', topic: 'orders', singletonKey: 'acct-1' };
-      problems.push(...(await indistinguishable(probes(victim), [
-        real,
-        { queue: freshName(), id: randomUUID(), key: 'never-used-key', topic: freshName('topic'), singletonKey: 'never-key' },
-        { queue: job.queue, id: randomUUID(), key: 'never-used-key', topic: freshName('topic'), singletonKey: 'never-key' },
-        { queue: freshName(), id: job.id, key: 'nightly', topic: 'orders', singletonKey: 'acct-1' },
-      ])));
-    }
-    expect(problems).toEqual([]);
-  }, LONG);
+  it(
+    "every query and mutation on A's queue and A's job id answers like a never-used queue and a random id",
+    async () => {
+      const problems: string[] = [];
+      for (const job of victim.jobs) {
+        const real: Target = { queue: job.queue, id: job.id, key: 'nightly', topic: 'orders', singletonKey: 'acct-1' };
+        problems.push(
+          ...(await indistinguishable(probes(victim), [
+            real,
+            { queue: freshName(), id: randomUUID(), key: 'never-used-key', topic: freshName('topic'), singletonKey: 'never-key' },
+            { queue: job.queue, id: randomUUID(), key: 'never-used-key', topic: freshName('topic'), singletonKey: 'never-key' },
+            { queue: freshName(), id: job.id, key: 'nightly', topic: 'orders', singletonKey: 'acct-1' },
+          ])),
+        );
+      }
+      expect(problems).toEqual([]);
+    },
+    LONG,
+  );
 
-  it('valid names that embed A\'s tenant id, or look like A\'s, are empty names of B\'s own', async () => {
-    const problems: string[] = [];
-    const job = victim.jobs[0]!;
-    for (const name of lookalikeNames()) {
-      problems.push(...(await indistinguishable(probes(victim), [
-        { queue: name, id: job.id, key: 'nightly' },
-        { queue: freshName(), id: randomUUID(), key: 'never-used-key' },
-      ])));
-    }
-    expect(problems).toEqual([]);
-  }, LONG);
+  it(
+    "valid names that embed A's tenant id, or look like A's, are empty names of B's own",
+    async () => {
+      const problems: string[] = [];
+      const job = victim.jobs[0]!;
+      for (const name of lookalikeNames()) {
+        problems.push(
+          ...(await indistinguishable(probes(victim), [
+            { queue: name, id: job.id, key: 'nightly' },
+            { queue: freshName(), id: randomUUID(), key: 'never-used-key' },
+          ])),
+        );
+      }
+      expect(problems).toEqual([]);
+    },
+    LONG,
+  );
 
-  it('crafted invalid names get the same BAD_USER_INPUT from every operation, existing or not, and write nothing', async () => {
-    const problems: string[] = [];
-    const job = victim.jobs[0]!;
-    const names = invalidNames();
-    for (const op of [...probes(victim), ...writes()]) {
-      const responses = await mapLimit(names, 6, (name, index) => asB(op.doc, op.vars({ queue: name, id: index % 2 ? job.id : randomUUID(), key: 'nightly' })));
-      const reference = JSON.stringify(responses[0]);
-      responses.forEach((response, index) => {
-        if (!isBadInput(response)) problems.push(`${op.op}(${JSON.stringify(names[index]).slice(0, 80)}): expected BAD_USER_INPUT, got ${JSON.stringify(response.body).slice(0, 300)}`);
-        else if (JSON.stringify(response) !== reference) problems.push(`${op.op}(${JSON.stringify(names[index]).slice(0, 80)}) differs from ${JSON.stringify(names[0])}: ${JSON.stringify(response.body)}`);
-      });
-    }
-    expect(problems).toEqual([]);
-    const mine = await dbSnapshot(db, B);
-    expect(mine.queues).toEqual([]);
-    expect(mine.jobs).toEqual([]);
-    expect(mine.schedules).toEqual([]);
-  }, LONG);
+  it(
+    'crafted invalid names get the same BAD_USER_INPUT from every operation, existing or not, and write nothing',
+    async () => {
+      const problems: string[] = [];
+      const job = victim.jobs[0]!;
+      const names = invalidNames();
+      for (const op of [...probes(victim), ...writes()]) {
+        const responses = await mapLimit(names, 6, (name, index) =>
+          asB(op.doc, op.vars({ queue: name, id: index % 2 ? job.id : randomUUID(), key: 'nightly' })),
+        );
+        const reference = JSON.stringify(responses[0]);
+        responses.forEach((response, index) => {
+          if (!isBadInput(response))
+            problems.push(
+              `${op.op}(${JSON.stringify(names[index]).slice(0, 80)}): expected BAD_USER_INPUT, got ${JSON.stringify(response.body).slice(0, 300)}`,
+            );
+          else if (JSON.stringify(response) !== reference)
+            problems.push(`${op.op}(${JSON.stringify(names[index]).slice(0, 80)}) differs from ${JSON.stringify(names[0])}: ${JSON.stringify(response.body)}`);
+        });
+      }
+      expect(problems).toEqual([]);
+      const mine = await dbSnapshot(db, B);
+      expect(mine.queues).toEqual([]);
+      expect(mine.jobs).toEqual([]);
+      expect(mine.schedules).toEqual([]);
+    },
+    LONG,
+  );
 });
 
 describe('crafted values in options, keys and payloads', () => {
@@ -302,96 +477,134 @@ describe('crafted values in options, keys and payloads', () => {
     before = await dbSnapshot(db, B);
   });
 
-  it('invalid dead letter names are refused everywhere with BAD_USER_INPUT, without writing anything', async () => {
-    const problems: string[] = [];
-    const calls: [string, string, (dl: string) => Record<string, unknown>][] = [
-      ['createQueue', DOCS.createQueue, (dl) => ({ name: freshName(), options: { deadLetter: dl } })],
-      ['createQueue(A name)', DOCS.createQueue, (dl) => ({ name: 'emails', options: { deadLetter: dl } })],
-      ['updateQueue', DOCS.updateQueue, (dl) => ({ name: 'b-own', options: { deadLetter: dl } })],
-      ['sendJob', DOCS.sendJob, (dl) => ({ queue: 'b-own', data: {}, options: { deadLetter: dl } })],
-      ['sendJob(new queue)', DOCS.sendJob, (dl) => ({ queue: freshName(), data: {}, options: { deadLetter: dl } })],
-      ['sendJobs', DOCS.sendJobs, (dl) => ({ queue: freshName(), jobs: [{ data: {} }, { data: {}, options: { deadLetter: dl } }] })],
-      ['scheduleJob', DOCS.scheduleJob, (dl) => ({ queue: freshName(), cron: YEARLY_CRON, options: { deadLetter: dl, key: 'dl' } })],
-    ];
-    for (const [label, doc, vars] of calls) {
-      const responses = await mapLimit(invalidNames(), 6, (name) => asB(doc, vars(name)));
-      responses.forEach((response, index) => {
-        const argument = response.body.errors?.[0]?.extensions?.argument;
-        if (!isBadInput(response) || argument !== 'deadLetter') {
-          problems.push(`${label} deadLetter ${JSON.stringify(invalidNames()[index]).slice(0, 60)}: ${JSON.stringify(response.body).slice(0, 300)}`);
-        }
-      });
-    }
-    expect(problems).toEqual([]);
-    expect(diffSnapshots(before, await dbSnapshot(db, B))).toEqual([]);
-  }, LONG);
-
-  const BAD_KEYS = ['', 'a'.repeat(256), 'a'.repeat(10_000), "nightly'; DROP TABLE pgboss.schedule; --", 'nightly" OR 1=1', 'nightly\u0000', '\u0000', 'nightly\n', 'n\u0456ghtly', '%2F', 'night ly'];
-
-  it('invalid schedule keys are BAD_USER_INPUT for scheduleJob and unscheduleJob alike, on A\'s queue, a new one or B\'s own', async () => {
-    const problems: string[] = [];
-    for (const key of BAD_KEYS) {
-      for (const op of [
-        { op: 'scheduleJob', field: 'scheduleJob', doc: DOCS.scheduleJob, vars: (t: Target) => ({ queue: t.queue, cron: YEARLY_CRON, options: { key: t.key } }), absent: 'notFound' as const },
-        { op: 'unscheduleJob', field: 'unscheduleJob', doc: DOCS.unscheduleJob, vars: (t: Target) => ({ queue: t.queue, key: t.key }), absent: 'notFound' as const },
-      ]) {
-        const targets: Target[] = [
-          { queue: 'reports/daily', id: randomUUID(), key },
-          { queue: freshName(), id: randomUUID(), key },
-          { queue: 'b-own', id: randomUUID(), key },
-        ];
-        const responses = await normalisedResponses(op, targets);
+  it(
+    'invalid dead letter names are refused everywhere with BAD_USER_INPUT, without writing anything',
+    async () => {
+      const problems: string[] = [];
+      const calls: [string, string, (dl: string) => Record<string, unknown>][] = [
+        ['createQueue', DOCS.createQueue, (dl) => ({ name: freshName(), options: { deadLetter: dl } })],
+        ['createQueue(A name)', DOCS.createQueue, (dl) => ({ name: 'emails', options: { deadLetter: dl } })],
+        ['updateQueue', DOCS.updateQueue, (dl) => ({ name: 'b-own', options: { deadLetter: dl } })],
+        ['sendJob', DOCS.sendJob, (dl) => ({ queue: 'b-own', data: {}, options: { deadLetter: dl } })],
+        ['sendJob(new queue)', DOCS.sendJob, (dl) => ({ queue: freshName(), data: {}, options: { deadLetter: dl } })],
+        ['sendJobs', DOCS.sendJobs, (dl) => ({ queue: freshName(), jobs: [{ data: {} }, { data: {}, options: { deadLetter: dl } }] })],
+        ['scheduleJob', DOCS.scheduleJob, (dl) => ({ queue: freshName(), cron: YEARLY_CRON, options: { deadLetter: dl, key: 'dl' } })],
+      ];
+      for (const [label, doc, vars] of calls) {
+        const responses = await mapLimit(invalidNames(), 6, (name) => asB(doc, vars(name)));
         responses.forEach((response, index) => {
-          if (!isBadInput(response as GqlResponse)) problems.push(`${op.op} key ${JSON.stringify(key).slice(0, 40)} on ${targets[index]!.queue}: ${JSON.stringify(response).slice(0, 300)}`);
-          else if (JSON.stringify(response) !== JSON.stringify(responses[0])) problems.push(`${op.op} key ${JSON.stringify(key).slice(0, 40)}: answers differ`);
+          const argument = response.body.errors?.[0]?.extensions?.argument;
+          if (!isBadInput(response) || argument !== 'deadLetter') {
+            problems.push(`${label} deadLetter ${JSON.stringify(invalidNames()[index]).slice(0, 60)}: ${JSON.stringify(response.body).slice(0, 300)}`);
+          }
         });
       }
-    }
-    expect(problems).toEqual([]);
-    expect(diffSnapshots(before, await dbSnapshot(db, B))).toEqual([]);
-  }, LONG);
+      expect(problems).toEqual([]);
+      expect(diffSnapshots(before, await dbSnapshot(db, B))).toEqual([]);
+    },
+    LONG,
+  );
 
-  it('NUL bytes in any string argument are BAD_USER_INPUT, never an internal error, and write nothing', async () => {
-    const NUL = 'x\u0000y';
-    const cases: [string, string, Record<string, unknown>][] = [
-      ['sendJob data', DOCS.sendJob, { queue: freshName(), data: { text: NUL } }],
-      ['sendJob data key', DOCS.sendJob, { queue: 'b-own', data: { [NUL]: 1 } }],
-      ['sendJob singletonKey', DOCS.sendJob, { queue: freshName(), data: {}, options: { singletonKey: NUL } }],
-      ['sendJob groupId', DOCS.sendJob, { queue: freshName(), data: {}, options: { groupId: NUL } }],
-      ['sendJob groupTier', DOCS.sendJob, { queue: freshName(), data: {}, options: { groupId: 'g', groupTier: NUL } }],
-      ['sendJobs data', DOCS.sendJobs, { queue: freshName(), jobs: [{ data: {} }, { data: [NUL] }] }],
-      ['sendJobs singletonKey', DOCS.sendJobs, { queue: freshName(), jobs: [{ data: {}, options: { singletonKey: NUL } }] }],
-      ['scheduleJob cron', DOCS.scheduleJob, { queue: freshName(), cron: `${YEARLY_CRON}\u0000` }],
-      ['scheduleJob tz', DOCS.scheduleJob, { queue: freshName(), cron: YEARLY_CRON, options: { tz: 'UTC\u0000' } }],
-      ['scheduleJob data', DOCS.scheduleJob, { queue: freshName(), cron: YEARLY_CRON, data: { text: NUL } }],
-      ['scheduleJob singletonKey', DOCS.scheduleJob, { queue: freshName(), cron: YEARLY_CRON, options: { singletonKey: NUL } }],
-      ['completeJob output (string)', DOCS.completeJob, { queue: 'b-own', id: randomUUID(), output: NUL }],
-      ['completeJob output (object)', DOCS.completeJob, { queue: 'emails', id: victim.jobs[0]!.id, output: { text: NUL } }],
-      ['completeJobs output', DOCS.completeJobs, { queue: 'b-own', ids: [randomUUID()], output: NUL }],
-      ['failJob error', DOCS.failJob, { queue: 'b-own', id: randomUUID(), error: NUL }],
-      ['unscheduleJob key', DOCS.unscheduleJob, { queue: 'b-own', key: NUL }],
-      ['job id', DOCS.job, { queue: 'b-own', id: NUL }],
-      // Unpaired UTF-16 surrogates: jsonb refuses them like NUL (and text would silently mangle them).
-      ['sendJob data (lone surrogate)', DOCS.sendJob, { queue: freshName(), data: { text: 'x\ud800y' } }],
-      ['sendJob singletonKey (lone surrogate)', DOCS.sendJob, { queue: freshName(), data: {}, options: { singletonKey: '\udc00' } }],
-      ['failJob error (lone surrogate)', DOCS.failJob, { queue: 'emails', id: victim.jobs[0]!.id, error: { text: '\ud800' } }],
-    ];
-    const problems: string[] = [];
-    for (const [label, doc, vars] of cases) {
-      const response = await asB(doc, vars);
-      // A NUL in an id names no job: null is the answer there (like any malformed id).
-      const ok = label === 'job id' ? response.body.data?.job === null && !response.body.errors : isBadInput(response);
-      if (!ok) problems.push(`${label}: ${JSON.stringify(response.body).slice(0, 300)}`);
-    }
-    expect(problems).toEqual([]);
-    expect(diffSnapshots(before, await dbSnapshot(db, B))).toEqual([]);
-  }, LONG);
+  const BAD_KEYS = [
+    '',
+    'a'.repeat(256),
+    'a'.repeat(10_000),
+    "nightly'; DROP TABLE pgboss.schedule; --",
+    'nightly" OR 1=1',
+    'nightly\u0000',
+    '\u0000',
+    'nightly\n',
+    'n\u0456ghtly',
+    '%2F',
+    'night ly',
+  ];
+
+  it(
+    "invalid schedule keys are BAD_USER_INPUT for scheduleJob and unscheduleJob alike, on A's queue, a new one or B's own",
+    async () => {
+      const problems: string[] = [];
+      for (const key of BAD_KEYS) {
+        for (const op of [
+          {
+            op: 'scheduleJob',
+            field: 'scheduleJob',
+            doc: DOCS.scheduleJob,
+            vars: (t: Target) => ({ queue: t.queue, cron: YEARLY_CRON, options: { key: t.key } }),
+            absent: 'notFound' as const,
+          },
+          {
+            op: 'unscheduleJob',
+            field: 'unscheduleJob',
+            doc: DOCS.unscheduleJob,
+            vars: (t: Target) => ({ queue: t.queue, key: t.key }),
+            absent: 'notFound' as const,
+          },
+        ]) {
+          const targets: Target[] = [
+            { queue: 'reports/daily', id: randomUUID(), key },
+            { queue: freshName(), id: randomUUID(), key },
+            { queue: 'b-own', id: randomUUID(), key },
+          ];
+          const responses = await normalisedResponses(op, targets);
+          responses.forEach((response, index) => {
+            if (!isBadInput(response as GqlResponse))
+              problems.push(`${op.op} key ${JSON.stringify(key).slice(0, 40)} on ${targets[index]!.queue}: ${JSON.stringify(response).slice(0, 300)}`);
+            else if (JSON.stringify(response) !== JSON.stringify(responses[0]))
+              problems.push(`${op.op} key ${JSON.stringify(key).slice(0, 40)}: answers differ`);
+          });
+        }
+      }
+      expect(problems).toEqual([]);
+      expect(diffSnapshots(before, await dbSnapshot(db, B))).toEqual([]);
+    },
+    LONG,
+  );
+
+  it(
+    'NUL bytes in any string argument are BAD_USER_INPUT, never an internal error, and write nothing',
+    async () => {
+      const NUL = 'x\u0000y';
+      const cases: [string, string, Record<string, unknown>][] = [
+        ['sendJob data', DOCS.sendJob, { queue: freshName(), data: { text: NUL } }],
+        ['sendJob data key', DOCS.sendJob, { queue: 'b-own', data: { [NUL]: 1 } }],
+        ['sendJob singletonKey', DOCS.sendJob, { queue: freshName(), data: {}, options: { singletonKey: NUL } }],
+        ['sendJob groupId', DOCS.sendJob, { queue: freshName(), data: {}, options: { groupId: NUL } }],
+        ['sendJob groupTier', DOCS.sendJob, { queue: freshName(), data: {}, options: { groupId: 'g', groupTier: NUL } }],
+        ['sendJobs data', DOCS.sendJobs, { queue: freshName(), jobs: [{ data: {} }, { data: [NUL] }] }],
+        ['sendJobs singletonKey', DOCS.sendJobs, { queue: freshName(), jobs: [{ data: {}, options: { singletonKey: NUL } }] }],
+        ['scheduleJob cron', DOCS.scheduleJob, { queue: freshName(), cron: `${YEARLY_CRON}\u0000` }],
+        ['scheduleJob tz', DOCS.scheduleJob, { queue: freshName(), cron: YEARLY_CRON, options: { tz: 'UTC\u0000' } }],
+        ['scheduleJob data', DOCS.scheduleJob, { queue: freshName(), cron: YEARLY_CRON, data: { text: NUL } }],
+        ['scheduleJob singletonKey', DOCS.scheduleJob, { queue: freshName(), cron: YEARLY_CRON, options: { singletonKey: NUL } }],
+        ['completeJob output (string)', DOCS.completeJob, { queue: 'b-own', id: randomUUID(), output: NUL }],
+        ['completeJob output (object)', DOCS.completeJob, { queue: 'emails', id: victim.jobs[0]!.id, output: { text: NUL } }],
+        ['completeJobs output', DOCS.completeJobs, { queue: 'b-own', ids: [randomUUID()], output: NUL }],
+        ['failJob error', DOCS.failJob, { queue: 'b-own', id: randomUUID(), error: NUL }],
+        ['unscheduleJob key', DOCS.unscheduleJob, { queue: 'b-own', key: NUL }],
+        ['job id', DOCS.job, { queue: 'b-own', id: NUL }],
+        // Unpaired UTF-16 surrogates: jsonb refuses them like NUL (and text would silently mangle them).
+        ['sendJob data (lone surrogate)', DOCS.sendJob, { queue: freshName(), data: { text: 'x\ud800y' } }],
+        ['sendJob singletonKey (lone surrogate)', DOCS.sendJob, { queue: freshName(), data: {}, options: { singletonKey: '\udc00' } }],
+        ['failJob error (lone surrogate)', DOCS.failJob, { queue: 'emails', id: victim.jobs[0]!.id, error: { text: '\ud800' } }],
+      ];
+      const problems: string[] = [];
+      for (const [label, doc, vars] of cases) {
+        const response = await asB(doc, vars);
+        // A NUL in an id names no job: null is the answer there (like any malformed id).
+        const ok = label === 'job id' ? response.body.data?.job === null && !response.body.errors : isBadInput(response);
+        if (!ok) problems.push(`${label}: ${JSON.stringify(response.body).slice(0, 300)}`);
+      }
+      expect(problems).toEqual([]);
+      expect(diffSnapshots(before, await dbSnapshot(db, B))).toEqual([]);
+    },
+    LONG,
+  );
 });
 
 describe('crafted cursors', () => {
   const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-  it('a cursor that was never returned by the API is BAD_USER_INPUT, on A\'s queue name, a fresh one or B\'s own', async () => {
+  it("a cursor that was never returned by the API is BAD_USER_INPUT, on A's queue name, a fresh one or B's own", async () => {
     const job = victim.jobs[0]!;
     const crafted = [
       'not-a-cursor',
@@ -415,7 +628,7 @@ describe('crafted cursors', () => {
     expect(problems).toEqual([]);
   });
 
-  it('A\'s real cursor, decoded and re-encoded with A\'s other ids, pages nothing of A\'s', async () => {
+  it("A's real cursor, decoded and re-encoded with A's other ids, pages nothing of A's", async () => {
     const [created] = JSON.parse(Buffer.from(victim.cursor, 'base64url').toString('utf8')) as [string, string];
     for (const job of victim.jobs) {
       for (const queue of ['emails', 'b-own']) {
@@ -426,7 +639,7 @@ describe('crafted cursors', () => {
   });
 });
 
-describe('B writing under names A uses creates B\'s own, separate objects', () => {
+describe("B writing under names A uses creates B's own, separate objects", () => {
   /**
    * B's name → its control twin: a queue name B never used before the
    * twin's first write, which then gets exactly the same writes, so that both
@@ -450,10 +663,15 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
     return mine;
   }
 
-  it('createQueue under A\'s names succeeds like under fresh names, counts only B\'s jobs, and CONFLICT only concerns B\'s own', async () => {
+  it("createQueue under A's names succeeds like under fresh names, counts only B's jobs, and CONFLICT only concerns B's own", async () => {
     const dead = await sameWrite(DOCS.createQueue, (name) => ({ name }), 'emails/dead');
     expect(dead.body.data?.createQueue).toMatchObject({ name: 'emails/dead', totalCount: 0, queuedCount: 0 });
-    const emails = await sameWrite(DOCS.createQueue, (name, deadLetter) => ({ name, options: { deadLetter, retryLimit: 1, expireInSeconds: 3600 } }), 'emails', 'emails/dead');
+    const emails = await sameWrite(
+      DOCS.createQueue,
+      (name, deadLetter) => ({ name, options: { deadLetter, retryLimit: 1, expireInSeconds: 3600 } }),
+      'emails',
+      'emails/dead',
+    );
     expect(emails.body.data?.createQueue).toMatchObject({ name: 'emails', deadLetter: 'emails/dead', totalCount: 0, activeCount: 0, completedCount: 0 });
     const digest = await sameWrite(DOCS.createQueue, (name) => ({ name, options: { policy: 'SHORT' } }), 'digest');
     expect(digest.body.data?.createQueue).toMatchObject({ name: 'digest', policy: 'SHORT', totalCount: 0 });
@@ -467,7 +685,7 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
     expect(rows.map((r) => r.name)).toEqual([`${B}/${A}/emails`, `${B}/digest`, `${B}/emails`, `${B}/emails/dead`].sort());
   });
 
-  it('sendJob, sendJobs and scheduleJob under A\'s names behave like under fresh names', async () => {
+  it("sendJob, sendJobs and scheduleJob under A's names behave like under fresh names", async () => {
     const sent = await sameWrite(DOCS.sendJob, (queue, deadLetter) => ({ queue, data: { by: 'B' }, options: { deadLetter, priority: 2 } }), 'emails');
     expect(sent.body.data?.sendJob).toMatchObject({ queue: 'emails', state: 'CREATED', data: { by: 'B' }, deadLetter: 'emails/dead' });
     const created = await sameWrite(DOCS.sendJob, (queue) => ({ queue, data: { by: 'B' } }), 'reports/daily');
@@ -479,7 +697,12 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
       (queue, deadLetter) => ({ queue, cron: YEARLY_CRON, data: { by: 'B' }, options: { key: 'nightly', tz: 'Europe/Paris', deadLetter } }),
       'reports/daily',
     );
-    expect(scheduled.body.data?.scheduleJob).toMatchObject({ queue: 'reports/daily', key: 'nightly', data: { by: 'B' }, options: { deadLetter: 'emails/dead' } });
+    expect(scheduled.body.data?.scheduleJob).toMatchObject({
+      queue: 'reports/daily',
+      key: 'nightly',
+      data: { by: 'B' },
+      options: { deadLetter: 'emails/dead' },
+    });
     const defaultKey = await sameWrite(DOCS.scheduleJob, (queue) => ({ queue, cron: YEARLY_CRON, data: { by: 'B' } }), 'emails');
     expect(defaultKey.body.data?.scheduleJob).toMatchObject({ queue: 'emails', key: '' });
     const onNewQueue = await sameWrite(DOCS.scheduleJob, (queue) => ({ queue, cron: YEARLY_CRON, options: { key: 'nightly' } }), `${A}/reports/daily`);
@@ -492,7 +715,7 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
     expect(schedules[0]).toMatchObject({ queue: 'reports/daily', key: 'nightly', data: { by: 'B' } });
   });
 
-  it('singleton and throttle keys A holds do not suppress B\'s sends (and do suppress B\'s own repeats)', async () => {
+  it("singleton and throttle keys A holds do not suppress B's sends (and do suppress B's own repeats)", async () => {
     // A holds a queued "daily-digest" in its SHORT queue "digest": B's own SHORT "digest" still takes one.
     const first = await sameWrite(DOCS.sendJob, (queue) => ({ queue, data: {}, options: { singletonKey: 'daily-digest' } }), 'digest');
     expect(first.body.data?.sendJob).toMatchObject({ queue: 'digest', singletonKey: 'daily-digest', policy: 'short' });
@@ -506,58 +729,69 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
     expect(again.body).toEqual({ data: { sendJob: null } });
   });
 
-  it('on B\'s own queues of the same names, A\'s job ids behave exactly like random ids', async () => {
-    // B's own queues of every name A uses (the ones not created above).
-    expect(errorCodes(await asB(DOCS.createQueue, { name: 'pipeline' }))).toEqual([]);
-    expect(errorCodes(await asB(DOCS.createQueue, { name: 'ledger', options: { policy: 'KEY_STRICT_FIFO', retryLimit: 0 } }))).toEqual([]);
-    const idOps = probes(victim).filter((op) => op.byId);
-    const problems: string[] = [];
-    for (const job of victim.jobs) {
-      for (const op of idOps) {
-        const [real, random] = await normalisedResponses(op, [
-          { queue: job.queue, id: job.id, key: 'nightly' },
-          { queue: job.queue, id: randomUUID(), key: 'nightly' },
-        ]);
-        if (JSON.stringify(real) !== JSON.stringify(random)) problems.push(`${op.op} on B's ${job.queue}: ${JSON.stringify(real)} vs ${JSON.stringify(random)}`);
-        const body = (real as GqlResponse).body;
-        const expected = op.field === 'job'
-          ? body.data?.job === null && !body.errors
-          : op.byId === 'batch'
-            ? JSON.stringify(body.data?.[op.field]) === JSON.stringify({ requested: (op.vars({ queue: '', id: job.id, key: '' }).ids as string[]).length, affected: 0 })
-            : JSON.stringify(errorCodes(real as GqlResponse)) === '["NOT_FOUND"]';
-        if (!expected) problems.push(`${op.op} on B's ${job.queue} with A's ${job.label} job: ${JSON.stringify(body).slice(0, 300)}`);
+  it(
+    "on B's own queues of the same names, A's job ids behave exactly like random ids",
+    async () => {
+      // B's own queues of every name A uses (the ones not created above).
+      expect(errorCodes(await asB(DOCS.createQueue, { name: 'pipeline' }))).toEqual([]);
+      expect(errorCodes(await asB(DOCS.createQueue, { name: 'ledger', options: { policy: 'KEY_STRICT_FIFO', retryLimit: 0 } }))).toEqual([]);
+      const idOps = probes(victim).filter((op) => op.byId);
+      const problems: string[] = [];
+      for (const job of victim.jobs) {
+        for (const op of idOps) {
+          const [real, random] = await normalisedResponses(op, [
+            { queue: job.queue, id: job.id, key: 'nightly' },
+            { queue: job.queue, id: randomUUID(), key: 'nightly' },
+          ]);
+          if (JSON.stringify(real) !== JSON.stringify(random))
+            problems.push(`${op.op} on B's ${job.queue}: ${JSON.stringify(real)} vs ${JSON.stringify(random)}`);
+          const body = (real as GqlResponse).body;
+          const expected =
+            op.field === 'job'
+              ? body.data?.job === null && !body.errors
+              : op.byId === 'batch'
+                ? JSON.stringify(body.data?.[op.field]) ===
+                  JSON.stringify({ requested: (op.vars({ queue: '', id: job.id, key: '' }).ids as string[]).length, affected: 0 })
+                : JSON.stringify(errorCodes(real as GqlResponse)) === '["NOT_FOUND"]';
+          if (!expected) problems.push(`${op.op} on B's ${job.queue} with A's ${job.label} job: ${JSON.stringify(body).slice(0, 300)}`);
+        }
       }
-    }
-    expect(problems).toEqual([]);
-    for (const name of victim.queueNames) {
-      const { jobs } = (await asB(DOCS.jobs, { queue: name, first: 100 })).body.data ?? ({} as Record<string, any>);
-      const ids = (jobs.nodes as { id: string }[]).map((node) => node.id);
-      expect(ids.filter((id) => victim.jobs.some((job) => job.id === id))).toEqual([]);
-    }
-  }, LONG);
+      expect(problems).toEqual([]);
+      for (const name of victim.queueNames) {
+        const { jobs } = (await asB(DOCS.jobs, { queue: name, first: 100 })).body.data ?? ({} as Record<string, any>);
+        const ids = (jobs.nodes as { id: string }[]).map((node) => node.id);
+        expect(ids.filter((id) => victim.jobs.some((job) => job.id === id))).toEqual([]);
+      }
+    },
+    LONG,
+  );
 
-  it('B may reuse A\'s job ids for its own jobs: they stay separate in both directions', async () => {
-    for (const job of victim.jobs) {
-      const mine = await asB(DOCS.sendJob, { queue: 'emails', data: { by: 'B', copy: job.label }, options: { id: job.id } });
-      const control = await asB(DOCS.sendJob, { queue: 'emails', data: { by: 'B', copy: job.label }, options: { id: randomUUID() } });
-      expect(withoutGeneratedIds(mine)).toEqual(withoutGeneratedIds(control));
-      expect(mine.body.data?.sendJob).toMatchObject({ id: job.id, queue: 'emails', state: 'CREATED', data: { by: 'B', copy: job.label } });
-      const seen = await asB(DOCS.job, { queue: 'emails', id: job.id });
-      expect(seen.body.data?.job).toMatchObject({ id: job.id, data: { by: 'B', copy: job.label } });
-      expect((await asB(DOCS.cancelJob, { queue: 'emails', id: job.id })).body.data?.cancelJob).toMatchObject({ id: job.id, state: 'CANCELLED' });
-      expect((await asB(DOCS.resumeJob, { queue: 'emails', id: job.id })).body.data?.resumeJob).toMatchObject({ id: job.id, state: 'CREATED' });
-      expect((await asB(DOCS.deleteJobs, { queue: 'emails', ids: [job.id] })).body.data?.deleteJobs).toEqual({ requested: 1, affected: 1 });
-      expect((await asB(DOCS.deleteJob, { queue: 'emails', id: job.id })).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    }
-    const batch = await asB(DOCS.sendJobs, { queue: 'emails', jobs: victim.jobs.map((job) => ({ data: { by: 'B' }, options: { id: job.id } })) });
-    expect(batch.body.data?.sendJobs).toEqual(victim.jobs.map((job) => job.id));
-    expect((await asB(DOCS.deleteJobs, { queue: 'emails', ids: victim.jobs.map((job) => job.id) })).body.data?.deleteJobs).toEqual({
-      requested: victim.jobs.length,
-      affected: victim.jobs.length,
-    });
-  }, LONG);
+  it(
+    "B may reuse A's job ids for its own jobs: they stay separate in both directions",
+    async () => {
+      for (const job of victim.jobs) {
+        const mine = await asB(DOCS.sendJob, { queue: 'emails', data: { by: 'B', copy: job.label }, options: { id: job.id } });
+        const control = await asB(DOCS.sendJob, { queue: 'emails', data: { by: 'B', copy: job.label }, options: { id: randomUUID() } });
+        expect(withoutGeneratedIds(mine)).toEqual(withoutGeneratedIds(control));
+        expect(mine.body.data?.sendJob).toMatchObject({ id: job.id, queue: 'emails', state: 'CREATED', data: { by: 'B', copy: job.label } });
+        const seen = await asB(DOCS.job, { queue: 'emails', id: job.id });
+        expect(seen.body.data?.job).toMatchObject({ id: job.id, data: { by: 'B', copy: job.label } });
+        expect((await asB(DOCS.cancelJob, { queue: 'emails', id: job.id })).body.data?.cancelJob).toMatchObject({ id: job.id, state: 'CANCELLED' });
+        expect((await asB(DOCS.resumeJob, { queue: 'emails', id: job.id })).body.data?.resumeJob).toMatchObject({ id: job.id, state: 'CREATED' });
+        expect((await asB(DOCS.deleteJobs, { queue: 'emails', ids: [job.id] })).body.data?.deleteJobs).toEqual({ requested: 1, affected: 1 });
+        expect((await asB(DOCS.deleteJob, { queue: 'emails', id: job.id })).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+      }
+      const batch = await asB(DOCS.sendJobs, { queue: 'emails', jobs: victim.jobs.map((job) => ({ data: { by: 'B' }, options: { id: job.id } })) });
+      expect(batch.body.data?.sendJobs).toEqual(victim.jobs.map((job) => job.id));
+      expect((await asB(DOCS.deleteJobs, { queue: 'emails', ids: victim.jobs.map((job) => job.id) })).body.data?.deleteJobs).toEqual({
+        requested: victim.jobs.length,
+        affected: victim.jobs.length,
+      });
+    },
+    LONG,
+  );
 
-  it('valid but odd schedule keys (A\'s key, "..", A\'s id) only ever address B\'s own schedules', async () => {
+  it("valid but odd schedule keys (A's key, \"..\", A's id) only ever address B's own schedules", async () => {
     for (const key of ['nightly', '..', `../${A}`, '__pgboss__cron', `${A}/nightly`, 'a'.repeat(255)]) {
       const scheduled = await asB(DOCS.scheduleJob, { queue: 'b-own', cron: YEARLY_CRON, data: { by: 'B' }, options: { key } });
       expect(scheduled.body.data?.scheduleJob).toMatchObject({ queue: 'b-own', key });
@@ -569,7 +803,7 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
     expect(errorCodes(await asB(DOCS.unscheduleJob, { queue: 'reports/daily', key: 'nightly' }))).toEqual(['NOT_FOUND']);
   });
 
-  it('updateQueue and deleteQueue on B\'s same-named queues touch only B\'s', async () => {
+  it("updateQueue and deleteQueue on B's same-named queues touch only B's", async () => {
     const updated = await asB(DOCS.updateQueue, { name: 'emails', options: { retryLimit: 7, deadLetter: null } });
     expect(updated.body.data?.updateQueue).toMatchObject({ name: 'emails', deadLetter: null, options: { retryLimit: 7 } });
     expect((await asB(DOCS.updateQueue, { name: 'reports/daily', options: { deadLetter: 'emails/dead' } })).body.data?.updateQueue).toMatchObject({
@@ -583,7 +817,7 @@ describe('B writing under names A uses creates B\'s own, separate objects', () =
   });
 });
 
-describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, in its own namespace', () => {
+describe("B with A's flow refs, topics, singleton keys and dead-letter names, in its own namespace", () => {
   const data = (response: GqlResponse) => response.body.data ?? ({} as Record<string, any>);
   const ok = async (query: string, variables?: Record<string, unknown>) => {
     const response = await asB(query, variables);
@@ -592,7 +826,7 @@ describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, i
   };
   const aFlow = () => victim.jobs.filter((job) => job.queue === 'pipeline');
 
-  it('a flow under A\'s queue name, refs and job ids is B\'s own: same answer as under fresh names, its dependencies only B\'s', async () => {
+  it("a flow under A's queue name, refs and job ids is B's own: same answer as under fresh names, its dependencies only B's", async () => {
     const flowOf = (queue: string, ids: [string, string]) => ({
       jobs: [
         { ref: 'extract', queue, data: { by: 'B' }, options: { id: ids[0] } },
@@ -612,15 +846,28 @@ describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, i
     expect(dependents.map((d: { id: string; data: unknown }) => [d.id, d.data])).toEqual([[blocked!.id, { by: 'B' }]]);
     // dependsOn can only name refs of the flow: A's job ids are unknown refs, like any other string.
     for (const parent of [root!.id, randomUUID(), `${A}/pipeline`]) {
-      const response = await asB(DOCS.sendFlow, { jobs: [{ ref: 'a', queue: 'pipeline', data: {} }, { ref: 'b', queue: 'pipeline', data: {}, dependsOn: [parent] }] });
+      const response = await asB(DOCS.sendFlow, {
+        jobs: [
+          { ref: 'a', queue: 'pipeline', data: {} },
+          { ref: 'b', queue: 'pipeline', data: {}, dependsOn: [parent] },
+        ],
+      });
       expect(normalise(response, { [parent]: '<parent>' })).toEqual({
         status: 200,
-        body: { data: null, errors: [expect.objectContaining({ message: '"b" depends on "<parent>", which is no ref of this flow', extensions: { code: 'BAD_USER_INPUT', argument: 'dependsOn' } })] },
+        body: {
+          data: null,
+          errors: [
+            expect.objectContaining({
+              message: '"b" depends on "<parent>", which is no ref of this flow',
+              extensions: { code: 'BAD_USER_INPUT', argument: 'dependsOn' },
+            }),
+          ],
+        },
       });
     }
   });
 
-  it('A\'s topic name is B\'s own topic: B\'s publish reaches B\'s queues only, A\'s publish is untouched by B\'s subscriptions', async () => {
+  it("A's topic name is B's own topic: B's publish reaches B's queues only, A's publish is untouched by B's subscriptions", async () => {
     await ok(DOCS.createQueue, { name: 'orders-b' });
     expect((await ok(DOCS.subscribeQueue, { topic: 'orders', queue: 'orders-b' })).subscribeQueue).toEqual({ name: 'orders', queues: ['orders-b'] });
     expect((await ok(DOCS.topics)).topics).toEqual([{ name: 'orders', queues: ['orders-b'] }]);
@@ -632,7 +879,7 @@ describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, i
     await ok(DOCS.subscribeQueue, { topic: 'orders', queue: 'orders-b' });
   });
 
-  it('B\'s own dead letter queue of A\'s name redrives B\'s jobs only; A\'s dead-lettered ids move nothing', async () => {
+  it("B's own dead letter queue of A's name redrives B's jobs only; A's dead-lettered ids move nothing", async () => {
     await ok(DOCS.createQueue, { name: 'emails/dead' });
     await ok(DOCS.createQueue, { name: 'emails', options: { deadLetter: 'emails/dead', retryLimit: 0 } });
     const sent = (await ok(DOCS.sendJob, { queue: 'emails', data: { by: 'B', n: 1 } })).sendJob.id as string;
@@ -645,7 +892,11 @@ describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, i
       expect((await ok(DOCS.previewRedrive, { queue: 'emails/dead', options })).previewRedrive).toEqual({ total: 0, unroutable: 0, destinations: [] });
       expect((await ok(DOCS.redriveJobs, { queue: 'emails/dead', options })).redriveJobs).toBe(0);
     }
-    expect((await ok(DOCS.previewRedrive, { queue: 'emails/dead' })).previewRedrive).toEqual({ total: 1, unroutable: 0, destinations: [{ queue: 'emails', count: 1 }] });
+    expect((await ok(DOCS.previewRedrive, { queue: 'emails/dead' })).previewRedrive).toEqual({
+      total: 1,
+      unroutable: 0,
+      destinations: [{ queue: 'emails', count: 1 }],
+    });
     expect((await ok(DOCS.redriveJobs, { queue: 'emails/dead' })).redriveJobs).toBe(1);
     const back = (await ok(DOCS.jobs, { queue: 'emails', states: ['CREATED'] })).jobs.nodes;
     expect(back.map((n: { data: unknown }) => n.data)).toEqual([{ by: 'B', n: 1 }]);
@@ -655,7 +906,7 @@ describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, i
     expect((await ok(DOCS.deleteAllJobs, { queue: 'pipeline' })).deleteAllJobs).toBe(2);
   });
 
-  it('A\'s singleton keys name nothing of A\'s: upsertJob inserts, findJobs and blockedKeys see B\'s jobs only', async () => {
+  it("A's singleton keys name nothing of A's: upsertJob inserts, findJobs and blockedKeys see B's jobs only", async () => {
     for (const key of victim.singletonKeys) {
       const queue = victim.jobs.find((job) => job.label === 'created')!.queue;
       const upserted = (await ok(DOCS.upsertJob, { queue, key, data: { by: 'B', key } })).upsertJob;
@@ -672,17 +923,23 @@ describe('B with A\'s flow refs, topics, singleton keys and dead-letter names, i
     for (const job of victim.jobs) {
       for (const id of [job.id, randomUUID()]) {
         const response = await asB(DOCS.updateJob, { queue: 'ledger', id, data: { stolen: true } });
-        expect(normalise(response, { [id]: '<id>' })).toEqual({ status: 200, body: { data: null, errors: [expect.objectContaining({ message: 'no job <id> in queue "ledger"', extensions: { code: 'NOT_FOUND' } })] } });
+        expect(normalise(response, { [id]: '<id>' })).toEqual({
+          status: 200,
+          body: { data: null, errors: [expect.objectContaining({ message: 'no job <id> in queue "ledger"', extensions: { code: 'NOT_FOUND' } })] },
+        });
       }
     }
   });
 });
 
 describe('what B lists', () => {
-  it('B\'s queues and schedules are exactly its own rows in pg-boss, never A\'s', async () => {
+  it("B's queues and schedules are exactly its own rows in pg-boss, never A's", async () => {
     const { queues } = (await asB(DOCS.queues)).body.data ?? ({} as Record<string, any>);
     const { schedules } = (await asB(DOCS.schedules)).body.data ?? ({} as Record<string, any>);
-    const ownQueues = await db.query<{ name: string }>('SELECT substr(name, $2) AS name FROM pgboss.queue WHERE starts_with(name, $1) ORDER BY name', [`${B}/`, B.length + 2]);
+    const ownQueues = await db.query<{ name: string }>('SELECT substr(name, $2) AS name FROM pgboss.queue WHERE starts_with(name, $1) ORDER BY name', [
+      `${B}/`,
+      B.length + 2,
+    ]);
     const ownSchedules = await db.query<{ name: string; key: string }>(
       'SELECT substr(name, $2) AS name, key FROM pgboss.schedule WHERE starts_with(name, $1) ORDER BY name, key',
       [`${B}/`, B.length + 2],
@@ -706,11 +963,15 @@ describe('what B lists', () => {
 });
 
 describe('afterwards', () => {
-  it('A\'s queues, jobs and schedules are unchanged, through A\'s API', async () => {
-    expect(await apiSnapshot(gateway, victim)).toEqual(victimApiBefore);
-  }, LONG);
+  it(
+    "A's queues, jobs and schedules are unchanged, through A's API",
+    async () => {
+      expect(await apiSnapshot(gateway, victim)).toEqual(victimApiBefore);
+    },
+    LONG,
+  );
 
-  it('A\'s rows in pg-boss are byte-for-byte unchanged, and nothing outside A points into A', async () => {
+  it("A's rows in pg-boss are byte-for-byte unchanged, and nothing outside A points into A", async () => {
     const after = await dbSnapshot(db, A);
     expect(after.jobs).toHaveLength(victim.jobs.length);
     expect(after.schedules).toHaveLength(2);
@@ -720,7 +981,7 @@ describe('afterwards', () => {
     expect(await foreignReferences(db, A)).toEqual([]);
   });
 
-  it('nothing B received carries A\'s secret, tenant id, job ids or any tenant prefix', () => {
+  it("nothing B received carries A's secret, tenant id, job ids or any tenant prefix", () => {
     expect(bCalls.length).toBeGreaterThan(1000);
     expect(leaksIn(bCalls, victim, B)).toEqual([]);
   });

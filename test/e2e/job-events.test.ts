@@ -81,7 +81,10 @@ describe('jobEvents', () => {
     await boss.complete(qualified, id, { sent: true });
     const completed = await sub.waitFor((d) => d.jobEvents.jobId === id && d.jobEvents.type === 'COMPLETED');
     expect(completed.jobEvents.state).toBe('COMPLETED');
-    const types = sub.results.map((r) => r.data!.jobEvents).filter((e) => e.jobId === id).map((e) => e.type);
+    const types = sub.results
+      .map((r) => r.data!.jobEvents)
+      .filter((e) => e.jobId === id)
+      .map((e) => e.type);
     expect(types).toEqual(['CREATED', 'ACTIVE', 'COMPLETED']);
     sub.stop();
   });
@@ -96,7 +99,10 @@ describe('jobEvents', () => {
       await boss.fail(qualified, id, { attempt });
     }
     await sub.waitFor((d) => d.jobEvents.jobId === id && d.jobEvents.type === 'FAILED');
-    const types = sub.results.map((r) => r.data!.jobEvents).filter((e) => e.jobId === id).map((e) => e.type);
+    const types = sub.results
+      .map((r) => r.data!.jobEvents)
+      .filter((e) => e.jobId === id)
+      .map((e) => e.type);
     expect(types).toEqual(['CREATED', 'ACTIVE', 'RETRY', 'ACTIVE', 'FAILED']);
     sub.stop();
   });
@@ -108,7 +114,10 @@ describe('jobEvents', () => {
     await gqlData(gateway.graphqlUrl, a.token, 'mutation($id: ID!) { deleteJob(queue: "reports", id: $id) }', { id });
     const deleted = await sub.waitFor((d) => d.jobEvents.jobId === id && d.jobEvents.type === 'DELETED');
     expect(deleted.jobEvents.job).toBeNull();
-    const types = sub.results.map((r) => r.data!.jobEvents).filter((e) => e.jobId === id).map((e) => e.type);
+    const types = sub.results
+      .map((r) => r.data!.jobEvents)
+      .filter((e) => e.jobId === id)
+      .map((e) => e.type);
     expect(types).toEqual(['CANCELLED', 'DELETED']);
     sub.stop();
   });

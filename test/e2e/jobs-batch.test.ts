@@ -76,7 +76,7 @@ describe('sendJobs (batch publish)', () => {
     expect(await f.tables.jobsIn(f.qualified(queue))).toHaveLength(1001);
   });
 
-  it('refuses the whole batch when one job\'s data is invalid, writing nothing', async () => {
+  it("refuses the whole batch when one job's data is invalid, writing nothing", async () => {
     const queue = f.queueName('batch-invalid');
     const before = await f.tables.countUnder(f.qualified(''));
     for (const bad of [42, 'text', { big: 'x'.repeat(256 * 1024) }]) {
@@ -91,7 +91,10 @@ describe('sendJobs (batch publish)', () => {
 
   it('refuses debouncing in a batch (it needs sendJob) and writes nothing', async () => {
     const queue = f.queueName('batch-debounce');
-    const code = await f.api.errorCode(SEND_JOBS, { queue, jobs: [{ data: { n: 0 } }, { data: { n: 1 }, options: { debounceSeconds: 60, singletonKey: 'd' } }] });
+    const code = await f.api.errorCode(SEND_JOBS, {
+      queue,
+      jobs: [{ data: { n: 0 } }, { data: { n: 1 }, options: { debounceSeconds: 60, singletonKey: 'd' } }],
+    });
     expect(code).toBe('BAD_USER_INPUT');
     expect(await f.tables.jobsIn(f.qualified(queue))).toHaveLength(0);
   });

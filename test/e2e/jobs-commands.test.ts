@@ -14,7 +14,8 @@ const REMOVE = 'mutation ($queue: String!, $id: ID!) { removeJob(queue: $queue, 
 const ERROR_OF = 'query ($queue: String!, $id: ID!) { job(queue: $queue, id: $id) { state output error } }';
 /** A batch command: cancelJobs, resumeJobs, retryJobs, deleteJobs. */
 const MANY = (command: string) => `mutation ($queue: String!, $ids: [ID!]!) { ${command}(queue: $queue, ids: $ids) { requested affected } }`;
-const COMPLETE_MANY = 'mutation ($queue: String!, $ids: [ID!]!, $output: JSON) { completeJobs(queue: $queue, ids: $ids, output: $output) { requested affected } }';
+const COMPLETE_MANY =
+  'mutation ($queue: String!, $ids: [ID!]!, $output: JSON) { completeJobs(queue: $queue, ids: $ids, output: $output) { requested affected } }';
 
 const f = useJobsFixture();
 
@@ -219,7 +220,11 @@ describe('completeJob, failJob, completeJobs, touchJob', () => {
     // One graphql-ws connection: its operations run side by side, unlike HTTP requests queued on a few sockets.
     const client = wsClient(f.gateway.wsUrl, { token: f.tenant.token });
     try {
-      const answers = await Promise.all(Array.from({ length: 40 }, () => wsExecute<{ completeJobs: { affected: number } }>(client, COMPLETE_MANY, { queue, ids: [queued, crypto.randomUUID()] })));
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          wsExecute<{ completeJobs: { affected: number } }>(client, COMPLETE_MANY, { queue, ids: [queued, crypto.randomUUID()] }),
+        ),
+      );
       expect(answers.map((answer) => answer.data?.completeJobs.affected)).toEqual(Array.from({ length: 40 }, () => 0));
     } finally {
       await client.dispose();
@@ -227,7 +232,7 @@ describe('completeJob, failJob, completeJobs, touchJob', () => {
     expect(await f.api.errorCode(COMPLETE_MANY, { queue: f.queueName('nowhere'), ids: [crypto.randomUUID()] })).toBe('NOT_FOUND');
   });
 
-  it('touchJob renews an active job\'s heartbeat, CONFLICT for a job that is not active', async () => {
+  it("touchJob renews an active job's heartbeat, CONFLICT for a job that is not active", async () => {
     const queue = f.queueName('touch');
     const id = await activeJob(queue, { heartbeatSeconds: 60 });
     await f.tables.sql.query(`UPDATE pgboss.job SET heartbeat_on = now() - interval '50 seconds' WHERE id = $1`, [id]);

@@ -19,7 +19,7 @@ const f = useJobsFixture();
 const send = (queue: string, data: Record<string, unknown> = {}, options: Record<string, unknown> = {}) => f.api.sendJob(queue, data, options);
 
 describe('updateJob', () => {
-  it('edits a waiting job\'s data and options in pgboss.job, and jobEvents reports UPDATED', async () => {
+  it("edits a waiting job's data and options in pgboss.job, and jobEvents reports UPDATED", async () => {
     const queue = f.queueName('edit');
     const streams = eventStreams(f.gateway, f.tenant.token);
     const sub = await streams.subscribe({ queue });
@@ -60,7 +60,14 @@ describe('updateJob', () => {
     expect(await f.api.errorCode(UPDATE, { queue, id: 'not-a-uuid', data: {} })).toBe('NOT_FOUND');
     expect(await f.api.errorCode(UPDATE, { queue: f.queueName('none'), id: randomUUID(), data: {} })).toBe('NOT_FOUND');
     const waiting = await send(queue, { v: 1 });
-    for (const [data, options] of [['text', {}], [{}, { retryLimit: -1 }], [{}, { heartbeatSeconds: 5 }], [{}, { groupTier: 't' }], [{}, { deadLetter: '../x' }], [{}, { delaySeconds: 1, startAfter: '2030-01-01T00:00:00Z' }]] as const) {
+    for (const [data, options] of [
+      ['text', {}],
+      [{}, { retryLimit: -1 }],
+      [{}, { heartbeatSeconds: 5 }],
+      [{}, { groupTier: 't' }],
+      [{}, { deadLetter: '../x' }],
+      [{}, { delaySeconds: 1, startAfter: '2030-01-01T00:00:00Z' }],
+    ] as const) {
       expect({ data, options, code: await f.api.errorCode(UPDATE, { queue, id: waiting, data, options }) }).toEqual({ data, options, code: 'BAD_USER_INPUT' });
     }
     expect((await f.tables.job(waiting))!.data).toEqual({ v: 1 });

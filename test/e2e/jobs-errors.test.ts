@@ -31,7 +31,22 @@ async function expectNothingWritten(action: () => Promise<void>): Promise<void> 
 }
 
 describe('bad queue names', () => {
-  const BAD_NAMES = ['', '_private', '__pgboss__send-it', '.hidden', '-dash', 'a/../b', '..', 'a//b', 'a/', '/a', 'with space', 'ünïcode', 'semi;colon', 'a'.repeat(101)];
+  const BAD_NAMES = [
+    '',
+    '_private',
+    '__pgboss__send-it',
+    '.hidden',
+    '-dash',
+    'a/../b',
+    '..',
+    'a//b',
+    'a/',
+    '/a',
+    'with space',
+    'ünïcode',
+    'semi;colon',
+    'a'.repeat(101),
+  ];
 
   it.each([
     ['sendJob', SEND, { data: { a: 1 } }],
@@ -50,7 +65,9 @@ describe('bad queue names', () => {
   it('refuses an invalid dead letter name', async () => {
     const queue = f.queueName('dlq-name');
     await expectNothingWritten(async () => {
-      expect(await f.api.errorCode('mutation ($queue: String!) { sendJob(queue: $queue, data: {}, options: { deadLetter: "../x" }) { id } }', { queue })).toBe('BAD_USER_INPUT');
+      expect(await f.api.errorCode('mutation ($queue: String!) { sendJob(queue: $queue, data: {}, options: { deadLetter: "../x" }) { id } }', { queue })).toBe(
+        'BAD_USER_INPUT',
+      );
     });
   });
 

@@ -54,7 +54,7 @@ async function workOne(queue: string, id: string): Promise<void> {
 }
 
 describe('sendFlow', () => {
-  it('creates the jobs in their queues, blocked behind their parents, with pg-boss\'s dependency rows', async () => {
+  it("creates the jobs in their queues, blocked behind their parents, with pg-boss's dependency rows", async () => {
     const extract = f.queueName('extract');
     const load = f.queueName('load');
     const flow = await sendFlow([
@@ -66,18 +66,26 @@ describe('sendFlow', () => {
     expect(flow.transform!.job.blocked).toBe(true);
     expect(flow.load).toMatchObject({ queue: load, job: { blocked: true } });
 
-    const rows = await f.tables.sql.query<{ id: string; name: string; blocked: boolean; blocking: boolean; pending_dependencies: number; priority: number; data: unknown }>(
-      'SELECT id, name, blocked, blocking, pending_dependencies, priority, data FROM pgboss.job WHERE id = ANY($1) ORDER BY data->>\'step\'',
-      [Object.values(flow).map((r) => r.id)],
-    );
+    const rows = await f.tables.sql.query<{
+      id: string;
+      name: string;
+      blocked: boolean;
+      blocking: boolean;
+      pending_dependencies: number;
+      priority: number;
+      data: unknown;
+    }>("SELECT id, name, blocked, blocking, pending_dependencies, priority, data FROM pgboss.job WHERE id = ANY($1) ORDER BY data->>'step'", [
+      Object.values(flow).map((r) => r.id),
+    ]);
     expect(rows.rows).toEqual([
       { id: flow.extract!.id, name: f.qualified(extract), blocked: false, blocking: true, pending_dependencies: 0, priority: 0, data: { step: 1 } },
       { id: flow.transform!.id, name: f.qualified(extract), blocked: true, blocking: true, pending_dependencies: 1, priority: 0, data: { step: 2 } },
       { id: flow.load!.id, name: f.qualified(load), blocked: true, blocking: false, pending_dependencies: 2, priority: 4, data: { step: 3 } },
     ]);
-    const deps = await f.tables.sql.query('SELECT child_name, child_id, parent_name, parent_id FROM pgboss.job_dependency WHERE child_id = ANY($1) ORDER BY child_id, parent_id', [
-      [flow.transform!.id, flow.load!.id],
-    ]);
+    const deps = await f.tables.sql.query(
+      'SELECT child_name, child_id, parent_name, parent_id FROM pgboss.job_dependency WHERE child_id = ANY($1) ORDER BY child_id, parent_id',
+      [[flow.transform!.id, flow.load!.id]],
+    );
     expect(deps.rows).toEqual(
       [
         { child_name: f.qualified(extract), child_id: flow.transform!.id, parent_name: f.qualified(extract), parent_id: flow.extract!.id },
@@ -111,7 +119,9 @@ describe('sendFlow', () => {
     await f.boss.resolveFlow();
     await sub.waitFor((d) => d.jobEvents.jobId === flow.b!.id && d.jobEvents.type === 'READY');
     expect((await f.tables.job(flow.b!.id)) as unknown).toMatchObject({ state: 'created' });
-    const { rows } = await f.tables.sql.query('SELECT id, blocked, pending_dependencies FROM pgboss.job WHERE id = ANY($1) ORDER BY id', [[flow.b!.id, flow.c!.id]]);
+    const { rows } = await f.tables.sql.query('SELECT id, blocked, pending_dependencies FROM pgboss.job WHERE id = ANY($1) ORDER BY id', [
+      [flow.b!.id, flow.c!.id],
+    ]);
     expect(rows).toEqual(
       [
         { id: flow.b!.id, blocked: false, pending_dependencies: 0 },
@@ -136,7 +146,11 @@ describe('sendFlow', () => {
     const queue = f.queueName('pushed');
     const client = wsClient(f.gateway.wsUrl, { token: f.tenant.token });
     try {
-      const work = collect<{ workAssigned: { id: string } }>(client, 'subscription($queues: [String!]!) { workAssigned(queues: $queues, concurrency: 2) { id } }', { queues: [queue] });
+      const work = collect<{ workAssigned: { id: string } }>(
+        client,
+        'subscription($queues: [String!]!) { workAssigned(queues: $queues, concurrency: 2) { id } }',
+        { queues: [queue] },
+      );
       const flow = await sendFlow([
         { ref: 'first', queue, data: {} },
         { ref: 'then', queue, data: {}, dependsOn: ['first'] },
@@ -155,16 +169,44 @@ describe('sendFlow', () => {
   it('refuses unknown refs, cycles, self-dependencies, repeated refs, flows too small or too large, with BAD_USER_INPUT and nothing created', async () => {
     const queue = f.queueName('bad');
     const bad: Record<string, unknown>[][] = [
-      [{ ref: 'a', queue, data: {} }, { ref: 'b', queue, data: {}, dependsOn: ['nope'] }],
-      [{ ref: 'a', queue, data: {}, dependsOn: ['b'] }, { ref: 'b', queue, data: {}, dependsOn: ['c'] }, { ref: 'c', queue, data: {}, dependsOn: ['a'] }],
-      [{ ref: 'a', queue, data: {}, dependsOn: ['a'] }, { ref: 'b', queue, data: {} }],
-      [{ ref: 'a', queue, data: {} }, { ref: 'a', queue, data: {}, dependsOn: ['a'] }],
+      [
+        { ref: 'a', queue, data: {} },
+        { ref: 'b', queue, data: {}, dependsOn: ['nope'] },
+      ],
+      [
+        { ref: 'a', queue, data: {}, dependsOn: ['b'] },
+        { ref: 'b', queue, data: {}, dependsOn: ['c'] },
+        { ref: 'c', queue, data: {}, dependsOn: ['a'] },
+      ],
+      [
+        { ref: 'a', queue, data: {}, dependsOn: ['a'] },
+        { ref: 'b', queue, data: {} },
+      ],
+      [
+        { ref: 'a', queue, data: {} },
+        { ref: 'a', queue, data: {}, dependsOn: ['a'] },
+      ],
       [{ ref: 'a', queue, data: {} }],
-      [{ ref: 'a', queue, data: {} }, { ref: 'b', queue, data: {} }],
-      [{ ref: '', queue, data: {} }, { ref: 'b', queue, data: {}, dependsOn: [''] }],
-      [{ ref: 'a', queue, data: {} }, { ref: 'b', queue: '../x', data: {}, dependsOn: ['a'] }],
-      [{ ref: 'a', queue, data: null }, { ref: 'b', queue, data: {}, dependsOn: ['a'] }],
-      [{ ref: 'a', queue, data: {} }, { ref: 'b', queue, data: {}, dependsOn: ['a'], options: { debounceSeconds: 5 } }],
+      [
+        { ref: 'a', queue, data: {} },
+        { ref: 'b', queue, data: {} },
+      ],
+      [
+        { ref: '', queue, data: {} },
+        { ref: 'b', queue, data: {}, dependsOn: [''] },
+      ],
+      [
+        { ref: 'a', queue, data: {} },
+        { ref: 'b', queue: '../x', data: {}, dependsOn: ['a'] },
+      ],
+      [
+        { ref: 'a', queue, data: null },
+        { ref: 'b', queue, data: {}, dependsOn: ['a'] },
+      ],
+      [
+        { ref: 'a', queue, data: {} },
+        { ref: 'b', queue, data: {}, dependsOn: ['a'], options: { debounceSeconds: 5 } },
+      ],
       Array.from({ length: MAX_BATCH + 1 }, (_, i) => ({ ref: `j${i}`, queue, data: {}, dependsOn: i ? ['j0'] : [] })),
     ];
     for (const jobs of bad) expect({ jobs, code: await f.api.errorCode(SEND_FLOW, { jobs }) }).toEqual({ jobs, code: 'BAD_USER_INPUT' });
@@ -191,7 +233,14 @@ describe('sendFlow', () => {
   it('counts against the query cost by its size, and needs PUBLISH', async () => {
     const readOnly = apiFor(f.gateway, (await issueExtraToken(f.gateway, f.tenant.tenant.id, ['READ'])).token);
     const queue = f.queueName('scope');
-    expect(await readOnly.errorCode(SEND_FLOW, { jobs: [{ ref: 'a', queue, data: {} }, { ref: 'b', queue, data: {}, dependsOn: ['a'] }] })).toBe('FORBIDDEN');
+    expect(
+      await readOnly.errorCode(SEND_FLOW, {
+        jobs: [
+          { ref: 'a', queue, data: {} },
+          { ref: 'b', queue, data: {}, dependsOn: ['a'] },
+        ],
+      }),
+    ).toBe('FORBIDDEN');
     const deep = `query($queue: String!, $id: ID!) { job(queue: $queue, id: $id) { dependencies(first: 500) { dependents(first: 500) { id } } } }`;
     expect(await f.api.errorCode(deep, { queue, id: randomUUID() })).toBe('QUERY_TOO_COMPLEX');
   });

@@ -35,7 +35,13 @@ async function queueInEveryState(options: Record<string, unknown> = {}): Promise
   await f.api.data('mutation($queue: String!, $id: ID!) { cancelJob(queue: $queue, id: $id) { id } }', { queue, id: ids.cancelled![0] });
   ids.created!.push(await send('created'), await send('deferred', { delaySeconds: 3600 }));
   const rows = await f.tables.jobsIn(f.qualified(queue));
-  for (const [state, list] of Object.entries(ids)) expect(rows.filter((row) => row.state === state).map((row) => row.id).sort()).toEqual([...list].sort());
+  for (const [state, list] of Object.entries(ids))
+    expect(
+      rows
+        .filter((row) => row.state === state)
+        .map((row) => row.id)
+        .sort(),
+    ).toEqual([...list].sort());
   return { queue, ids };
 }
 

@@ -101,7 +101,17 @@ describe('updateQueue', () => {
 
     const { updateQueue } = await f.api.data(UPDATE_QUEUE, {
       name,
-      options: { retryLimit: 6, retryDelay: 3, retryBackoff: true, retryDelayMax: 60, expireInSeconds: 45, retentionSeconds: 7200, deleteAfterSeconds: 30, heartbeatSeconds: 20, deadLetter },
+      options: {
+        retryLimit: 6,
+        retryDelay: 3,
+        retryBackoff: true,
+        retryDelayMax: 60,
+        expireInSeconds: 45,
+        retentionSeconds: 7200,
+        deleteAfterSeconds: 30,
+        heartbeatSeconds: 20,
+        deadLetter,
+      },
     });
     expect(await f.tables.queue(f.qualified(name))).toMatchObject({
       retry_limit: 6,
@@ -163,7 +173,7 @@ describe('deleteQueue', () => {
 });
 
 describe('queues and queue(name)', () => {
-  it('report live counts matching pg-boss\'s job table', async () => {
+  it("report live counts matching pg-boss's job table", async () => {
     const name = f.queueName('counted');
     await f.api.data(CREATE_QUEUE, { name });
     const ready = [await f.api.sendJob(name, { n: 1 }), await f.api.sendJob(name, { n: 2 }), await f.api.sendJob(name, { n: 3 })];
@@ -178,7 +188,16 @@ describe('queues and queue(name)', () => {
     expect(states).toEqual(['active', 'cancelled', 'created', 'created']);
 
     const { queue } = await f.api.data(QUEUE, { name });
-    expect(queue).toMatchObject({ name, queuedCount: 2, deferredCount: 1, activeCount: 1, cancelledCount: 1, completedCount: 0, failedCount: 0, totalCount: 4 });
+    expect(queue).toMatchObject({
+      name,
+      queuedCount: 2,
+      deferredCount: 1,
+      activeCount: 1,
+      cancelledCount: 1,
+      completedCount: 0,
+      failedCount: 0,
+      totalCount: 4,
+    });
 
     const { queues } = await f.api.data<{ queues: { name: string; totalCount: number }[] }>(QUEUES);
     expect(queues.find((q) => q.name === name)).toMatchObject({ totalCount: 4, queuedCount: 2, deferredCount: 1, activeCount: 1 });

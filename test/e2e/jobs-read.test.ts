@@ -19,15 +19,19 @@ describe('job(queue, id)', () => {
   it('returns the job as pg-boss stores it, queue and dead letter without the tenant prefix', async () => {
     const queue = f.queueName('detail');
     const deadLetter = f.queueName('detail-dlq');
-    const id = await f.api.sendJob(queue, { invoice: 'INV-1', lines: [1, 2] }, {
-      priority: 4,
-      retryLimit: 3,
-      retryDelay: 2,
-      singletonKey: 'INV-1',
-      expireInSeconds: 300,
-      deadLetter,
-      groupId: 'acme',
-    });
+    const id = await f.api.sendJob(
+      queue,
+      { invoice: 'INV-1', lines: [1, 2] },
+      {
+        priority: 4,
+        retryLimit: 3,
+        retryDelay: 2,
+        singletonKey: 'INV-1',
+        expireInSeconds: 300,
+        deadLetter,
+        groupId: 'acme',
+      },
+    );
 
     const row = (await f.tables.job(id))!;
     const { job } = await f.api.data(JOB, { queue, id });
@@ -84,7 +88,12 @@ describe('job(queue, id)', () => {
     const other = f.queueName('lookup-other');
     const id = await f.api.sendJob(queue, { n: 1 });
     await f.api.sendJob(other, { n: 2 });
-    for (const [q, i] of [[queue, crypto.randomUUID()], [queue, 'nope'], [other, id], [f.queueName('missing'), id]] as const) {
+    for (const [q, i] of [
+      [queue, crypto.randomUUID()],
+      [queue, 'nope'],
+      [other, id],
+      [f.queueName('missing'), id],
+    ] as const) {
       expect(await f.api.data(JOB, { queue: q, id: i })).toEqual({ job: null });
     }
   });
@@ -126,10 +135,10 @@ describe('jobs(queue, states, first, after)', () => {
 
   it('pages through a batch sharing one creation time', async () => {
     const batch = f.queueName('paged-batch');
-    const { sendJobs } = await f.api.data<{ sendJobs: string[] }>(
-      'mutation ($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }',
-      { queue: batch, jobs: Array.from({ length: 8 }, (_, seq) => ({ data: { seq } })) },
-    );
+    const { sendJobs } = await f.api.data<{ sendJobs: string[] }>('mutation ($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }', {
+      queue: batch,
+      jobs: Array.from({ length: 8 }, (_, seq) => ({ data: { seq } })),
+    });
     const { ids, sizes } = await allPages(batch, 3);
     expect(sizes).toEqual([3, 3, 2]);
     expect([...ids].sort()).toEqual([...sendJobs].sort());
@@ -138,7 +147,12 @@ describe('jobs(queue, states, first, after)', () => {
   it('filters by state', async () => {
     const cancelled = [sent[1]!, sent[4]!];
     await f.api.data('mutation ($queue: String!, $ids: [ID!]!) { cancelJobs(queue: $queue, ids: $ids) { affected } }', { queue, ids: cancelled });
-    expect((await f.tables.jobsIn(f.qualified(queue))).filter((row) => row.state === 'cancelled').map((row) => row.id).sort()).toEqual([...cancelled].sort());
+    expect(
+      (await f.tables.jobsIn(f.qualified(queue)))
+        .filter((row) => row.state === 'cancelled')
+        .map((row) => row.id)
+        .sort(),
+    ).toEqual([...cancelled].sort());
 
     const onlyCancelled = await f.api.data<{ jobs: Page }>(JOBS, { queue, states: ['CANCELLED'] });
     expect(onlyCancelled.jobs.nodes.map((job) => job.id)).toEqual([sent[4], sent[1]]);
@@ -147,7 +161,10 @@ describe('jobs(queue, states, first, after)', () => {
     const waiting = await f.api.data<{ jobs: Page }>(JOBS, { queue, states: ['CREATED', 'RETRY'] });
     expect(waiting.jobs.nodes.map((job) => job.data.seq)).toEqual([6, 5, 3, 2, 0]);
 
-    expect((await f.api.data<{ jobs: Page }>(JOBS, { queue, states: ['FAILED'] })).jobs).toEqual({ nodes: [], pageInfo: { endCursor: null, hasNextPage: false } });
+    expect((await f.api.data<{ jobs: Page }>(JOBS, { queue, states: ['FAILED'] })).jobs).toEqual({
+      nodes: [],
+      pageInfo: { endCursor: null, hasNextPage: false },
+    });
   });
 
   it('refuses a bad page size or cursor with BAD_USER_INPUT', async () => {

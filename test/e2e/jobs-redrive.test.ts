@@ -19,7 +19,11 @@ const f = useJobsFixture();
 async function failAll(qualified: string, count: number): Promise<void> {
   const jobs = await f.boss.fetch(qualified, { batchSize: count });
   expect(jobs).toHaveLength(count);
-  await f.boss.fail(qualified, jobs.map((job) => job.id), { reason: 'boom' });
+  await f.boss.fail(
+    qualified,
+    jobs.map((job) => job.id),
+    { reason: 'boom' },
+  );
 }
 
 /** A queue with a dead letter queue holding one dead-lettered copy per `data`. */
@@ -40,15 +44,27 @@ async function deadLettered(data: Record<string, unknown>[]): Promise<{ queue: s
 
 describe('previewRedrive', () => {
   it('says where the dead-lettered jobs would go and changes nothing', async () => {
-    const { queue, dead, copies } = await deadLettered([{ n: 1, kind: 'a' }, { n: 2, kind: 'b' }, { n: 3, kind: 'a' }]);
+    const { queue, dead, copies } = await deadLettered([
+      { n: 1, kind: 'a' },
+      { n: 2, kind: 'b' },
+      { n: 3, kind: 'a' },
+    ]);
     const other = f.queueName('elsewhere');
     await f.api.data(CREATE_QUEUE, { name: other });
     const before = await f.tables.jobsIn(f.qualified(dead));
     expect((await f.api.data(PREVIEW, { queue: dead })).previewRedrive).toEqual({ total: 3, unroutable: 0, destinations: [{ queue, count: 3 }] });
-    expect((await f.api.data(PREVIEW, { queue: dead, options: { data: { kind: 'a' } } })).previewRedrive).toEqual({ total: 2, unroutable: 0, destinations: [{ queue, count: 2 }] });
+    expect((await f.api.data(PREVIEW, { queue: dead, options: { data: { kind: 'a' } } })).previewRedrive).toEqual({
+      total: 2,
+      unroutable: 0,
+      destinations: [{ queue, count: 2 }],
+    });
     expect((await f.api.data(PREVIEW, { queue: dead, options: { ids: [copies[1], randomUUID(), 'not-a-uuid'] } })).previewRedrive.total).toBe(1);
     expect((await f.api.data(PREVIEW, { queue: dead, options: { destination: other } })).previewRedrive.destinations).toEqual([{ queue: other, count: 3 }]);
-    expect((await f.api.data(PREVIEW, { queue: dead, options: { destination: f.queueName('missing') } })).previewRedrive).toEqual({ total: 3, unroutable: 3, destinations: [] });
+    expect((await f.api.data(PREVIEW, { queue: dead, options: { destination: f.queueName('missing') } })).previewRedrive).toEqual({
+      total: 3,
+      unroutable: 3,
+      destinations: [],
+    });
     expect((await f.api.data(PREVIEW, { queue: dead, options: { sourceQueue: other } })).previewRedrive.total).toBe(0);
     expect((await f.api.data(PREVIEW, { queue: dead, options: { createdBefore: '2000-01-01T00:00:00Z' } })).previewRedrive.total).toBe(0);
     expect((await f.api.data(PREVIEW, { queue: dead, options: { limit: 2 } })).previewRedrive.total).toBe(2);

@@ -81,7 +81,7 @@ describe('scheduleJob', () => {
 });
 
 describe('schedules and unscheduleJob', () => {
-  it('lists the schedules of one queue or of all the tenant\'s queues, without the prefix', async () => {
+  it("lists the schedules of one queue or of all the tenant's queues, without the prefix", async () => {
     const first = f.queueName('listed-a');
     const second = f.queueName('listed-b');
     await f.api.data(SCHEDULE, { queue: first, cron: NIGHTLY, options: { key: 'one' } });
@@ -95,10 +95,9 @@ describe('schedules and unscheduleJob', () => {
     ]);
 
     const { schedules: all } = await f.api.data<{ schedules: { queue: string; key: string }[] }>(SCHEDULES);
-    const { rows } = await f.tables.sql.query<{ name: string; key: string }>(
-      'SELECT name, key FROM pgboss.schedule WHERE starts_with(name, $1)',
-      [f.qualified('')],
-    );
+    const { rows } = await f.tables.sql.query<{ name: string; key: string }>('SELECT name, key FROM pgboss.schedule WHERE starts_with(name, $1)', [
+      f.qualified(''),
+    ]);
     const unprefixed = rows.map((row) => `${row.name.slice(f.qualified('').length)}#${row.key}`).sort();
     expect(all.map((s) => `${s.queue}#${s.key}`).sort()).toEqual(unprefixed);
     expect(unprefixed).toEqual(expect.arrayContaining([`${first}#one`, `${first}#two`, `${second}#`]));

@@ -29,10 +29,10 @@ beforeAll(async () => {
 
 /** The ids pg-boss's table holds for a containment filter, newest first. */
 async function containing(data: unknown): Promise<string[]> {
-  const { rows } = await f.tables.sql.query<{ id: string }>('SELECT id FROM pgboss.job WHERE name = $1 AND data @> $2::jsonb ORDER BY created_on DESC, id DESC', [
-    f.qualified(queue),
-    JSON.stringify(data),
-  ]);
+  const { rows } = await f.tables.sql.query<{ id: string }>(
+    'SELECT id FROM pgboss.job WHERE name = $1 AND data @> $2::jsonb ORDER BY created_on DESC, id DESC',
+    [f.qualified(queue), JSON.stringify(data)],
+  );
   return rows.map((row) => row.id);
 }
 
@@ -61,7 +61,15 @@ describe('findJobs', () => {
 
   it('is an empty page for a queue that does not exist; bad filters are BAD_USER_INPUT', async () => {
     expect((await f.api.data(FIND, { queue: f.queueName('none') })).findJobs).toEqual({ nodes: [], pageInfo: { endCursor: null, hasNextPage: false } });
-    for (const variables of [{ data: 'ann' }, { data: 3 }, { singletonKey: '' }, { singletonKey: 'a\u0000' }, { first: 0 }, { after: 'nope' }, { queue: '../x' }]) {
+    for (const variables of [
+      { data: 'ann' },
+      { data: 3 },
+      { singletonKey: '' },
+      { singletonKey: 'a\u0000' },
+      { first: 0 },
+      { after: 'nope' },
+      { queue: '../x' },
+    ]) {
       expect({ variables, code: await f.api.errorCode(FIND, { queue, ...variables }) }).toEqual({ variables, code: 'BAD_USER_INPUT' });
     }
     const small = 'query($queue: String!, $first: Int) { findJobs(queue: $queue, first: $first) { pageInfo { hasNextPage } } }';
@@ -78,7 +86,10 @@ describe('blockedKeys', () => {
     const heads = await f.boss.fetch(f.qualified(fifo), { batchSize: 3 });
     const failed = heads.filter((job) => ['acct-1', 'acct-3'].includes((job.data as { key: string }).key));
     expect(failed).toHaveLength(2);
-    await f.boss.fail(f.qualified(fifo), failed.map((job) => job.id));
+    await f.boss.fail(
+      f.qualified(fifo),
+      failed.map((job) => job.id),
+    );
     expect((await f.api.data(BLOCKED, { queue: fifo })).blockedKeys).toEqual(['acct-1', 'acct-3']);
     expect(await f.boss.getBlockedKeys(f.qualified(fifo))).toEqual(['acct-1', 'acct-3']);
     expect((await f.api.data(BLOCKED, { queue: fifo, first: 1 })).blockedKeys).toEqual(['acct-1']);

@@ -50,17 +50,21 @@ describe('sendJob', () => {
 
   it('answers a selection of id, queue and state from the send itself, and any other field from the stored row', async () => {
     const queue = f.queueName('lean');
-    const lean = (await f.api.data<{ sendJob: { id: string; queue: string; state: string } }>(
-      'mutation($queue: String!) { sendJob(queue: $queue, data: { n: 1 }) { id queue state } }',
-      { queue },
-    )).sendJob;
+    const lean = (
+      await f.api.data<{ sendJob: { id: string; queue: string; state: string } }>(
+        'mutation($queue: String!) { sendJob(queue: $queue, data: { n: 1 }) { id queue state } }',
+        { queue },
+      )
+    ).sendJob;
     expect(lean).toEqual({ id: expect.any(String), queue, state: 'CREATED' });
     expect(await f.tables.job(lean.id)).toMatchObject({ state: 'created', data: { n: 1 } });
 
-    const full = (await f.api.data<{ sendJob: { id: string; data: unknown; priority: number; retryLimit: number; createdOn: string } }>(
-      'mutation($queue: String!) { sendJob(queue: $queue, data: { n: 2 }, options: { priority: 3 }) { id data priority retryLimit createdOn } }',
-      { queue },
-    )).sendJob;
+    const full = (
+      await f.api.data<{ sendJob: { id: string; data: unknown; priority: number; retryLimit: number; createdOn: string } }>(
+        'mutation($queue: String!) { sendJob(queue: $queue, data: { n: 2 }, options: { priority: 3 }) { id data priority retryLimit createdOn } }',
+        { queue },
+      )
+    ).sendJob;
     const row = await f.tables.job(full.id);
     expect(full).toMatchObject({ data: { n: 2 }, priority: 3, retryLimit: row?.retry_limit });
     expect(new Date(full.createdOn).getTime()).toBe(row?.created_on.getTime());
@@ -84,22 +88,26 @@ describe('sendJob', () => {
     const queue = f.queueName('options');
     const deadLetter = f.queueName('options-dlq');
     const id = crypto.randomUUID();
-    const job = await send(queue, { n: 1 }, {
-      id,
-      priority: 7,
-      retryLimit: 5,
-      retryDelay: 11,
-      retryBackoff: true,
-      retryDelayMax: 300,
-      expireInSeconds: 120,
-      heartbeatSeconds: 15,
-      deleteAfterSeconds: 60,
-      retentionSeconds: 86400,
-      singletonKey: 'only-one',
-      groupId: 'customer-42',
-      groupTier: 'gold',
-      deadLetter,
-    });
+    const job = await send(
+      queue,
+      { n: 1 },
+      {
+        id,
+        priority: 7,
+        retryLimit: 5,
+        retryDelay: 11,
+        retryBackoff: true,
+        retryDelayMax: 300,
+        expireInSeconds: 120,
+        heartbeatSeconds: 15,
+        deleteAfterSeconds: 60,
+        retentionSeconds: 86400,
+        singletonKey: 'only-one',
+        groupId: 'customer-42',
+        groupTier: 'gold',
+        deadLetter,
+      },
+    );
     expect(job).toMatchObject({ id, deadLetter });
 
     const row = (await f.tables.job(id))!;

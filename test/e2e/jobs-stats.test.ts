@@ -5,7 +5,10 @@ import { apiFor, useJobsFixture, type Api } from '../support/jobs.ts';
 const COUNTS = 'queueCount queuedCount deferredCount activeCount completedCount failedCount cancelledCount totalCount';
 const GLOBAL_STATS = `{ globalStats { tenantCount ${COUNTS} tenants { tenantId tenantName ${COUNTS} } } }`;
 
-type Counts = Record<'queueCount' | 'queuedCount' | 'deferredCount' | 'activeCount' | 'completedCount' | 'failedCount' | 'cancelledCount' | 'totalCount', number>;
+type Counts = Record<
+  'queueCount' | 'queuedCount' | 'deferredCount' | 'activeCount' | 'completedCount' | 'failedCount' | 'cancelledCount' | 'totalCount',
+  number
+>;
 interface GlobalStats extends Counts {
   tenantCount: number;
   tenants: (Counts & { tenantId: string; tenantName: string | null })[];

@@ -10,7 +10,8 @@ import { CREATE_QUEUE } from '../support/operations.ts';
 
 const SUBSCRIBE = 'mutation($topic: String!, $queue: String!) { subscribeQueue(topic: $topic, queue: $queue) { name queues } }';
 const UNSUBSCRIBE = 'mutation($topic: String!, $queue: String!) { unsubscribeQueue(topic: $topic, queue: $queue) { name queues } }';
-const PUBLISH = 'mutation($topic: String!, $data: JSON, $options: JobOptionsInput) { publish(topic: $topic, data: $data, options: $options) { id queue state data priority } }';
+const PUBLISH =
+  'mutation($topic: String!, $data: JSON, $options: JobOptionsInput) { publish(topic: $topic, data: $data, options: $options) { id queue state data priority } }';
 const TOPICS = '{ topics { name queues } }';
 
 const f = useJobsFixture();
@@ -105,7 +106,7 @@ describe('topics', () => {
     expect((await f.api.data(TOPICS)).topics.find((t: { name: string }) => t.name === 'news')).toBeUndefined();
   });
 
-  it('two tenants\' topics of the same name are separate: publish never reaches the other\'s queues', async () => {
+  it("two tenants' topics of the same name are separate: publish never reaches the other's queues", async () => {
     const mine = f.queueName('mine');
     await f.api.data(CREATE_QUEUE, { name: mine });
     await f.api.data(SUBSCRIBE, { topic: 'shared-name', queue: mine });

@@ -99,7 +99,9 @@ describe('Leases.sendAndClaim (against PostgreSQL)', () => {
     await expect(leases.sendAndClaim(QUEUE, ['h1'], early, fetchAll)).rejects.toThrow('bad input');
     expect(await leased()).toEqual([]);
     // The pool's connections were given back clean.
-    const { rows } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE \'idle in transaction%\'');
+    const { rows } = await pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    );
     expect(rows[0]!.n).toBe(0);
   });
 });

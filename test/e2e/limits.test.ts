@@ -165,14 +165,19 @@ describe('per-tenant limits', () => {
     let flooding = true;
     const floodLoop = (async () => {
       while (flooding) {
-        await Promise.all(Array.from({ length: 32 }, (_, n) => httpGraphql(gateway.graphqlUrl, flood.token, 'mutation($d: JSON) { sendJob(queue: "flood", data: $d) { id } }', { d: { n } })));
+        await Promise.all(
+          Array.from({ length: 32 }, (_, n) =>
+            httpGraphql(gateway.graphqlUrl, flood.token, 'mutation($d: JSON) { sendJob(queue: "flood", data: $d) { id } }', { d: { n } }),
+          ),
+        );
       }
     })();
     try {
       const latencies: number[] = [];
       for (let round = 0; round < 5; round++) {
         const sentAt = Date.now();
-        const id = (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, calm.token, 'mutation { sendJob(queue: "calm", data: {}) { id } }')).sendJob.id;
+        const id = (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, calm.token, 'mutation { sendJob(queue: "calm", data: {}) { id } }')).sendJob
+          .id;
         await assigned.waitFor((d) => d.workAssigned.id === id, 3000);
         latencies.push(Date.now() - sentAt);
         await wsExecute(worker, 'mutation($id: ID!) { completeJob(queue: "calm", id: $id) { id } }', { id });
@@ -228,7 +233,8 @@ describe('slow consumers', () => {
           jobs: Array.from({ length: 100 }, (_, n) => ({ data: { n, pad } })),
         });
       }
-      const canary = (await gqlData<{ sendJob: { id: string } }>(roomy.graphqlUrl, owner.token, 'mutation { sendJob(queue: "canary", data: {}) { id } }')).sendJob.id;
+      const canary = (await gqlData<{ sendJob: { id: string } }>(roomy.graphqlUrl, owner.token, 'mutation { sendJob(queue: "canary", data: {}) { id } }'))
+        .sendJob.id;
       await watched.waitFor((d) => d.jobEvents.jobId === canary, 5000);
       reading(socket, true);
       expect(await closed).toBe(1006);
@@ -258,9 +264,14 @@ describe('slow consumers', () => {
       const ids: string[] = [];
       // Batches smaller than the buffer, each resolved before the next: only the paused socket lags.
       for (let batch = 0; batch < 25; batch++) {
-        const sent = await gqlData<{ sendJobs: string[] }>(roomy.graphqlUrl, owner.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "slow", jobs: $jobs) }', {
-          jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n, pad } })),
-        });
+        const sent = await gqlData<{ sendJobs: string[] }>(
+          roomy.graphqlUrl,
+          owner.token,
+          'mutation($jobs: [JobInput!]!) { sendJobs(queue: "slow", jobs: $jobs) }',
+          {
+            jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n, pad } })),
+          },
+        );
         ids.push(...sent.sendJobs);
         await watched.waitFor((d) => d.jobEvents.jobId === ids.at(-1), 10_000);
       }
@@ -283,7 +294,8 @@ describe('slow consumers', () => {
       sockets.push(...subscribers);
       const ended = subscribers.map((subscriber) => new Promise<unknown>((resolve) => subscriber.on('closed', resolve)));
       const watched = subscribers.map((subscriber) => collect<{ jobEvents: { jobId: string } }>(subscriber, query));
-      const probe = (await gqlData<{ sendJob: { id: string } }>(roomy.graphqlUrl, owner.token, 'mutation { sendJob(queue: "burst", data: {}) { id } }')).sendJob.id;
+      const probe = (await gqlData<{ sendJob: { id: string } }>(roomy.graphqlUrl, owner.token, 'mutation { sendJob(queue: "burst", data: {}) { id } }')).sendJob
+        .id;
       await Promise.all(watched.map((sub) => sub.waitFor((d) => d.jobEvents.jobId === probe)));
       // One statement's 100 events arrive together; each needs a job lookup, so more than 50 wait.
       await gqlData(roomy.graphqlUrl, owner.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "burst", jobs: $jobs) }', {

@@ -29,7 +29,8 @@ describe('observability', () => {
     const worker = wsClient(gateway.wsUrl, { token: tenant.token });
     const sub = collect<{ workAssigned: { id: string } }>(worker, 'subscription { workAssigned(queues: ["observed"]) { id } }');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    const id = (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "observed", data: {}) { id } }')).sendJob.id;
+    const id = (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "observed", data: {}) { id } }'))
+      .sendJob.id;
     await sub.waitFor((d) => d.workAssigned.id === id);
     await wsExecute(worker, 'mutation($id: ID!) { completeJob(queue: "observed", id: $id) { id } }', { id });
     await httpGraphql(gateway.graphqlUrl, tenant.token, 'mutation { cancelJob(queue: "observed", id: "00000000-0000-0000-0000-000000000000") { id } }');

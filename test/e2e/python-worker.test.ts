@@ -49,7 +49,11 @@ if (!python) {
     let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
     const rows = async (): Promise<Row[]> =>
-      (await sql.query<Row>('SELECT id, state, data, output, retry_count, started_on, heartbeat_on FROM pgboss.job WHERE name = $1', [`${tenant.tenant.id}/${queue}`])).rows;
+      (
+        await sql.query<Row>('SELECT id, state, data, output, retry_count, started_on, heartbeat_on FROM pgboss.job WHERE name = $1', [
+          `${tenant.tenant.id}/${queue}`,
+        ])
+      ).rows;
 
     beforeAll(async () => {
       gateway = await startGateway();
@@ -105,7 +109,12 @@ if (!python) {
       );
       expect(ids).toHaveLength(53);
 
-      await waitUntil('every job to be settled', async () => (await rows()).filter((row) => row.state === 'completed' || row.state === 'failed').length === 53, 30_000, 200);
+      await waitUntil(
+        'every job to be settled',
+        async () => (await rows()).filter((row) => row.state === 'completed' || row.state === 'failed').length === 53,
+        30_000,
+        200,
+      );
       const settled = await rows();
       for (const row of settled) {
         expect(row.retry_count).toBe(0);
@@ -124,7 +133,9 @@ if (!python) {
       expect(new Set(starts)).toEqual(new Set(ids));
 
       // A clean stop while a job runs: pauseWork, the job finishes and is completed, then the socket closes.
-      const { sendJobs: [last] } = await gqlData<{ sendJobs: string[] }>(
+      const {
+        sendJobs: [last],
+      } = await gqlData<{ sendJobs: string[] }>(
         gateway.graphqlUrl,
         tenant.token,
         'mutation($queue: String!) { sendJobs(queue: $queue, jobs: [{ data: { text: "last", sleepSeconds: 2 } }]) }',
@@ -140,7 +151,12 @@ if (!python) {
       expect(final.find((row) => row.id === last)).toMatchObject({ state: 'completed', output: { text: 'LAST' }, retry_count: 0 });
       expect(final.filter((row) => row.state === 'active')).toEqual([]);
       await waitUntil('the worker to leave the registry', async () => {
-        const { workers } = await gqlData<{ workers: unknown[] }>(gateway.graphqlUrl, tenant.token, 'query($queue: String!) { workers(queue: $queue) { id } }', { queue });
+        const { workers } = await gqlData<{ workers: unknown[] }>(
+          gateway.graphqlUrl,
+          tenant.token,
+          'query($queue: String!) { workers(queue: $queue) { id } }',
+          { queue },
+        );
         return workers.length === 0;
       });
       // The token never reaches the log, not even at DEBUG.

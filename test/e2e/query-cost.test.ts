@@ -34,8 +34,12 @@ describe('query cost, with the default limits', () => {
     };
     const found = (alias: string, first: number) => `${alias}: findJobs(queue: "no-such-queue", first: ${first}) { nodes { id data output } }`;
     await refused(`{ ${found('a', 500)} ${found('b', 500)} }`);
-    await refused('{ job(queue: "q", id: "01234567-89ab-7def-8123-456789abcdef") { dependencies(first: 500) { data output } dependents(first: 500) { data output } } }');
-    await refused(`{ ${['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r'].map((a) => `${a}: topics { name queues }`).join(' ')} ${page('z', 500)} }`);
+    await refused(
+      '{ job(queue: "q", id: "01234567-89ab-7def-8123-456789abcdef") { dependencies(first: 500) { data output } dependents(first: 500) { data output } } }',
+    );
+    await refused(
+      `{ ${['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r'].map((a) => `${a}: topics { name queues }`).join(' ')} ${page('z', 500)} }`,
+    );
     await refused('mutation { publish(topic: "t", data: {}) { data output dependencies(first: 500) { id } } }');
     const jobs = Array.from({ length: 1_000 }, (_, i) => ({ ref: `r${i}`, queue: 'q', data: {}, dependsOn: i ? ['r0'] : [] }));
     await refused('mutation($jobs: [FlowJobInput!]!) { sendFlow(jobs: $jobs) { ref id queue job { data output } } }', { jobs });

@@ -33,7 +33,12 @@ async function history(who: TestTenant, name: string, minutes = 60, intervalSeco
 }
 
 const sendJobs = (who: TestTenant, queue: string, count: number) =>
-  sendJobsAs(gateway, who.token, queue, Array.from({ length: count }, (_, i) => ({ data: { i }, options: { retryLimit: 0 } })));
+  sendJobsAs(
+    gateway,
+    who.token,
+    queue,
+    Array.from({ length: count }, (_, i) => ({ data: { i }, options: { retryLimit: 0 } })),
+  );
 
 /**
  * Moves a job's timestamps back to whole minutes before `base` (plus a few
@@ -110,7 +115,11 @@ describe('Queue.history', () => {
     expect(ago(5)).toMatchObject({ failed: 1, queued: 2, active: 1 });
     expect(ago(2)).toMatchObject({ cancelled: 1, queued: 1, active: 1 });
     expect(ago(0)).toMatchObject({ created: 0, queued: 1, active: 1 });
-    const totals = points.reduce((sum, p) => ({ created: sum.created + p.created, completed: sum.completed + p.completed, failed: sum.failed + p.failed }), { created: 0, completed: 0, failed: 0 });
+    const totals = points.reduce((sum, p) => ({ created: sum.created + p.created, completed: sum.completed + p.completed, failed: sum.failed + p.failed }), {
+      created: 0,
+      completed: 0,
+      failed: 0,
+    });
     expect(totals).toEqual({ created: 5, completed: 1, failed: 1 });
     // Before anything happened the queue was empty.
     expect(ago(45)).toMatchObject({ created: 0, queued: 0, active: 0 });

@@ -96,7 +96,10 @@ const REFUSALS: [string, () => Promise<void>][] = [
   ],
   ['SSE: a validation error', async () => expect(await sseErrorCode('subscription { jobEvents { nope } }')).toBe('GRAPHQL_VALIDATION_FAILED')],
   ['SSE: a token without READ (FORBIDDEN)', async () => expect(await sseErrorCode(EVENTS, publishOnly)).toBe('FORBIDDEN')],
-  ['SSE: workAssigned, which needs a socket (BAD_USER_INPUT)', async () => expect(await sseErrorCode('subscription { workAssigned(queues: ["refusals"]) { id } }')).toBe('BAD_USER_INPUT')],
+  [
+    'SSE: workAssigned, which needs a socket (BAD_USER_INPUT)',
+    async () => expect(await sseErrorCode('subscription { workAssigned(queues: ["refusals"]) { id } }')).toBe('BAD_USER_INPUT'),
+  ],
   ['SSE: a client that hangs up before any answer', () => hangUp(gateway.graphqlUrl, post('text/event-stream', EVENTS))],
   ['SSE: a client that hangs up once the answer starts', () => hangUp(gateway.graphqlUrl, post('text/event-stream', EVENTS), true)],
   [
@@ -107,7 +110,7 @@ const REFUSALS: [string, () => Promise<void>][] = [
     'graphql-ws: a validation error and a token without READ',
     async () => {
       const client = wsClient(gateway.wsUrl, { token: tenant.token });
-      expect((await wsExecute(client, 'subscription { jobEvents { nope } }').catch((errors: { extensions?: { code?: string } }[]) => errors[0]))).toBeDefined();
+      expect(await wsExecute(client, 'subscription { jobEvents { nope } }').catch((errors: { extensions?: { code?: string } }[]) => errors[0])).toBeDefined();
       await client.dispose();
       const forbidden = wsClient(gateway.wsUrl, { token: publishOnly });
       const result = await wsExecute(forbidden, EVENTS);

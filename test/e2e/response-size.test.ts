@@ -85,7 +85,10 @@ describe('the size of one response', () => {
   it('never replaces a push of jobs, whose jobs are held by then, however large', async () => {
     const client = wsClient(gateway.wsUrl, { token: tenant.token });
     sockets.push(client);
-    const pushes = collect<{ workAssignedBatches: { id: string; data: { blob: string } }[] }>(client, 'subscription { workAssignedBatches(queues: ["big"], concurrency: 70) { id data } }');
+    const pushes = collect<{ workAssignedBatches: { id: string; data: { blob: string } }[] }>(
+      client,
+      'subscription { workAssignedBatches(queues: ["big"], concurrency: 70) { id data } }',
+    );
     try {
       await pushes.waitFor(() => pushes.results.reduce((sum, result) => sum + (result.data?.workAssignedBatches.length ?? 0), 0) >= 70, 20_000);
       expect(pushes.results.flatMap((result) => result.errors ?? [])).toEqual([]);

@@ -35,7 +35,11 @@ const auth = () => ({ authorization: `Bearer ${tenant.token}` });
 
 const MEDIA_TYPES: Record<string, Send> = {
   'application/json': (query, variables) =>
-    fetch(gateway.graphqlUrl, { method: 'POST', headers: { ...auth(), 'content-type': 'application/json' }, body: `{"query":${JSON.stringify(query)},"variables":${variables}}` }),
+    fetch(gateway.graphqlUrl, {
+      method: 'POST',
+      headers: { ...auth(), 'content-type': 'application/json' },
+      body: `{"query":${JSON.stringify(query)},"variables":${variables}}`,
+    }),
   'application/x-www-form-urlencoded': (query, variables) =>
     fetch(gateway.graphqlUrl, { method: 'POST', headers: auth(), body: new URLSearchParams({ query, variables }) }),
   'multipart/form-data': (query, variables) => {

@@ -46,7 +46,11 @@ describe('operations that fail before execution count against the operation rate
     const client = wsClient(gateway.wsUrl, { token: tenant.token }, { lazy: false });
     sockets.push(client);
     const results = await Promise.all(
-      Array.from({ length: 12 }, (_, n) => wsExecute(client, n % 2 ? '{ viewer { tokenId ' : '{ viewer { nope } }').catch((errors: unknown) => ({ errors: errors as { extensions?: { code?: string } }[] }))),
+      Array.from({ length: 12 }, (_, n) =>
+        wsExecute(client, n % 2 ? '{ viewer { tokenId ' : '{ viewer { nope } }').catch((errors: unknown) => ({
+          errors: errors as { extensions?: { code?: string } }[],
+        })),
+      ),
     );
     const seen = results.map((r) => r.errors?.[0]?.extensions?.code);
     expect(seen.filter((c) => c === 'RATE_LIMITED').length).toBeGreaterThanOrEqual(8);

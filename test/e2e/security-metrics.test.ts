@@ -25,7 +25,10 @@ const sink = new Writable({
 
 // The hostile traffic here is thousands of requests without a valid token from one address: the
 // failed-authentication limit (security-auth-failures.test.ts) would refuse most of it.
-const gateway = useGateway({ tenantLimits: { operationsPerSecond: 1_000_000, maxConnections: 1000, maxSubscriptions: 1000 }, authFailuresPerMinute: 1_000_000 }, pino({ level: 'debug', base: { service: 'jobgate' } }, sink));
+const gateway = useGateway(
+  { tenantLimits: { operationsPerSecond: 1_000_000, maxConnections: 1000, maxSubscriptions: 1000 }, authFailuresPerMinute: 1_000_000 },
+  pino({ level: 'debug', base: { service: 'jobgate' } }, sink),
+);
 const tenant = useTestTenant(gateway);
 
 async function scrape(): Promise<Sample[]> {
@@ -72,15 +75,22 @@ async function hostileTraffic(first: number): Promise<Record<string, Map<number,
       }),
     ),
     unauthenticatedGet: await flood(SIZES.unauthenticatedGet, (n) =>
-      plainRequest(`${gateway.graphqlUrl}?${new URLSearchParams({ query: `query Get${at(n)} { viewer { tokenId } }`, operationName: `Get${at(n)}`, variables: JSON.stringify({ s: MARK }) })}`, {
-        headers: { 'x-graphql-yoga-csrf': '1' },
-      }),
+      plainRequest(
+        `${gateway.graphqlUrl}?${new URLSearchParams({ query: `query Get${at(n)} { viewer { tokenId } }`, operationName: `Get${at(n)}`, variables: JSON.stringify({ s: MARK }) })}`,
+        {
+          headers: { 'x-graphql-yoga-csrf': '1' },
+        },
+      ),
     ),
     authenticated: await flood(SIZES.authenticated, (n) =>
       plainRequest(`${gateway.graphqlUrl}?trace=${MARK}&n=${at(n)}&pad=${PAD}`, {
         method: 'POST',
         headers: { ...auth, 'x-secret': MARK },
-        body: JSON.stringify({ query: `query Op${at(n)}($s: String!) { a${at(n)}: queue(name: $s) { name } }`, operationName: `Op${at(n)}`, variables: { s: MARK } }),
+        body: JSON.stringify({
+          query: `query Op${at(n)}($s: String!) { a${at(n)}: queue(name: $s) { name } }`,
+          operationName: `Op${at(n)}`,
+          variables: { s: MARK },
+        }),
       }),
     ),
     // Errors at a path of the client's choosing (aliases).

@@ -121,7 +121,10 @@ describe('subscriptions sharing one execution', () => {
         if (done) return;
         buffered += value;
         for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-          const data = buffered.slice(0, end).split('\n').find((line) => line.startsWith('data:'));
+          const data = buffered
+            .slice(0, end)
+            .split('\n')
+            .find((line) => line.startsWith('data:'));
           buffered = buffered.slice(end + 2);
           const parsed = data ? (JSON.parse(data.slice(5)) as { data?: EventData }) : null;
           if (parsed?.data) overSse.push(parsed.data.jobEvents.jobId);
@@ -132,7 +135,10 @@ describe('subscriptions sharing one execution', () => {
     expect(await gauge('jobgate_subscription_streams', a)).toBe(1);
     const before = overWs!.results.length;
     const ids = (
-      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, a.token, SEND_JOBS, { queue: 'sse', jobs: Array.from({ length: 50 }, (_, n) => ({ data: { n } })) })
+      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, a.token, SEND_JOBS, {
+        queue: 'sse',
+        jobs: Array.from({ length: 50 }, (_, n) => ({ data: { n } })),
+      })
     ).sendJobs;
     await overWs!.waitFor((d) => d.jobEvents.jobId === ids[49]);
     for (let waited = 0; !overSse.includes(ids[49]!); waited += 20) {
@@ -207,7 +213,9 @@ describe('subscriptions sharing one execution', () => {
     const document = `subscription($queue: String = "resolved", $types: [JobEventType!] = [CREATED]) {
       jobEvents(queue: $queue, types: $types) { type queue jobId job { data } }
     }`;
-    const subs = [{}, { queue: 'resolved' }, { queue: 'resolved', types: ['CREATED'] }].map((variables) => collect<EventData>(client(c.token), document, variables));
+    const subs = [{}, { queue: 'resolved' }, { queue: 'resolved', types: ['CREATED'] }].map((variables) =>
+      collect<EventData>(client(c.token), document, variables),
+    );
     for (let attempt = 0; ; attempt++) {
       const probe = await send(c, 'resolved', { probe: attempt });
       try {

@@ -70,11 +70,15 @@ async function readingSubscriber(token: string): Promise<Map<string, number>> {
     { query: QUERY },
     { next: (result) => result.data && arrivals.set(result.data.jobEvents.jobId, Date.now()), error: () => {}, complete: () => {} },
   );
-  await waitFor('the reader to subscribe', async () => {
-    const probe = (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, token, 'mutation { sendJob(queue: "big", data: {}) { id } }')).sendJob.id;
-    await sleep(200);
-    return arrivals.has(probe);
-  }, 10_000);
+  await waitFor(
+    'the reader to subscribe',
+    async () => {
+      const probe = (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, token, 'mutation { sendJob(queue: "big", data: {}) { id } }')).sendJob.id;
+      await sleep(200);
+      return arrivals.has(probe);
+    },
+    10_000,
+  );
   return arrivals;
 }
 
@@ -87,9 +91,14 @@ async function flood(token: string, arrivals: Map<string, number>): Promise<numb
   let slowest = 0;
   const expected = arrivals.size + JOBS;
   for (let sent = 0; sent < JOBS; sent += BATCH) {
-    const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "big", jobs: $jobs) }', {
-      jobs: Array.from({ length: BATCH }, (_, n) => ({ data: { n: sent + n, pad: PAD } })),
-    });
+    const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(
+      gateway.graphqlUrl,
+      token,
+      'mutation($jobs: [JobInput!]!) { sendJobs(queue: "big", jobs: $jobs) }',
+      {
+        jobs: Array.from({ length: BATCH }, (_, n) => ({ data: { n: sent + n, pad: PAD } })),
+      },
+    );
     const committed = Date.now();
     await waitFor('the reader to get the batch', () => ids.every((id) => arrivals.has(id)), 20_000);
     slowest = Math.max(slowest, Math.max(...ids.map((id) => arrivals.get(id)!)) - committed);

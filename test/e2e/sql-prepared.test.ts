@@ -9,7 +9,7 @@ const TEXT = `SELECT $1 = 'x''y' AS same_text, $2::uuid[] AS ids, $3::jsonb AS o
 const VALUES = [
   "x'y",
   ['6f1c1f5e-9a3f-4c59-9c1a-0c0b7c7bcf11', '0b5c4d1e-7b52-4a8e-9a55-4c7f1d2e3f40'],
-  { message: "it's \"done\" \\ $1", list: [1, null, 'a,b'] },
+  { message: 'it\'s "done" \\ $1', list: [1, null, 'a,b'] },
   ['6f1c1f5e-9a3f-4c59-9c1a-0c0b7c7bcf11:0'],
   42,
   null,
@@ -80,7 +80,7 @@ describe('SqlPrepared (against PostgreSQL)', () => {
       const text = (n: number) => `SELECT ${n} AS n /* queue ${n} */`;
       const first = await sqlPrepared.execute(client, text(0), []);
       for (let n = 1; n < 40; n++) {
-        expect((await client.query(await sqlPrepared.execute(client, text(n), []) as string)).rows).toEqual([{ n }]);
+        expect((await client.query((await sqlPrepared.execute(client, text(n), [])) as string)).rows).toEqual([{ n }]);
         // Used again and again, the first text stays prepared under the same name.
         expect(await sqlPrepared.execute(client, text(0), [])).toBe(first);
       }

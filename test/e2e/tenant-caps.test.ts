@@ -60,7 +60,11 @@ describe('queues per tenant', () => {
     const refusals = [
       await httpGraphql(gateway.graphqlUrl, tenant.token, SEND, { queue: 'new' }),
       await httpGraphql(gateway.graphqlUrl, tenant.token, 'mutation { sendJobs(queue: "new", jobs: [{ data: {} }]) }'),
-      await httpGraphql(gateway.graphqlUrl, tenant.token, 'mutation { sendFlow(jobs: [{ ref: "a", queue: "q0", data: {} }, { ref: "b", queue: "new", data: {}, dependsOn: ["a"] }]) { id } }'),
+      await httpGraphql(
+        gateway.graphqlUrl,
+        tenant.token,
+        'mutation { sendFlow(jobs: [{ ref: "a", queue: "q0", data: {} }, { ref: "b", queue: "new", data: {}, dependsOn: ["a"] }]) { id } }',
+      ),
       await httpGraphql(gateway.graphqlUrl, tenant.token, SEND, { queue: 'q0', options: { deadLetter: 'new-dlq' } }),
       await httpGraphql(gateway.graphqlUrl, tenant.token, 'mutation { upsertJob(queue: "new", key: "k", data: {}) { inserted } }'),
     ];
@@ -69,7 +73,10 @@ describe('queues per tenant', () => {
     const worker = wsClient(gateway.wsUrl, { token: tenant.token });
     // An error result (`next`, then `complete`), as for any failed subscription.
     const workErrors = await new Promise<readonly { extensions?: unknown }[] | undefined>((resolve) => {
-      worker.subscribe({ query: 'subscription { workAssigned(queues: ["q0", "new"]) { id } }' }, { next: (result) => resolve(result.errors), error: () => resolve(undefined), complete: () => resolve(undefined) });
+      worker.subscribe(
+        { query: 'subscription { workAssigned(queues: ["q0", "new"]) { id } }' },
+        { next: (result) => resolve(result.errors), error: () => resolve(undefined), complete: () => resolve(undefined) },
+      );
     });
     await worker.dispose();
     expect(workErrors?.[0]?.extensions).toEqual(QUEUE_CAP);
@@ -90,7 +97,9 @@ describe('queues per tenant', () => {
   it('holds the cap exactly under concurrent creates on one instance', async () => {
     const tenant = await createTestTenant(gateway);
     const results = await Promise.all(
-      Array.from({ length: MAX_QUEUES * 3 }, (_, n) => httpGraphql(gateway.graphqlUrl, tenant.token, n % 2 ? CREATE : SEND, n % 2 ? { name: `c${n}` } : { queue: `s${n}` })),
+      Array.from({ length: MAX_QUEUES * 3 }, (_, n) =>
+        httpGraphql(gateway.graphqlUrl, tenant.token, n % 2 ? CREATE : SEND, n % 2 ? { name: `c${n}` } : { queue: `s${n}` }),
+      ),
     );
     const refused = results.filter((r) => r.body.errors?.[0]?.extensions?.code === 'QUOTA_EXCEEDED');
     expect(results.length - refused.length).toBe(MAX_QUEUES);

@@ -24,7 +24,10 @@ beforeAll(async () => {
   [heavy, light] = await Promise.all([createTestTenant(gateway), createTestTenant(gateway)]);
   const data = { payload: 'x'.repeat(500) };
   for (let sent = 0; sent < SEEDED_JOBS; sent += 1000) {
-    await gqlData(gateway.graphqlUrl, heavy.token, SEND_JOBS, { queue: heavyQueue, jobs: Array.from({ length: 1000 }, (_, n) => ({ data: { ...data, n: sent + n } })) });
+    await gqlData(gateway.graphqlUrl, heavy.token, SEND_JOBS, {
+      queue: heavyQueue,
+      jobs: Array.from({ length: 1000 }, (_, n) => ({ data: { ...data, n: sent + n } })),
+    });
   }
   const sent = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, light.token, SEND_JOBS, { queue: lightQueue, jobs: [{ data: { n: 1 } }] });
   lightJob = sent.sendJobs[0]!;
@@ -102,7 +105,10 @@ describe('a tenant flooding the database', () => {
       heavyQueryMs: heavyMs,
       flood: result,
     };
-    console.log('tenant database share', JSON.stringify(figures, (_key, value: unknown) => (typeof value === 'number' ? Math.round(value * 10) / 10 : value)));
+    console.log(
+      'tenant database share',
+      JSON.stringify(figures, (_key, value: unknown) => (typeof value === 'number' ? Math.round(value * 10) / 10 : value)),
+    );
 
     // The flood is refused, if at all, only for its share of the database.
     expect(Object.keys(result.refused).every((key) => key === '429 RATE_LIMITED database')).toBe(true);
@@ -129,7 +135,9 @@ describe("a tenant's line for its share", () => {
   it('holds what waits, lets go of what its client abandons, and refuses past the wait bound', async () => {
     const tenant = await createTestTenant(gateway);
     const queue = uniqueName('held');
-    const { sendJobs: [id] } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: [{ data: {} }] });
+    const {
+      sendJobs: [id],
+    } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: [{ data: {} }] });
     const usage = () => gateway.services.databaseShare.usage(tenant.tenant.id);
     const slots = gateway.services.databaseShare.concurrency;
     const query = (signal?: AbortSignal) =>
@@ -138,7 +146,10 @@ describe("a tenant's line for its share", () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${tenant.token}` },
         body: JSON.stringify({ query: SIMPLE, variables: { queue, id } }),
         signal,
-      }).then(async (response) => ({ status: response.status, body: (await response.json()) as { data?: unknown; errors?: { extensions: Record<string, unknown> }[] } }));
+      }).then(async (response) => ({
+        status: response.status,
+        body: (await response.json()) as { data?: unknown; errors?: { extensions: Record<string, unknown> }[] },
+      }));
 
     // The job table locked: the tenant's queries hold their slots until the lock goes.
     await withTestClient(async (locker) => {
@@ -179,12 +190,18 @@ describe("a tenant's line for its share", () => {
     try {
       // A document apiece (its operation name): no subscription shares another's execution.
       const subscribers = Array.from({ length: 3 * gateway.services.databaseShare.concurrency }, (_, n) =>
-        collect<{ jobEvents: { jobId: string; job: { id: string } | null } }>(socket, `subscription Watch${n}($queue: String!) { jobEvents(queue: $queue) { jobId job { id } } }`, { queue }),
+        collect<{ jobEvents: { jobId: string; job: { id: string } | null } }>(
+          socket,
+          `subscription Watch${n}($queue: String!) { jobEvents(queue: $queue) { jobId job { id } } }`,
+          { queue },
+        ),
       );
       await wsExecute(socket, '{ viewer { tokenId } }');
       await sleep(200);
       expect(gateway.services.databaseShare.usage(tenant.tenant.id)).toEqual({ active: 0, waiting: 0 });
-      const { sendJobs: [id] } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: [{ data: {} }] });
+      const {
+        sendJobs: [id],
+      } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs: [{ data: {} }] });
       for (const subscriber of subscribers) {
         const { jobEvents } = await subscriber.waitFor((data) => data.jobEvents.jobId === id);
         expect(jobEvents.job).toEqual({ id });

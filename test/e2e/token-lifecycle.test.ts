@@ -52,7 +52,10 @@ async function liveSse(gateway: TestGateway, token: string): Promise<{ results: 
       if (done) return Date.now();
       buffered += value;
       for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-        const data = buffered.slice(0, end).split('\n').find((line) => line.startsWith('data:'));
+        const data = buffered
+          .slice(0, end)
+          .split('\n')
+          .find((line) => line.startsWith('data:'));
         buffered = buffered.slice(end + 2);
         if (data && data.length > 5) results.push(JSON.parse(data.slice(5)) as (typeof results)[number]);
       }

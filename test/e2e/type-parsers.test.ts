@@ -45,7 +45,14 @@ describe('parseTimestamptz (against PostgreSQL output)', () => {
   });
 
   it('hands what it does not read itself to the general parser', () => {
-    for (const text of ['2026-12-01', '2026-12-01 23:27:02', '2026-12-01T23:27:02Z', '2026-12-01 23:27:02.+00', '2026-12-01 23:27:02+0x', 'garbage at all!!!!!!!']) {
+    for (const text of [
+      '2026-12-01',
+      '2026-12-01 23:27:02',
+      '2026-12-01T23:27:02Z',
+      '2026-12-01 23:27:02.+00',
+      '2026-12-01 23:27:02+0x',
+      'garbage at all!!!!!!!',
+    ]) {
       const expected = general(text);
       const actual = parseTimestamptz(text);
       expect(actual instanceof Date && !Number.isNaN(actual.getTime()) ? actual.getTime() : String(actual)).toEqual(

@@ -10,7 +10,8 @@ interface Assigned {
   workAssigned: { id: string; queue: string; state: string; data: { n?: number } | null; retryCount: number };
 }
 
-const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue state data retryCount } }';
+const WORK =
+  'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue state data retryCount } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $output: JSON) { completeJob(queue: $queue, id: $id, output: $output) { id state output } }';
 const COMPLETE_MANY = 'mutation($queue: String!, $ids: [ID!]!) { completeJobs(queue: $queue, ids: $ids) { requested affected } }';
 
@@ -28,7 +29,8 @@ function worker(on: TestGateway = gateway, token = tenant.token): Client {
 
 const createQueue = (name: string, options: Record<string, unknown> = {}) => createQueueAs(gateway, tenant.token, name, options);
 
-const send = (queue: string, data: Record<string, unknown> = {}, options?: Record<string, unknown>, on: TestGateway = gateway) => sendJob(on, tenant.token, queue, data, options);
+const send = (queue: string, data: Record<string, unknown> = {}, options?: Record<string, unknown>, on: TestGateway = gateway) =>
+  sendJob(on, tenant.token, queue, data, options);
 
 async function jobRow(queue: string, id: string): Promise<{ state: string; retry_count: number; output: unknown }> {
   const { rows } = await sql.query('SELECT state, retry_count, output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/${queue}`, id]);
@@ -98,9 +100,11 @@ describe('workAssigned', () => {
     const unsettled = new Set<string>();
     let peak = 0;
     const sub = collect<Assigned>(client, WORK, { queues: ['bulk'], concurrency: 3 });
-    const ids = (await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "bulk", jobs: $jobs) }', {
-      jobs: Array.from({ length: 30 }, (_, n) => ({ data: { n } })),
-    })).sendJobs;
+    const ids = (
+      await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "bulk", jobs: $jobs) }', {
+        jobs: Array.from({ length: 30 }, (_, n) => ({ data: { n } })),
+      })
+    ).sendJobs;
     let seen = 0;
     while (seen < ids.length) {
       await sub.waitFor(() => sub.results.length > seen, 5000);
@@ -152,7 +156,7 @@ describe('workAssigned', () => {
     sub.stop();
   });
 
-  it('claims a job sent while a worker waits in the send\'s own transaction, within concurrency', async () => {
+  it("claims a job sent while a worker waits in the send's own transaction, within concurrency", async () => {
     await createQueue('same-transaction');
     const qualified = `${tenant.tenant.id}/same-transaction`;
     await withTestClient(async (listener) => {
@@ -193,7 +197,10 @@ describe('workAssigned', () => {
       expect((await jobRow('same-transaction', ids[2]!)).state).toBe('created');
       await wsExecute(client, COMPLETE, { queue: 'same-transaction', id: ids[0] });
       await sub.waitFor((d) => d.workAssigned.id === ids[2]);
-      for (const id of ids.slice(1)) expect((await wsExecute<{ completeJob: { state: string } }>(client, COMPLETE, { queue: 'same-transaction', id })).data?.completeJob.state).toBe('COMPLETED');
+      for (const id of ids.slice(1))
+        expect((await wsExecute<{ completeJob: { state: string } }>(client, COMPLETE, { queue: 'same-transaction', id })).data?.completeJob.state).toBe(
+          'COMPLETED',
+        );
       sub.stop();
     });
   });
@@ -338,9 +345,14 @@ describe('workAssigned', () => {
       'subscription { workAssignedBatches(queues: ["batched"], concurrency: 5) { id state } }',
     );
     await sleep(200);
-    const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(gateway.graphqlUrl, tenant.token, 'mutation($jobs: [JobInput!]!) { sendJobs(queue: "batched", jobs: $jobs) }', {
-      jobs: Array.from({ length: 12 }, (_, n) => ({ data: { n } })),
-    });
+    const { sendJobs: ids } = await gqlData<{ sendJobs: string[] }>(
+      gateway.graphqlUrl,
+      tenant.token,
+      'mutation($jobs: [JobInput!]!) { sendJobs(queue: "batched", jobs: $jobs) }',
+      {
+        jobs: Array.from({ length: 12 }, (_, n) => ({ data: { n } })),
+      },
+    );
     const received = new Set<string>();
     let seen = 0;
     while (received.size < ids.length) {

@@ -67,8 +67,14 @@ describe('group concurrency', () => {
     ];
     await sleep(300);
     // The flood first, then a small customer's jobs behind it.
-    await gqlData(gateways[0]!.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'fair', jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n }, options: { groupId: 'flood' } })) });
-    await gqlData(gateways[1]!.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'fair', jobs: Array.from({ length: 6 }, (_, n) => ({ data: { n }, options: { groupId: 'small' } })) });
+    await gqlData(gateways[0]!.graphqlUrl, tenant.token, SEND_JOBS, {
+      queue: 'fair',
+      jobs: Array.from({ length: 40 }, (_, n) => ({ data: { n }, options: { groupId: 'flood' } })),
+    });
+    await gqlData(gateways[1]!.graphqlUrl, tenant.token, SEND_JOBS, {
+      queue: 'fair',
+      jobs: Array.from({ length: 6 }, (_, n) => ({ data: { n }, options: { groupId: 'small' } })),
+    });
     const peak: Record<string, number> = {};
     let floodDoneWhenSmallFinished: number | undefined;
     const deadline = Date.now() + 30_000;
@@ -92,7 +98,15 @@ describe('group concurrency', () => {
     const bad = async (groups: unknown) => JSON.stringify(await collect(worker, WORK, { queues: ['tiers'], groups }).error);
     expect(await bad({ default: 0 })).toContain('BAD_USER_INPUT');
     expect(await bad({ default: 1, tiers: [{ tier: 'gold', limit: 0 }] })).toContain('BAD_USER_INPUT');
-    expect(await bad({ default: 1, tiers: [{ tier: 'gold', limit: 2 }, { tier: 'gold', limit: 3 }] })).toContain('BAD_USER_INPUT');
+    expect(
+      await bad({
+        default: 1,
+        tiers: [
+          { tier: 'gold', limit: 2 },
+          { tier: 'gold', limit: 3 },
+        ],
+      }),
+    ).toContain('BAD_USER_INPUT');
     const tiered = slowWorker(gateways[0]!, 'tiers', 10, { default: 1, tiers: [{ tier: 'gold', limit: 3 }] }, 200);
     await sleep(200);
     await gqlData(gateways[0]!.graphqlUrl, tenant.token, SEND_JOBS, {

@@ -10,8 +10,10 @@ interface Assigned {
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease } }';
 const SEND = 'mutation($queue: String!, $data: JSON) { sendJob(queue: $queue, data: $data) { id lease } }';
-const COMPLETE = 'mutation($queue: String!, $id: ID!, $output: JSON, $lease: String) { completeJob(queue: $queue, id: $id, output: $output, lease: $lease) { id state output } }';
-const COMPLETE_MANY = 'mutation($queue: String!, $ids: [ID!]!, $lease: [String!]) { completeJobs(queue: $queue, ids: $ids, lease: $lease) { requested affected } }';
+const COMPLETE =
+  'mutation($queue: String!, $id: ID!, $output: JSON, $lease: String) { completeJob(queue: $queue, id: $id, output: $output, lease: $lease) { id state output } }';
+const COMPLETE_MANY =
+  'mutation($queue: String!, $ids: [ID!]!, $lease: [String!]) { completeJobs(queue: $queue, ids: $ids, lease: $lease) { requested affected } }';
 const FAIL = 'mutation($queue: String!, $id: ID!, $lease: String) { failJob(queue: $queue, id: $id, error: "failed on purpose", lease: $lease) { id state } }';
 const TOUCH = 'mutation($queue: String!, $id: ID!, $lease: String) { touchJob(queue: $queue, id: $id, lease: $lease) { id state } }';
 const JOB = 'query($queue: String!, $id: ID!) { job(queue: $queue, id: $id) { id state lease } }';
@@ -68,7 +70,11 @@ describe('lease tokens', () => {
 
   it('only the holder sees the lease: the same job read over HTTP or from another socket has none', async () => {
     const { job, stop } = await pushedJob('lease-visible');
-    expect((await gqlData(gateway.graphqlUrl, tenant.token, JOB, { queue: 'lease-visible', id: job.id })).job).toEqual({ id: job.id, state: 'ACTIVE', lease: null });
+    expect((await gqlData(gateway.graphqlUrl, tenant.token, JOB, { queue: 'lease-visible', id: job.id })).job).toEqual({
+      id: job.id,
+      state: 'ACTIVE',
+      lease: null,
+    });
     expect((await wsExecute(worker(), JOB, { queue: 'lease-visible', id: job.id })).data?.job).toEqual({ id: job.id, state: 'ACTIVE', lease: null });
     stop();
   });
@@ -77,7 +83,9 @@ describe('lease tokens', () => {
     const first = await pushedJob('lease-detach');
     const second = await pushedJob('lease-detach');
     // The first job's lease is used over HTTP (a heartbeat from the process working it), the second's never.
-    expect((await http(TOUCH, { queue: 'lease-detach', id: first.job.id, lease: first.job.lease })).body.data).toEqual({ touchJob: { id: first.job.id, state: 'ACTIVE' } });
+    expect((await http(TOUCH, { queue: 'lease-detach', id: first.job.id, lease: first.job.lease })).body.data).toEqual({
+      touchJob: { id: first.job.id, state: 'ACTIVE' },
+    });
     await Promise.all([first.socket.dispose(), second.socket.dispose()]);
     const deadline = Date.now() + 10_000;
     while ((await jobRow('lease-detach', second.job.id)).state === 'active' && Date.now() < deadline) await sleep(50);
@@ -125,14 +133,16 @@ describe('lease tokens', () => {
     sub.stop();
   });
 
-  it('another tenant\'s lease behaves as an unknown job: NOT_FOUND, the job untouched', async () => {
+  it("another tenant's lease behaves as an unknown job: NOT_FOUND, the job untouched", async () => {
     const { job, stop } = await pushedJob('shared-name');
     const intruder = await createTestTenant(gateway);
     await send('shared-name', { own: true }, intruder.token);
     const withLease = await http(COMPLETE, { queue: 'shared-name', id: job.id, lease: job.lease }, intruder.token);
     const unknownId = await http(COMPLETE, { queue: 'shared-name', id: '01234567-89ab-7def-8123-456789abcdef', lease: job.lease }, intruder.token);
     expect(codes(withLease)).toEqual(['NOT_FOUND']);
-    expect(withLease.body.errors?.[0]?.message.replace(job.id, '<id>')).toBe(unknownId.body.errors?.[0]?.message.replace('01234567-89ab-7def-8123-456789abcdef', '<id>'));
+    expect(withLease.body.errors?.[0]?.message.replace(job.id, '<id>')).toBe(
+      unknownId.body.errors?.[0]?.message.replace('01234567-89ab-7def-8123-456789abcdef', '<id>'),
+    );
     expect(await jobRow('shared-name', job.id)).toMatchObject({ state: 'active', retry_count: 0 });
     stop();
   });

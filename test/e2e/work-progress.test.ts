@@ -13,7 +13,8 @@ interface Events {
 
 const WORK = 'subscription($queues: [String!]!) { workAssigned(queues: $queues) { id lease } }';
 const EVENTS = 'subscription($queue: String) { jobEvents(queue: $queue) { type jobId state progress } }';
-const PROGRESS = 'mutation($queue: String!, $id: ID!, $progress: JSON!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: $progress, lease: $lease) { id state progress } }';
+const PROGRESS =
+  'mutation($queue: String!, $id: ID!, $progress: JSON!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: $progress, lease: $lease) { id state progress } }';
 const JOB = 'query($queue: String!, $id: ID!) { job(queue: $queue, id: $id) { state progress } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
 
@@ -22,7 +23,8 @@ let tenant: TestTenant;
 const wsClientFor = useWsClients();
 const socket = (token = tenant.token): Client => wsClientFor(gateway.wsUrl, token);
 
-const codes = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] | undefined }) => (response.errors ?? []).map((error) => error.extensions?.code);
+const codes = (response: { errors?: readonly { extensions?: Record<string, unknown> }[] | undefined }) =>
+  (response.errors ?? []).map((error) => error.extensions?.code);
 
 beforeAll(async () => {
   gateway = await startGateway();
@@ -40,7 +42,11 @@ describe('reportProgress', () => {
     const events = collect<Events>(watcher, EVENTS, { queue: 'progress' });
     const work = collect<Assigned>(worker, WORK, { queues: ['progress'] });
     await wsExecute(watcher, 'query { viewer { tenant { id } } }');
-    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "progress", data: {}) { id } }');
+    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(
+      gateway.graphqlUrl,
+      tenant.token,
+      'mutation { sendJob(queue: "progress", data: {}) { id } }',
+    );
     const { id, lease } = (await work.waitFor((d) => d.workAssigned.id === sendJob.id)).workAssigned;
     await events.waitFor((d) => d.jobEvents.jobId === id && d.jobEvents.type === 'ACTIVE');
 

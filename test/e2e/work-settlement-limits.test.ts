@@ -14,7 +14,9 @@ const wsClientFor = useWsClients();
 const socket = (token: string): Client => wsClientFor(gateway.wsUrl, token);
 
 async function states(tenant: TestTenant, queue: string): Promise<Record<string, number>> {
-  const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [`${tenant.tenant.id}/${queue}`]);
+  const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [
+    `${tenant.tenant.id}/${queue}`,
+  ]);
   return Object.fromEntries(rows.map((row) => [row.state, row.n]));
 }
 
@@ -61,7 +63,10 @@ describe('settlements and the tenant operation rate', () => {
     const workers = completingWorkers(tenant, 'per-job', 4, 32);
     // Workers first; the producer sends 5 batches of 1,000.
     for (let batch = 0; batch < 5; batch++) {
-      await gqlData(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'per-job', jobs: Array.from({ length: 1_000 }, (_, n) => ({ data: { n: batch * 1_000 + n } })) });
+      await gqlData(gateway.graphqlUrl, tenant.token, SEND_JOBS, {
+        queue: 'per-job',
+        jobs: Array.from({ length: 1_000 }, (_, n) => ({ data: { n: batch * 1_000 + n } })),
+      });
     }
     const deadline = Date.now() + 60_000;
     while ((await states(tenant, 'per-job')).completed !== 5_000 && Date.now() < deadline) await sleep(100);
@@ -70,7 +75,9 @@ describe('settlements and the tenant operation rate', () => {
     expect(await states(tenant, 'per-job')).toEqual({ completed: 5_000 });
     expect(workers.pushed.size).toBe(5_000);
     expect([...workers.pushed.values()].every((times) => times === 1)).toBe(true);
-    const { rows } = await sql.query<{ retried: number }>('SELECT count(*)::int AS retried FROM pgboss.job WHERE name = $1 AND retry_count > 0', [`${tenant.tenant.id}/per-job`]);
+    const { rows } = await sql.query<{ retried: number }>('SELECT count(*)::int AS retried FROM pgboss.job WHERE name = $1 AND retry_count > 0', [
+      `${tenant.tenant.id}/per-job`,
+    ]);
     expect(rows[0]!.retried).toBe(0);
     workers.stop();
   }, 90_000);
@@ -89,11 +96,15 @@ describe('settlements and the tenant operation rate', () => {
     expect(await states(tenant, 'slow-tenant')).toEqual({ completed: 30 });
     // A completeJob of a job the caller does not hold is an operation like any other, and so is a send.
     const unheld = await Promise.all(
-      Array.from({ length: 6 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, COMPLETE, { queue: 'slow-tenant', id: '01234567-89ab-7def-8123-456789abcdef' })),
+      Array.from({ length: 6 }, () =>
+        httpGraphql(gateway.graphqlUrl, tenant.token, COMPLETE, { queue: 'slow-tenant', id: '01234567-89ab-7def-8123-456789abcdef' }),
+      ),
     );
     expect(unheld.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
     // As many at once as the burst holds and more: a loaded machine refills the bucket between single requests.
-    const sends = await Promise.all(Array.from({ length: 6 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'slow-tenant', jobs: [{ data: {} }] })));
+    const sends = await Promise.all(
+      Array.from({ length: 6 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, SEND_JOBS, { queue: 'slow-tenant', jobs: [{ data: {} }] })),
+    );
     expect(sends.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
     workers.stop();
   });

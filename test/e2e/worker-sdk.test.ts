@@ -12,10 +12,18 @@ const workers: Worker[] = [];
 
 const createQueue = (name: string, options: Record<string, unknown> = {}) => createQueueAs(gateway, tenant.token, name, options);
 
-const sendMany = (queue: string, count: number) => sendJobs(gateway, tenant.token, queue, Array.from({ length: count }, (_, n) => ({ data: { n } })));
+const sendMany = (queue: string, count: number) =>
+  sendJobs(
+    gateway,
+    tenant.token,
+    queue,
+    Array.from({ length: count }, (_, n) => ({ data: { n } })),
+  );
 
 async function states(queue: string): Promise<Record<string, number>> {
-  const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [`${tenant.tenant.id}/${queue}`]);
+  const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [
+    `${tenant.tenant.id}/${queue}`,
+  ]);
   return Object.fromEntries(rows.map((row) => [row.state, row.n]));
 }
 
@@ -60,7 +68,9 @@ describe('worker SDK', () => {
       return (s.completed ?? 0) + (s.failed ?? 0) === 20;
     });
     expect(await states('sdk-basic')).toEqual({ completed: 16, failed: 4 });
-    const { rows } = await sql.query("SELECT data->>'n' AS n, output FROM pgboss.job WHERE name = $1 AND state = 'failed' ORDER BY 1", [`${tenant.tenant.id}/sdk-basic`]);
+    const { rows } = await sql.query("SELECT data->>'n' AS n, output FROM pgboss.job WHERE name = $1 AND state = 'failed' ORDER BY 1", [
+      `${tenant.tenant.id}/sdk-basic`,
+    ]);
     expect(rows[0].output).toMatchObject({ message: 'multiple of five' });
     const doubled = await sql.query("SELECT output FROM pgboss.job WHERE name = $1 AND data->>'n' = '4'", [`${tenant.tenant.id}/sdk-basic`]);
     expect(doubled.rows[0].output).toEqual({ double: 8 });
@@ -87,7 +97,11 @@ describe('worker SDK', () => {
       (error: unknown) => errors.push(error),
     );
     await until(async () => (await sql.query('SELECT 1 FROM pgboss.queue WHERE name = $1', [`${tenant.tenant.id}/sdk-worker-first`])).rowCount === 1);
-    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "sdk-worker-first", data: { first: true }) { id } }');
+    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(
+      gateway.graphqlUrl,
+      tenant.token,
+      'mutation { sendJob(queue: "sdk-worker-first", data: { first: true }) { id } }',
+    );
     await until(async () => (await states('sdk-worker-first')).completed === 1);
     const { rows } = await sql.query('SELECT output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-worker-first`, sendJob.id]);
     expect(rows[0].output).toEqual({ ok: true });
@@ -106,9 +120,18 @@ describe('worker SDK', () => {
       },
     });
     workers.push(worker);
-    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "sdk-progress", data: {}) { id } }');
+    const { sendJob } = await gqlData<{ sendJob: { id: string } }>(
+      gateway.graphqlUrl,
+      tenant.token,
+      'mutation { sendJob(queue: "sdk-progress", data: {}) { id } }',
+    );
     await until(async () => (await states('sdk-progress')).completed === 1);
-    const { job } = await gqlData<{ job: { state: string; progress: unknown; output: unknown } }>(gateway.graphqlUrl, tenant.token, 'query($id: ID!) { job(queue: "sdk-progress", id: $id) { state progress output } }', { id: sendJob.id });
+    const { job } = await gqlData<{ job: { state: string; progress: unknown; output: unknown } }>(
+      gateway.graphqlUrl,
+      tenant.token,
+      'query($id: ID!) { job(queue: "sdk-progress", id: $id) { state progress output } }',
+      { id: sendJob.id },
+    );
     expect(job).toEqual({ state: 'COMPLETED', progress: { step: 2, of: 2 }, output: { finished: true } });
   });
 
@@ -132,7 +155,11 @@ describe('worker SDK', () => {
     const [job] = handedOver;
     expect(job!.lease).toEqual(expect.any(String));
     await producer.reportProgress('sdk-handoff', sent!.id, job!.lease!, 0.5);
-    expect(await producer.complete('sdk-handoff', sent!.id, job!.lease!, { by: 'another process' })).toEqual({ id: sent!.id, queue: 'sdk-handoff', state: 'COMPLETED' });
+    expect(await producer.complete('sdk-handoff', sent!.id, job!.lease!, { by: 'another process' })).toEqual({
+      id: sent!.id,
+      queue: 'sdk-handoff',
+      state: 'COMPLETED',
+    });
     await expect(producer.complete('sdk-handoff', sent!.id, job!.lease!)).rejects.toMatchObject({ code: 'CONFLICT' });
     const { rows } = await sql.query('SELECT state, output FROM pgboss.job WHERE name = $1 AND id = $2', [`${tenant.tenant.id}/sdk-handoff`, sent!.id]);
     expect(rows[0]).toEqual({ state: 'completed', output: { by: 'another process' } });
@@ -147,11 +174,16 @@ describe('worker SDK', () => {
       active--;
     };
     for (let n = 0; n < 2; n++) {
-      workers.push(createWorker({ url: gateway.wsUrl, token: tenant.token, queues: ['sdk-groups'], concurrency: 4, groupConcurrency: { default: 1 }, handler }));
+      workers.push(
+        createWorker({ url: gateway.wsUrl, token: tenant.token, queues: ['sdk-groups'], concurrency: 4, groupConcurrency: { default: 1 }, handler }),
+      );
     }
     await sleep(300);
     const producer = createProducer({ url: gateway.graphqlUrl, token: tenant.token });
-    await producer.sendMany('sdk-groups', Array.from({ length: 6 }, (_, n) => ({ data: { n }, options: { groupId: 'one-customer' } })));
+    await producer.sendMany(
+      'sdk-groups',
+      Array.from({ length: 6 }, (_, n) => ({ data: { n }, options: { groupId: 'one-customer' } })),
+    );
     await until(async () => (await states('sdk-groups')).completed === 6);
     expect(peak).toBe(1);
   });

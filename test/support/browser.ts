@@ -25,7 +25,13 @@ function executable(file: string): boolean {
 }
 
 function systemChromium(): string | null {
-  const candidates = ['/usr/bin/chromium', ...(process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, 'chromium'))];
+  const candidates = [
+    '/usr/bin/chromium',
+    ...(process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((dir) => path.join(dir, 'chromium')),
+  ];
   return candidates.find(executable) ?? null;
 }
 

@@ -21,24 +21,14 @@ export async function httpGraphql<T = Record<string, unknown>>(
 }
 
 /** Data of a successful request; fails the test with the errors otherwise. */
-export async function gqlData<T = Record<string, any>>(
-  url: string,
-  token: string,
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<T> {
+export async function gqlData<T = Record<string, any>>(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<T> {
   const { body } = await httpGraphql<T>(url, token, query, variables);
   if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
   return body.data as T;
 }
 
 /** The first error code of a request expected to fail. */
-export async function gqlErrorCode(
-  url: string,
-  token: string,
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<string | undefined> {
+export async function gqlErrorCode(url: string, token: string, query: string, variables?: Record<string, unknown>): Promise<string | undefined> {
   const { body } = await httpGraphql(url, token, query, variables);
   return body.errors?.[0]?.extensions?.code;
 }

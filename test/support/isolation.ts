@@ -210,8 +210,7 @@ export interface SeededWorld {
  */
 export async function seedVictim(gateway: TestGateway, tenant: TestTenant, boss: PgBoss): Promise<SeededWorld> {
   const secret = `A-SECRET-${hex(8)}`;
-  const api = <T = Record<string, any>>(query: string, variables?: Record<string, unknown>) =>
-    gqlData<T>(gateway.graphqlUrl, tenant.token, query, variables);
+  const api = <T = Record<string, any>>(query: string, variables?: Record<string, unknown>) => gqlData<T>(gateway.graphqlUrl, tenant.token, query, variables);
   const jobs: SeededJob[] = [];
   const send = async (queue: string, label: string, options: Record<string, unknown> = {}): Promise<string> => {
     const { sendJob } = await api(DOCS.sendJob, { queue, data: { secret, label }, options });
@@ -253,7 +252,12 @@ export async function seedVictim(gateway: TestGateway, tenant: TestTenant, boss:
 
   jobs.push({ id: await send('emails', 'created', { singletonKey: 'welcome', priority: 3 }), queue: 'emails', state: 'created', label: 'created' });
   jobs.push({ id: await send('emails', 'deferred', { delaySeconds: 3600 }), queue: 'emails', state: 'created', label: 'deferred' });
-  jobs.push({ id: await send('emails', 'throttled', { singletonKey: 'throttled', singletonSeconds: 3600 }), queue: 'emails', state: 'created', label: 'throttled' });
+  jobs.push({
+    id: await send('emails', 'throttled', { singletonKey: 'throttled', singletonSeconds: 3600 }),
+    queue: 'emails',
+    state: 'created',
+    label: 'throttled',
+  });
 
   const deadLettered = await api(DOCS.jobs, { queue: 'emails/dead' });
   for (const node of deadLettered.jobs.nodes as { id: string; state: string }[]) {
@@ -274,7 +278,8 @@ export async function seedVictim(gateway: TestGateway, tenant: TestTenant, boss:
     ],
   });
   const flowIds = await api(`query { jobs(queue: "pipeline") { nodes { id data } } }`);
-  for (const node of flowIds.jobs.nodes as { id: string; data: { label: string } }[]) jobs.push({ id: node.id, queue: 'pipeline', state: 'created', label: node.data.label });
+  for (const node of flowIds.jobs.nodes as { id: string; data: { label: string } }[])
+    jobs.push({ id: node.id, queue: 'pipeline', state: 'created', label: node.data.label });
   if ((sendFlow as unknown[]).length !== 2) throw new Error('seed: the flow was not created');
 
   await api(DOCS.createQueue, { name: 'ledger', options: { policy: 'KEY_STRICT_FIFO', retryLimit: 0 } });
@@ -287,7 +292,12 @@ export async function seedVictim(gateway: TestGateway, tenant: TestTenant, boss:
   await api(DOCS.subscribeQueue, { topic: 'orders', queue: 'emails' });
   await api(DOCS.subscribeQueue, { topic: 'orders', queue: 'reports/daily' });
 
-  await api(DOCS.scheduleJob, { queue: 'reports/daily', cron: YEARLY_CRON, data: { secret }, options: { key: 'nightly', tz: 'Europe/Paris', deadLetter: 'emails/dead' } });
+  await api(DOCS.scheduleJob, {
+    queue: 'reports/daily',
+    cron: YEARLY_CRON,
+    data: { secret },
+    options: { key: 'nightly', tz: 'Europe/Paris', deadLetter: 'emails/dead' },
+  });
   await api(DOCS.scheduleJob, { queue: 'emails', cron: YEARLY_CRON, data: { secret } });
 
   const first = await api(DOCS.jobs, { queue: 'emails', first: 1 });
@@ -329,7 +339,8 @@ export async function apiSnapshot(gateway: TestGateway, world: SeededWorld): Pro
     };
   }
   const jobs: Record<string, unknown> = {};
-  for (const job of world.jobs) jobs[job.id] = { ...(await api(DOCS.job, { queue: job.queue, id: job.id })).job, ...(await api(DOCS.jobFlow, { queue: job.queue, id: job.id })).job };
+  for (const job of world.jobs)
+    jobs[job.id] = { ...(await api(DOCS.job, { queue: job.queue, id: job.id })).job, ...(await api(DOCS.jobFlow, { queue: job.queue, id: job.id })).job };
   return { queues, schedules, topics, perQueue, jobs };
 }
 
@@ -348,10 +359,28 @@ export async function apiSnapshot(gateway: TestGateway, world: SeededWorld): Pro
  * periodic snapshots of these same counters.)
  */
 export const SUPERVISOR_QUEUE_COLUMNS = [
-  'deferred_count', 'blocked_count', 'queued_count', 'ready_count', 'active_count', 'failed_count', 'total_count',
-  'retained_count', 'retained_on', 'created_delta', 'completed_delta', 'failed_delta', 'delta_on', 'delta_seconds',
-  'wait_bins', 'run_bins', 'ready_oldest_seconds', 'ready_history', 'singletons_active',
-  'monitor_claim_on', 'monitor_on', 'maintain_on',
+  'deferred_count',
+  'blocked_count',
+  'queued_count',
+  'ready_count',
+  'active_count',
+  'failed_count',
+  'total_count',
+  'retained_count',
+  'retained_on',
+  'created_delta',
+  'completed_delta',
+  'failed_delta',
+  'delta_on',
+  'delta_seconds',
+  'wait_bins',
+  'run_bins',
+  'ready_oldest_seconds',
+  'ready_history',
+  'singletons_active',
+  'monitor_claim_on',
+  'monitor_on',
+  'maintain_on',
 ];
 const PASS_STAMPS = ['monitor_claim_on', 'monitor_on', 'maintain_on'];
 
@@ -395,7 +424,11 @@ export function diffSnapshots(before: DbSnapshot, after: DbSnapshot): string[] {
   list('schedule rows', before.schedules, after.schedules);
   list('subscription rows', before.subscriptions, after.subscriptions);
   list('job_dependency rows', before.dependencies, after.dependencies);
-  list('queue names', before.queues.map((q) => q.name), after.queues.map((q) => q.name));
+  list(
+    'queue names',
+    before.queues.map((q) => q.name),
+    after.queues.map((q) => q.name),
+  );
   for (const old of before.queues) {
     const now = after.queues.find((q) => q.name === old.name);
     if (!now) continue;
@@ -449,7 +482,9 @@ export function leaksIn(calls: readonly RecordedCall[], victim: SeededWorld, att
     const output = echoes.reduce((text, echo) => text.split(echo).join('""'), JSON.stringify(call.response.body).toLowerCase());
     for (const needle of forbidden) {
       if (output.includes(needle) && !input.includes(needle)) {
-        problems.push(`response to ${call.query.slice(0, 60).replace(/\s+/g, ' ')} ${JSON.stringify(call.variables).slice(0, 200)} contains "${needle}": ${JSON.stringify(call.response.body).slice(0, 400)}`);
+        problems.push(
+          `response to ${call.query.slice(0, 60).replace(/\s+/g, ' ')} ${JSON.stringify(call.variables).slice(0, 200)} contains "${needle}": ${JSON.stringify(call.response.body).slice(0, 400)}`,
+        );
       }
     }
   }

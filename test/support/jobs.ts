@@ -175,9 +175,7 @@ export interface JobsFixture {
 }
 
 /** Starts a gateway, a tenant and the pg-boss probes; `close()` stops them all. */
-export async function startJobsFixture(
-  options: { config?: Partial<Config>; scopes?: readonly ScopeName[] } = {},
-): Promise<JobsFixture> {
+export async function startJobsFixture(options: { config?: Partial<Config>; scopes?: readonly ScopeName[] } = {}): Promise<JobsFixture> {
   const gateway = await startGateway(options.config);
   const tenant = await createTestTenant(gateway, options.scopes ?? ['PUBLISH', 'READ', 'WORK']);
   const sql = new pg.Pool({ connectionString: testDatabaseUrl(), max: 3 });

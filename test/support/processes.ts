@@ -393,13 +393,17 @@ export async function startPgBouncer(binary: string, target: PrivatePostgres, mo
     await rm(dir, { recursive: true, force: true });
   };
   cleanups.add(stop);
-  await waitUntil('pgbouncer to listen', async () => {
-    if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${output}`);
-    return new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1', () => (socket.end(), resolve(true)));
-      socket.once('error', () => resolve(false));
-    });
-  }, 10_000);
+  await waitUntil(
+    'pgbouncer to listen',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`pgbouncer exited: ${output}`);
+      return new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => (socket.end(), resolve(true)));
+        socket.once('error', () => resolve(false));
+      });
+    },
+    10_000,
+  );
   return { port, url: `postgresql://jobgate:jobgate@127.0.0.1:${port}/jobgate`, output: () => output, stop };
 }
 

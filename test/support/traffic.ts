@@ -8,7 +8,8 @@ import { createClient, type Client } from 'graphql-ws';
 import { SEND_JOBS } from './operations.ts';
 import { readyStatus, recordingWebSocket, sleep, type SocketLog } from './processes.ts';
 
-const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease data } }';
+const WORK =
+  'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id queue retryCount lease data } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
 const EVENTS = 'subscription($queue: String, $jobId: ID) { jobEvents(queue: $queue, jobId: $jobId) { type jobId retryCount } }';
 

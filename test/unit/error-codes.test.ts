@@ -16,7 +16,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('error codes', () => {
-  it('are the codes of docs/api.md\'s error table, no more and no fewer', () => {
+  it("are the codes of docs/api.md's error table, no more and no fewer", () => {
     const api = readFileSync(join(root, 'docs/api.md'), 'utf8');
     const table = api.slice(api.indexOf('## Errors (`extensions.code`)'), api.indexOf('### HTTP status of a failed request'));
     const documented = new Set([...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]));

@@ -55,7 +55,7 @@ describe('a queue slot', () => {
     expect(slot.assign(jobs(5), reservation.turns)).toHaveLength(2);
   });
 
-  it('never promises more than a subscription\'s concurrency, across overlapping claims and holds', () => {
+  it("never promises more than a subscription's concurrency, across overlapping claims and holds", () => {
     const a = subscription('a', 4);
     const slot = slotWith(a);
     hold(a, 'held-1');

@@ -31,7 +31,10 @@ describe('plans', () => {
   });
 
   it('write a batch size into the text only when it is an integer', () => {
-    expect(activeJobIds(schema, 't/q', 1000)).toEqual({ text: `SELECT id FROM "my""boss".job WHERE name = $1 AND state = 'active' LIMIT 1000`, values: ['t/q'] });
+    expect(activeJobIds(schema, 't/q', 1000)).toEqual({
+      text: `SELECT id FROM "my""boss".job WHERE name = $1 AND state = 'active' LIMIT 1000`,
+      values: ['t/q'],
+    });
     expect(integerLiteral(-3)).toBe('-3');
     expect(() => activeJobIds(schema, 't/q', 1.5)).toThrow('not an integer');
     expect(() => integerLiteral(Number.NaN)).toThrow('not an integer');

@@ -8,7 +8,16 @@ const root = new URL('../..', import.meta.url).pathname;
 export default tseslint.config(
   {
     basePath: root,
-    ignores: ['**/node_modules/**', '**/generated/**', 'dashboard/dist/**', 'packages/client/dist/**', 'tools/**', 'bench/results/**', '.jobgate/**', 'test/artifacts/**'],
+    ignores: [
+      '**/node_modules/**',
+      '**/generated/**',
+      'dashboard/dist/**',
+      'packages/client/dist/**',
+      'tools/**',
+      'bench/results/**',
+      '.jobgate/**',
+      'test/artifacts/**',
+    ],
   },
   {
     basePath: root,

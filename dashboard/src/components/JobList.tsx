@@ -70,8 +70,7 @@ function useJobList(queue: string, filter: JobState | 'ALL') {
   const generation = useRef(0);
 
   const fetchPage = useCallback(
-    (after: string | null) =>
-      client.query(JobsQuery, { queue, states, first: PAGE_SIZE, after }, { requestPolicy: 'network-only' }).toPromise(),
+    (after: string | null) => client.query(JobsQuery, { queue, states, first: PAGE_SIZE, after }, { requestPolicy: 'network-only' }).toPromise(),
     [client, queue, filter],
   );
 
@@ -134,7 +133,12 @@ function useJobList(queue: string, filter: JobState | 'ALL') {
     });
   }, []);
 
-  useLiveRefresh((event) => event.queue === queue, () => void refreshFirst(), 1_000, applyEvent);
+  useLiveRefresh(
+    (event) => event.queue === queue,
+    () => void refreshFirst(),
+    1_000,
+    applyEvent,
+  );
 
   const jobs = [...list.jobs.values()].filter((job) => filter === 'ALL' || job.state === filter).sort(newestFirst);
   return { jobs, hasMore: list.hasMore, loading, error, loadMore };
@@ -177,8 +181,12 @@ export function JobList({ queue, counts }: { queue: string; counts: Partial<Reco
               <th scope="col">Created</th>
               <th scope="col">Started</th>
               <th scope="col">Finished</th>
-              <th scope="col" className="num">Retries</th>
-              <th scope="col" className="num">Priority</th>
+              <th scope="col" className="num">
+                Retries
+              </th>
+              <th scope="col" className="num">
+                Priority
+              </th>
             </tr>
           </thead>
           <tbody>
@@ -219,9 +227,7 @@ export function JobList({ queue, counts }: { queue: string; counts: Partial<Reco
         </table>
       </div>
       <div className="list-foot">
-        <p className="muted">
-          {loading ? 'Loading…' : `Showing ${formatCount(jobs.length)}${total !== undefined ? ` of ${formatCount(total)}` : ''}`}
-        </p>
+        <p className="muted">{loading ? 'Loading…' : `Showing ${formatCount(jobs.length)}${total !== undefined ? ` of ${formatCount(total)}` : ''}`}</p>
         {hasMore && (
           <button type="button" onClick={() => void loadMore()} disabled={loading}>
             Load {PAGE_SIZE} more

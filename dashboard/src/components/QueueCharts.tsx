@@ -147,15 +147,30 @@ export function QueueCharts({ points, intervalSeconds }: { points: readonly Hist
           </LineChart>
         </ResponsiveContainer>
       </ChartFigure>
-      <ChartFigure
-        title="Queue depth, last hour"
-        summary={latest ? `now ${formatCount(latest.queued)} queued, ${formatCount(latest.active)} active` : ''}
-      >
+      <ChartFigure title="Queue depth, last hour" summary={latest ? `now ${formatCount(latest.queued)} queued, ${formatCount(latest.active)} active` : ''}>
         <ResponsiveContainer width="100%" height={220}>
           <AreaChart data={series} margin={{ top: 8, right: 12, bottom: 0, left: 0 }} accessibilityLayer>
             {axes}
-            <Area type="stepAfter" dataKey="queued" name="Queued" stackId="depth" stroke={COLORS.queued} fill={COLORS.queued} fillOpacity={0.25} isAnimationActive={false} />
-            <Area type="stepAfter" dataKey="active" name="Active" stackId="depth" stroke={COLORS.active} fill={COLORS.active} fillOpacity={0.25} isAnimationActive={false} />
+            <Area
+              type="stepAfter"
+              dataKey="queued"
+              name="Queued"
+              stackId="depth"
+              stroke={COLORS.queued}
+              fill={COLORS.queued}
+              fillOpacity={0.25}
+              isAnimationActive={false}
+            />
+            <Area
+              type="stepAfter"
+              dataKey="active"
+              name="Active"
+              stackId="depth"
+              stroke={COLORS.active}
+              fill={COLORS.active}
+              fillOpacity={0.25}
+              isAnimationActive={false}
+            />
           </AreaChart>
         </ResponsiveContainer>
       </ChartFigure>

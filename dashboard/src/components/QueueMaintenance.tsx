@@ -153,10 +153,12 @@ export function PurgePanel({ queue, onChanged }: { queue: string; onChanged: () 
           question={`Delete the waiting jobs of ${queue}?`}
           consequence={<p>Every created, deferred and retrying job of the queue is deleted. Active and finished jobs stay.</p>}
           confirmLabel="Delete waiting jobs"
-          onConfirm={() => run('the waiting jobs', async () => {
-            const result = await deleteQueued({ queue });
-            return { error: result.error, count: result.data?.deleteQueuedJobs };
-          })}
+          onConfirm={() =>
+            run('the waiting jobs', async () => {
+              const result = await deleteQueued({ queue });
+              return { error: result.error, count: result.data?.deleteQueuedJobs };
+            })
+          }
         />
         <TypedConfirmButton
           {...common}
@@ -164,10 +166,12 @@ export function PurgePanel({ queue, onChanged }: { queue: string; onChanged: () 
           question={`Delete the finished jobs of ${queue}?`}
           consequence={<p>Every completed, cancelled and failed job the queue keeps is deleted.</p>}
           confirmLabel="Delete finished jobs"
-          onConfirm={() => run('the finished jobs', async () => {
-            const result = await deleteStored({ queue });
-            return { error: result.error, count: result.data?.deleteStoredJobs };
-          })}
+          onConfirm={() =>
+            run('the finished jobs', async () => {
+              const result = await deleteStored({ queue });
+              return { error: result.error, count: result.data?.deleteStoredJobs };
+            })
+          }
         />
         <TypedConfirmButton
           {...common}
@@ -175,10 +179,12 @@ export function PurgePanel({ queue, onChanged }: { queue: string; onChanged: () 
           question={`Delete every job of ${queue}?`}
           consequence={<p>Every job of the queue is deleted, active ones too: their workers can no longer complete them.</p>}
           confirmLabel="Delete all jobs"
-          onConfirm={() => run('the jobs', async () => {
-            const result = await deleteAll({ queue });
-            return { error: result.error, count: result.data?.deleteAllJobs };
-          })}
+          onConfirm={() =>
+            run('the jobs', async () => {
+              const result = await deleteAll({ queue });
+              return { error: result.error, count: result.data?.deleteAllJobs };
+            })
+          }
         />
       </div>
       <OutcomeLine outcome={outcome} />

@@ -76,7 +76,15 @@ export function TypedConfirmButton({ label, question, consequence, phrase, confi
             <label htmlFor={ids.input}>
               Type <strong className="mono">{phrase}</strong> to confirm
             </label>
-            <input ref={inputRef} id={ids.input} value={typed} onChange={(event) => setTyped(event.target.value)} autoComplete="off" spellCheck={false} className="mono" />
+            <input
+              ref={inputRef}
+              id={ids.input}
+              value={typed}
+              onChange={(event) => setTyped(event.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              className="mono"
+            />
           </div>
           <div className="dialog-actions">
             <button type="submit" className="danger" disabled={busy || !matches}>

@@ -276,11 +276,7 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
               }}
             />
           </div>
-          {noPublish && (
-            <p className="notice">
-              This token can look but not change: the job actions need the PUBLISH scope.
-            </p>
-          )}
+          {noPublish && <p className="notice">This token can look but not change: the job actions need the PUBLISH scope.</p>}
           <div className="detail-grid">
             <section aria-labelledby="facts-title" className="panel">
               <h2 id="facts-title">Details</h2>

@@ -17,7 +17,11 @@ const QueuesQuery = graphql(`
 
 export function QueuesPage() {
   const [{ data, error, fetching }, refetch] = useQuery({ query: QueuesQuery, requestPolicy: 'cache-and-network' });
-  useLiveRefresh(() => true, () => refetch({ requestPolicy: 'network-only' }), 1_000);
+  useLiveRefresh(
+    () => true,
+    () => refetch({ requestPolicy: 'network-only' }),
+    1_000,
+  );
   useEffect(() => {
     document.title = 'Queues · Jobgate';
   }, []);
@@ -32,7 +36,9 @@ export function QueuesPage() {
       <ErrorNotice error={error} what="Could not load the queues" />
       {!data && fetching && <Loading what="queues" />}
       {data && queues.length === 0 && (
-        <p className="empty">No queues yet. A queue appears here as soon as a job is sent to it (mutation <code>sendJob</code>).</p>
+        <p className="empty">
+          No queues yet. A queue appears here as soon as a job is sent to it (mutation <code>sendJob</code>).
+        </p>
       )}
       {queues.length > 0 && (
         <div className="table-wrap">
@@ -41,11 +47,21 @@ export function QueuesPage() {
             <thead>
               <tr>
                 <th scope="col">Queue</th>
-                <th scope="col" className="num">Queued</th>
-                <th scope="col" className="num">Active</th>
-                <th scope="col" className="num">Deferred</th>
-                <th scope="col" className="num">Completed</th>
-                <th scope="col" className="num">Failed</th>
+                <th scope="col" className="num">
+                  Queued
+                </th>
+                <th scope="col" className="num">
+                  Active
+                </th>
+                <th scope="col" className="num">
+                  Deferred
+                </th>
+                <th scope="col" className="num">
+                  Completed
+                </th>
+                <th scope="col" className="num">
+                  Failed
+                </th>
                 <th scope="col">Policy</th>
                 <th scope="col">Options</th>
               </tr>
@@ -56,10 +72,18 @@ export function QueuesPage() {
                   <th scope="row">
                     <Link to={{ name: 'queue', queue: queue.name }}>{queue.name}</Link>
                   </th>
-                  <td className="num" data-count="queued">{formatCount(queue.queuedCount)}</td>
-                  <td className="num" data-count="active">{formatCount(queue.activeCount)}</td>
-                  <td className="num" data-count="deferred">{formatCount(queue.deferredCount)}</td>
-                  <td className="num" data-count="completed">{formatCount(queue.completedCount)}</td>
+                  <td className="num" data-count="queued">
+                    {formatCount(queue.queuedCount)}
+                  </td>
+                  <td className="num" data-count="active">
+                    {formatCount(queue.activeCount)}
+                  </td>
+                  <td className="num" data-count="deferred">
+                    {formatCount(queue.deferredCount)}
+                  </td>
+                  <td className="num" data-count="completed">
+                    {formatCount(queue.completedCount)}
+                  </td>
                   <td className={`num${queue.failedCount ? ' has-failed' : ''}`} data-count="failed">
                     {formatCount(queue.failedCount)}
                   </td>

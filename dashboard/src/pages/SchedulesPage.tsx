@@ -69,7 +69,10 @@ function NextRuns({ cron, tz, id }: { cron: string; tz: string; id: string }) {
           <ol aria-label="Next runs">
             {data.previewSchedule.map((at) => (
               <li key={at}>
-                <Time value={at} /> <span className="muted">{new Date(at).toLocaleString('en-GB', { timeZone: asked.tz.trim() || 'UTC', dateStyle: 'medium', timeStyle: 'short' })}</span>
+                <Time value={at} />{' '}
+                <span className="muted">
+                  {new Date(at).toLocaleString('en-GB', { timeZone: asked.tz.trim() || 'UTC', dateStyle: 'medium', timeStyle: 'short' })}
+                </span>
               </li>
             ))}
           </ol>

@@ -70,13 +70,27 @@ export function TenantsPage() {
               <thead>
                 <tr>
                   <th scope="col">Tenant</th>
-                  <th scope="col" className="num">Queues</th>
-                  <th scope="col" className="num">Queued</th>
-                  <th scope="col" className="num">Active</th>
-                  <th scope="col" className="num">Deferred</th>
-                  <th scope="col" className="num">Completed</th>
-                  <th scope="col" className="num">Failed</th>
-                  <th scope="col" className="num">Total</th>
+                  <th scope="col" className="num">
+                    Queues
+                  </th>
+                  <th scope="col" className="num">
+                    Queued
+                  </th>
+                  <th scope="col" className="num">
+                    Active
+                  </th>
+                  <th scope="col" className="num">
+                    Deferred
+                  </th>
+                  <th scope="col" className="num">
+                    Completed
+                  </th>
+                  <th scope="col" className="num">
+                    Failed
+                  </th>
+                  <th scope="col" className="num">
+                    Total
+                  </th>
                 </tr>
               </thead>
               <tbody>

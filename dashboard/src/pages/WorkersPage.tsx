@@ -33,7 +33,11 @@ export function WorkersPage() {
   const [only, setOnly] = useState('');
   const filterId = useId();
   // Jobs taken, settled or failed back change what workers hold.
-  useLiveRefresh((event) => event.type !== 'CREATED', () => refetch({ requestPolicy: 'network-only' }), 2_000);
+  useLiveRefresh(
+    (event) => event.type !== 'CREATED',
+    () => refetch({ requestPolicy: 'network-only' }),
+    2_000,
+  );
   useEffect(() => {
     document.title = 'Workers · Jobgate';
   }, []);
@@ -99,7 +103,9 @@ export function WorkersPage() {
                     <tr>
                       <th scope="col">Worker</th>
                       <th scope="col">In hand</th>
-                      <th scope="col" className="num">Concurrency</th>
+                      <th scope="col" className="num">
+                        Concurrency
+                      </th>
                       <th scope="col">Queues</th>
                       <th scope="col">Connected</th>
                       <th scope="col">Last seen</th>

@@ -119,9 +119,11 @@ export function createProducer(options: ProducerOptions): Producer {
     retry: async (queue, id) => (await postOperation(endpoint, RetryJobDocument, { queue, id })).retryJob,
     delete: async (queue, id) => (await postOperation(endpoint, DeleteJobDocument, { queue, id })).deleteJob,
     getJob,
-    complete: async (queue, id, lease, output) => (await postOperation(endpoint, CompleteWithLeaseDocument, { queue, id, lease, output: output ?? null })).completeJob,
+    complete: async (queue, id, lease, output) =>
+      (await postOperation(endpoint, CompleteWithLeaseDocument, { queue, id, lease, output: output ?? null })).completeJob,
     fail: async (queue, id, lease, error) => (await postOperation(endpoint, FailWithLeaseDocument, { queue, id, lease, error: error ?? null })).failJob,
     touch: async (queue, id, lease) => (await postOperation(endpoint, TouchWithLeaseDocument, { queue, id, lease })).touchJob,
-    reportProgress: async (queue, id, lease, progress) => (await postOperation(endpoint, ProgressWithLeaseDocument, { queue, id, lease, progress })).reportProgress,
+    reportProgress: async (queue, id, lease, progress) =>
+      (await postOperation(endpoint, ProgressWithLeaseDocument, { queue, id, lease, progress })).reportProgress,
   };
 }

@@ -190,7 +190,10 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
     return Math.min(stopDeadline, staleAt);
   }
 
-  function request<TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentString<TResult, TVariables>, variables: TVariables): Promise<TResult> {
+  function request<TResult, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentString<TResult, TVariables>,
+    variables: TVariables,
+  ): Promise<TResult> {
     return new Promise((resolve, reject) => {
       let data: TResult | undefined;
       client.subscribe<TResult>(
@@ -229,7 +232,10 @@ export function createWorker<TData = unknown>(options: WorkerOptions<TData>): Wo
       const ids = taken.map((completion) => completion.id);
       const holds = taken.map((completion) => completion.hold);
       batch.inFlight = true;
-      withRetries(() => request(CompleteJobsDocument, { queue, ids }), () => settleBy(holds))
+      withRetries(
+        () => request(CompleteJobsDocument, { queue, ids }),
+        () => settleBy(holds),
+      )
         .catch((error: unknown) => report(error))
         .finally(() => {
           batch.inFlight = false;

@@ -4,11 +4,40 @@ import { withoutNulls } from '../inputs.ts';
 import { jobOptionFields, JobRef } from './jobs.ts';
 
 const JobEditInput = builder.inputType('JobEditInput', {
-  description: 'What updateJob and upsertJob change; omitted fields keep the job\'s values (an upsert that inserts takes the queue\'s).',
+  description: "What updateJob and upsertJob change; omitted fields keep the job's values (an upsert that inserts takes the queue's).",
   fields: (t) => {
-    const { priority, startAfter, delaySeconds, retryLimit, retryDelay, retryBackoff, retryDelayMax, expireInSeconds, heartbeatSeconds, deadLetter, retentionSeconds, deleteAfterSeconds, groupId, groupTier } =
-      jobOptionFields(t);
-    return { priority, startAfter, delaySeconds, retryLimit, retryDelay, retryBackoff, retryDelayMax, expireInSeconds, heartbeatSeconds, deadLetter, retentionSeconds, deleteAfterSeconds, groupId, groupTier };
+    const {
+      priority,
+      startAfter,
+      delaySeconds,
+      retryLimit,
+      retryDelay,
+      retryBackoff,
+      retryDelayMax,
+      expireInSeconds,
+      heartbeatSeconds,
+      deadLetter,
+      retentionSeconds,
+      deleteAfterSeconds,
+      groupId,
+      groupTier,
+    } = jobOptionFields(t);
+    return {
+      priority,
+      startAfter,
+      delaySeconds,
+      retryLimit,
+      retryDelay,
+      retryBackoff,
+      retryDelayMax,
+      expireInSeconds,
+      heartbeatSeconds,
+      deadLetter,
+      retentionSeconds,
+      deleteAfterSeconds,
+      groupId,
+      groupTier,
+    };
   },
 });
 
@@ -20,7 +49,7 @@ const JobUpsertRef = builder.objectRef<UpsertedJob>('JobUpsert').implement({
 });
 
 const dataArg = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) =>
-  t.arg({ type: 'JSON', description: 'The new data, a JSON object or array; omitted or null keeps the job\'s.' });
+  t.arg({ type: 'JSON', description: "The new data, a JSON object or array; omitted or null keeps the job's." });
 
 builder.mutationFields((t) => ({
   updateJob: t.field({

@@ -13,10 +13,19 @@ const JobEventRef = builder.objectRef<JobEventView>('JobEvent').implement({
     type: t.field({ type: JobEventTypeEnum, resolve: (event) => event.type }),
     queue: t.exposeString('queue'),
     jobId: t.exposeID('jobId'),
-    state: t.field({ type: JobStateEnum, resolve: (event) => event.state, description: 'The state the job entered (for DELETED: the state it was deleted in).' }),
+    state: t.field({
+      type: JobStateEnum,
+      resolve: (event) => event.state,
+      description: 'The state the job entered (for DELETED: the state it was deleted in).',
+    }),
     retryCount: t.exposeInt('retryCount'),
     at: t.expose('at', { type: 'DateTime', description: 'When the gateway received the change.' }),
-    progress: t.field({ type: 'JSON', nullable: true, description: 'What the holder reported (PROGRESS events; null for the others).', resolve: (event) => event.progress }),
+    progress: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'What the holder reported (PROGRESS events; null for the others).',
+      resolve: (event) => event.progress,
+    }),
     job: t.field({
       type: JobRef,
       nullable: true,
@@ -31,7 +40,7 @@ builder.subscriptionField('jobEvents', (t) =>
     type: JobEventRef,
     authScopes: { read: true },
     description:
-      'Every state change of the tenant\'s jobs. All arguments are optional filters. With `jobId`, a job already in a final state yields that final event at once.',
+      "Every state change of the tenant's jobs. All arguments are optional filters. With `jobId`, a job already in a final state yields that final event at once.",
     args: {
       queue: t.arg.string(),
       jobId: t.arg.id(),

@@ -37,7 +37,7 @@ builder.objectFields(JobRef, (t) => ({
   pendingDependencies: t.int({ description: 'How many of the jobs it depends on have not completed yet.', resolve: fromRow('pendingDependencies') }),
   dependencies: t.field({
     type: [JobRef],
-    description: 'The jobs this one waits for (its flow\'s `dependsOn`), in their current states.',
+    description: "The jobs this one waits for (its flow's `dependsOn`), in their current states.",
     args: relatedArgs(t),
     complexity: relatedCost,
     resolve: (job, args, { flows }) => flows.related(job, 'parents', args.first ?? undefined),
@@ -62,6 +62,8 @@ builder.mutationField('sendFlow', (t) =>
       'a `dependsOn` that names no ref of the flow, or a cycle, is BAD_USER_INPUT. Returns the ids by ref, in input order.',
     args: { jobs: t.arg({ type: [FlowJobInputRef], required: true }) },
     resolve: (_root, args, { flows }) =>
-      flows.send(args.jobs.map((job) => ({ ref: job.ref, queue: job.queue, data: job.data, options: withoutNulls(job.options), dependsOn: job.dependsOn ?? undefined }))),
+      flows.send(
+        args.jobs.map((job) => ({ ref: job.ref, queue: job.queue, data: job.data, options: withoutNulls(job.options), dependsOn: job.dependsOn ?? undefined })),
+      ),
   }),
 );

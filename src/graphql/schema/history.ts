@@ -4,7 +4,7 @@ import { builder } from '../builder.ts';
 import { QueueRef } from './queues.ts';
 
 const QueueHistoryPointRef = builder.objectRef<QueueHistoryPoint>('QueueHistoryPoint').implement({
-  description: 'One interval of a queue\'s recent history, from the timestamps of the jobs still stored.',
+  description: "One interval of a queue's recent history, from the timestamps of the jobs still stored.",
   fields: (t) => ({
     at: t.expose('at', { type: 'DateTime', description: 'Start of the interval.' }),
     created: t.exposeInt('created', { description: 'Jobs created in the interval.' }),
@@ -28,8 +28,10 @@ builder.objectField(QueueRef, 'history', (t) =>
       intervalSeconds: t.arg.int({ defaultValue: 60 }),
     },
     // One aggregate over the queue's stored jobs; its points are a few numbers each (a window out of range is refused by the resolver).
-    complexity: (args) => ({ field: 10, multiplier: Math.ceil(Math.min(Math.max(((args.minutes ?? 60) * 60) / Math.max(1, args.intervalSeconds ?? 60), 1), MAX_HISTORY_POINTS) / 10) }),
-    resolve: (queue: QueueRecord, args, { history }) =>
-      history.load(queue.name, { minutes: args.minutes ?? 60, intervalSeconds: args.intervalSeconds ?? 60 }),
+    complexity: (args) => ({
+      field: 10,
+      multiplier: Math.ceil(Math.min(Math.max(((args.minutes ?? 60) * 60) / Math.max(1, args.intervalSeconds ?? 60), 1), MAX_HISTORY_POINTS) / 10),
+    }),
+    resolve: (queue: QueueRecord, args, { history }) => history.load(queue.name, { minutes: args.minutes ?? 60, intervalSeconds: args.intervalSeconds ?? 60 }),
   }),
 );

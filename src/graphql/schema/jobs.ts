@@ -16,18 +16,24 @@ export function fromRow<K extends keyof JobRecord>(key: K): (job: JobSource) => 
 }
 
 export const JobRef = builder.objectRef<JobSource>('Job').implement({
-  description: 'A job in one of the tenant\'s queues.',
+  description: "A job in one of the tenant's queues.",
   fields: (t) => ({
     id: t.exposeID('id'),
     queue: t.exposeString('queue'),
     state: t.field({ type: JobStateEnum, resolve: (job) => job.state }),
     data: t.field({ type: 'JSON', nullable: true, complexity: PAYLOAD_COST, resolve: fromRow('data') }),
-    output: t.field({ type: 'JSON', nullable: true, complexity: PAYLOAD_COST, description: 'What the job completed with, or its failure.', resolve: fromRow('output') }),
+    output: t.field({
+      type: 'JSON',
+      nullable: true,
+      complexity: PAYLOAD_COST,
+      description: 'What the job completed with, or its failure.',
+      resolve: fromRow('output'),
+    }),
     error: t.field({
       type: 'JSON',
       nullable: true,
       complexity: PAYLOAD_COST,
-      description: 'Why its last attempt failed (the failJob error, or pg-boss\'s own on expiry) while the job is FAILED or waiting to RETRY; null otherwise.',
+      description: "Why its last attempt failed (the failJob error, or pg-boss's own on expiry) while the job is FAILED or waiting to RETRY; null otherwise.",
       resolve: (job) => (job.state === 'failed' || job.state === 'retry' ? fromRow('output')(job) : null),
     }),
     priority: t.int({ resolve: fromRow('priority') }),
@@ -83,26 +89,26 @@ export const JobPageRef = builder.objectRef<JobPage>('JobPage').implement({
 
 /** Send options, shared by JobOptionsInput and ScheduleOptionsInput. */
 export const jobOptionFields = (t: InputFields) => ({
-    id: t.id({ description: 'A UUID chosen by the client (idempotent sends).' }),
-    priority: t.int({ description: 'Higher runs first.' }),
-    startAfter: t.field({ type: 'DateTime', description: 'Not before this time.' }),
-    delaySeconds: t.int({ description: 'Not before this many seconds from now.' }),
-    retryLimit: t.int(),
-    retryDelay: t.int({ description: 'Seconds between retries.' }),
-    retryBackoff: t.boolean({ description: 'Exponential back-off between retries.' }),
-    retryDelayMax: t.int({ description: 'Upper bound of the back-off, in seconds.' }),
-    expireInSeconds: t.int({ description: 'How long the job may stay active.' }),
-    heartbeatSeconds: t.int({ description: 'Fail the job when no heartbeat arrives for this long (≥ 10).' }),
-    singletonKey: t.string({ description: 'At most one queued job per key (with the queue policy or a time window).' }),
-    singletonSeconds: t.int({ description: 'At most one job per key in each window of this many seconds.' }),
-    singletonNextSlot: t.boolean({ description: 'When the window is taken, queue for the next one instead of dropping.' }),
-    throttleSeconds: t.int({ description: 'Throttle: at most one job per window; extra sends return null.' }),
-    debounceSeconds: t.int({ description: 'Debounce: extra sends in a window move to the next window.' }),
-    deadLetter: t.string({ description: 'Queue that receives the job once its retries are exhausted.' }),
-    retentionSeconds: t.int({ description: 'How long the job may wait in the queue before it is deleted.' }),
-    deleteAfterSeconds: t.int({ description: 'How long the job is kept after it completes.' }),
-    groupId: t.string({ description: 'Fairness group.' }),
-    groupTier: t.string(),
+  id: t.id({ description: 'A UUID chosen by the client (idempotent sends).' }),
+  priority: t.int({ description: 'Higher runs first.' }),
+  startAfter: t.field({ type: 'DateTime', description: 'Not before this time.' }),
+  delaySeconds: t.int({ description: 'Not before this many seconds from now.' }),
+  retryLimit: t.int(),
+  retryDelay: t.int({ description: 'Seconds between retries.' }),
+  retryBackoff: t.boolean({ description: 'Exponential back-off between retries.' }),
+  retryDelayMax: t.int({ description: 'Upper bound of the back-off, in seconds.' }),
+  expireInSeconds: t.int({ description: 'How long the job may stay active.' }),
+  heartbeatSeconds: t.int({ description: 'Fail the job when no heartbeat arrives for this long (≥ 10).' }),
+  singletonKey: t.string({ description: 'At most one queued job per key (with the queue policy or a time window).' }),
+  singletonSeconds: t.int({ description: 'At most one job per key in each window of this many seconds.' }),
+  singletonNextSlot: t.boolean({ description: 'When the window is taken, queue for the next one instead of dropping.' }),
+  throttleSeconds: t.int({ description: 'Throttle: at most one job per window; extra sends return null.' }),
+  debounceSeconds: t.int({ description: 'Debounce: extra sends in a window move to the next window.' }),
+  deadLetter: t.string({ description: 'Queue that receives the job once its retries are exhausted.' }),
+  retentionSeconds: t.int({ description: 'How long the job may wait in the queue before it is deleted.' }),
+  deleteAfterSeconds: t.int({ description: 'How long the job is kept after it completes.' }),
+  groupId: t.string({ description: 'Fairness group.' }),
+  groupTier: t.string(),
 });
 
 export const JobOptionsInput = builder.inputType('JobOptionsInput', {
@@ -159,7 +165,7 @@ const queueAndId = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[
   id: t.arg.id({ required: true }),
 });
 const leaseArg = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) =>
-  t.arg.string({ description: 'The job\'s lease (`Job.lease` of the pushed job): then any connection or request with WORK may settle it.' });
+  t.arg.string({ description: "The job's lease (`Job.lease` of the pushed job): then any connection or request with WORK may settle it." });
 /** A batch command costs one per id. */
 const perId = (args: { ids: readonly unknown[] }) => Math.max(1, args.ids.length);
 const queueAndIds = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) => ({
@@ -173,7 +179,11 @@ builder.mutationFields((t) => ({
     nullable: true,
     authScopes: { publish: true },
     description: 'Creates a job (and the queue, with defaults, on first use). Null when a singleton, throttle or debounce rule suppressed it.',
-    args: { queue: t.arg.string({ required: true }), data: t.arg({ type: 'JSON', description: 'A JSON object or array (anything else, null included, is BAD_USER_INPUT).' }), options: t.arg({ type: JobOptionsInput }) },
+    args: {
+      queue: t.arg.string({ required: true }),
+      data: t.arg({ type: 'JSON', description: 'A JSON object or array (anything else, null included, is BAD_USER_INPUT).' }),
+      options: t.arg({ type: JobOptionsInput }),
+    },
     resolve: (_root, args, { sends }) => sends.sendJob(args.queue, args.data, withoutNulls(args.options)),
   }),
   sendJobs: t.field({
@@ -183,26 +193,74 @@ builder.mutationFields((t) => ({
     description: 'Inserts a batch into one queue in one round trip; returns the ids in input order (jobs suppressed by a singleton rule are left out).',
     args: { queue: t.arg.string({ required: true }), jobs: t.arg({ type: [JobInputRef], required: true }) },
     resolve: (_root, args, { sends }) =>
-      sends.sendJobs(args.queue, args.jobs.map((job) => ({ data: job.data, options: withoutNulls(job.options) }))),
+      sends.sendJobs(
+        args.queue,
+        args.jobs.map((job) => ({ data: job.data, options: withoutNulls(job.options) })),
+      ),
   }),
-  cancelJob: t.field({ type: JobRef, authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.commandOne('cancel', a.queue, String(a.id)) }),
-  resumeJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Puts a cancelled job back in the queue.', args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.commandOne('resume', a.queue, String(a.id)) }),
-  retryJob: t.field({ type: JobRef, authScopes: { publish: true }, description: 'Queues a failed job again.', args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.commandOne('retry', a.queue, String(a.id)) }),
-  deleteJob: t.boolean({ authScopes: { publish: true }, args: queueAndId(t), resolve: (_r, a, { settlements }) => settlements.deleteOne(a.queue, String(a.id)) }),
+  cancelJob: t.field({
+    type: JobRef,
+    authScopes: { publish: true },
+    args: queueAndId(t),
+    resolve: (_r, a, { settlements }) => settlements.commandOne('cancel', a.queue, String(a.id)),
+  }),
+  resumeJob: t.field({
+    type: JobRef,
+    authScopes: { publish: true },
+    description: 'Puts a cancelled job back in the queue.',
+    args: queueAndId(t),
+    resolve: (_r, a, { settlements }) => settlements.commandOne('resume', a.queue, String(a.id)),
+  }),
+  retryJob: t.field({
+    type: JobRef,
+    authScopes: { publish: true },
+    description: 'Queues a failed job again.',
+    args: queueAndId(t),
+    resolve: (_r, a, { settlements }) => settlements.commandOne('retry', a.queue, String(a.id)),
+  }),
+  deleteJob: t.boolean({
+    authScopes: { publish: true },
+    args: queueAndId(t),
+    resolve: (_r, a, { settlements }) => settlements.deleteOne(a.queue, String(a.id)),
+  }),
   removeJob: t.field({
     type: DeletedJobRef,
     authScopes: { publish: true },
-    description: 'deleteJob that returns the deleted job\'s identity (NOT_FOUND when there is none).',
+    description: "deleteJob that returns the deleted job's identity (NOT_FOUND when there is none).",
     args: queueAndId(t),
     resolve: async (_r, a, { settlements }) => {
       await settlements.deleteOne(a.queue, String(a.id));
       return { id: String(a.id), queue: a.queue };
     },
   }),
-  cancelJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('cancel', a.queue, a.ids.map(String)) }),
-  resumeJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('resume', a.queue, a.ids.map(String)) }),
-  retryJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('retry', a.queue, a.ids.map(String)) }),
-  deleteJobs: t.field({ type: JobCommandResultRef, authScopes: { publish: true }, complexity: perId, args: queueAndIds(t), resolve: (_r, a, { settlements }) => settlements.command('delete', a.queue, a.ids.map(String)) }),
+  cancelJobs: t.field({
+    type: JobCommandResultRef,
+    authScopes: { publish: true },
+    complexity: perId,
+    args: queueAndIds(t),
+    resolve: (_r, a, { settlements }) => settlements.command('cancel', a.queue, a.ids.map(String)),
+  }),
+  resumeJobs: t.field({
+    type: JobCommandResultRef,
+    authScopes: { publish: true },
+    complexity: perId,
+    args: queueAndIds(t),
+    resolve: (_r, a, { settlements }) => settlements.command('resume', a.queue, a.ids.map(String)),
+  }),
+  retryJobs: t.field({
+    type: JobCommandResultRef,
+    authScopes: { publish: true },
+    complexity: perId,
+    args: queueAndIds(t),
+    resolve: (_r, a, { settlements }) => settlements.command('retry', a.queue, a.ids.map(String)),
+  }),
+  deleteJobs: t.field({
+    type: JobCommandResultRef,
+    authScopes: { publish: true },
+    complexity: perId,
+    args: queueAndIds(t),
+    resolve: (_r, a, { settlements }) => settlements.command('delete', a.queue, a.ids.map(String)),
+  }),
   completeJob: t.field({
     type: JobRef,
     authScopes: { work: true },
@@ -216,7 +274,7 @@ builder.mutationFields((t) => ({
     args: {
       ...queueAndIds(t),
       output: t.arg({ type: 'JSON' }),
-      lease: t.arg.stringList({ description: 'The jobs\' leases, one per id in the same order: then any connection or request with WORK may settle them.' }),
+      lease: t.arg.stringList({ description: "The jobs' leases, one per id in the same order: then any connection or request with WORK may settle them." }),
     },
     resolve: (_r, a, { settlements }) => settlements.command('complete', a.queue, a.ids.map(String), a.output, a.lease ?? undefined),
   }),
@@ -238,8 +296,8 @@ builder.mutationFields((t) => ({
     type: JobRef,
     authScopes: { work: true },
     description:
-      'Records an active job\'s progress (any JSON value up to JOBGATE_MAX_PROGRESS_BYTES): `Job.progress` reads the latest and jobEvents ' +
-      'subscribers get a PROGRESS event. Only the job\'s holder, or its lease, for a pushed job (CONFLICT otherwise).',
+      "Records an active job's progress (any JSON value up to JOBGATE_MAX_PROGRESS_BYTES): `Job.progress` reads the latest and jobEvents " +
+      "subscribers get a PROGRESS event. Only the job's holder, or its lease, for a pushed job (CONFLICT otherwise).",
     args: { ...queueAndId(t), progress: t.arg({ type: 'JSON', required: true }), lease: leaseArg(t) },
     resolve: (_r, a, { settlements }) => settlements.reportProgress(a.queue, String(a.id), a.progress, a.lease),
   }),

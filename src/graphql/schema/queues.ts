@@ -3,7 +3,8 @@ import { builder } from '../builder.ts';
 import { withoutNulls } from '../inputs.ts';
 
 const QueuePolicyEnum = builder.enumType('QueuePolicy', {
-  description: 'pg-boss queue policies: STANDARD (default), SHORT (one queued job per key), SINGLETON (one active), STATELY (one queued and one active), EXCLUSIVE (one queued or active), KEY_STRICT_FIFO (strict order per singleton key).',
+  description:
+    'pg-boss queue policies: STANDARD (default), SHORT (one queued job per key), SINGLETON (one active), STATELY (one queued and one active), EXCLUSIVE (one queued or active), KEY_STRICT_FIFO (strict order per singleton key).',
   values: Object.fromEntries(QUEUE_POLICIES.map((policy) => [policy.toUpperCase(), { value: policy }])),
 });
 
@@ -23,7 +24,7 @@ const QueueOptionsRef = builder.objectRef<QueueRecord>('QueueOptions').implement
 });
 
 export const QueueRef = builder.objectRef<QueueRecord>('Queue').implement({
-  description: 'One of the tenant\'s queues, with live counts.',
+  description: "One of the tenant's queues, with live counts.",
   fields: (t) => ({
     name: t.exposeString('name'),
     policy: t.field({ type: QueuePolicyEnum, resolve: (queue) => queue.policy as QueuePolicy }),

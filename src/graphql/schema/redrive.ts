@@ -10,7 +10,9 @@ const RedriveOptionsInput = builder.inputType('RedriveOptionsInput', {
     data: t.field({ type: 'JSON', description: 'Only jobs whose data contains this JSON object.' }),
     createdBefore: t.field({ type: 'DateTime', description: 'Only jobs that arrived in the dead letter queue before this time.' }),
     ids: t.idList({ description: 'Only these jobs of the dead letter queue.' }),
-    limit: t.int({ description: `At most this many jobs, oldest first (1-${MAX_REDRIVE_LIMIT}, default ${DEFAULT_REDRIVE_LIMIT}); previewRedrive reads at most this many of each kind.` }),
+    limit: t.int({
+      description: `At most this many jobs, oldest first (1-${MAX_REDRIVE_LIMIT}, default ${DEFAULT_REDRIVE_LIMIT}); previewRedrive reads at most this many of each kind.`,
+    }),
   }),
 });
 
@@ -19,11 +21,18 @@ const RedriveDestinationRef = builder.objectRef<RedrivePreviewView['destinations
 });
 
 const RedrivePreviewRef = builder.objectRef<RedrivePreviewView>('RedrivePreview').implement({
-  description: 'What redriveJobs would do with the same options: counts of the jobs read (at most `limit` of each kind: a count that reaches it means at least that many).',
+  description:
+    'What redriveJobs would do with the same options: counts of the jobs read (at most `limit` of each kind: a count that reaches it means at least that many).',
   fields: (t) => ({
     total: t.exposeInt('total', { description: 'Matching jobs, movable or not.' }),
-    destinations: t.field({ type: [RedriveDestinationRef], description: 'Where the movable ones would go, most first.', resolve: (preview) => preview.destinations }),
-    unroutable: t.exposeInt('unroutable', { description: 'Matching jobs a redrive would leave in place: no source queue and no destination, or a queue that no longer exists.' }),
+    destinations: t.field({
+      type: [RedriveDestinationRef],
+      description: 'Where the movable ones would go, most first.',
+      resolve: (preview) => preview.destinations,
+    }),
+    unroutable: t.exposeInt('unroutable', {
+      description: 'Matching jobs a redrive would leave in place: no source queue and no destination, or a queue that no longer exists.',
+    }),
   }),
 });
 
@@ -52,7 +61,7 @@ builder.mutationField('redriveJobs', (t) =>
     type: 'Int',
     authScopes: { publish: true },
     description:
-      'pg-boss redrive: moves jobs waiting in a dead letter queue back, as new jobs with the destination queue\'s options, oldest first; ' +
+      "pg-boss redrive: moves jobs waiting in a dead letter queue back, as new jobs with the destination queue's options, oldest first; " +
       'how many moved. A job that collides with one its destination holds (a singleton policy) is failed in place with the reason. ' +
       'NOT_FOUND for a queue that does not exist.',
     args: redriveArgs(t.arg),

@@ -74,6 +74,7 @@ builder.queryField('previewSchedule', (t) =>
       count: t.arg.int({ description: `1-${MAX_PREVIEW_COUNT}, default ${DEFAULT_PREVIEW_COUNT}.` }),
       from: t.arg({ type: 'DateTime', description: 'After this time; default now.' }),
     },
-    resolve: (_root, args, { schedulePreview }) => schedulePreview(args.cron, { tz: args.tz ?? undefined, count: args.count ?? undefined, from: args.from ?? undefined }),
+    resolve: (_root, args, { schedulePreview }) =>
+      schedulePreview(args.cron, { tz: args.tz ?? undefined, count: args.count ?? undefined, from: args.from ?? undefined }),
   }),
 );

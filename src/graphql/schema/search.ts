@@ -14,7 +14,7 @@ builder.queryFields((t) => ({
     args: {
       queue: t.arg.string({ required: true }),
       singletonKey: t.arg.string({ description: 'Only jobs with this singleton key.' }),
-      data: t.arg({ type: 'JSON', description: 'Only jobs whose data contains this JSON object or array (PostgreSQL\'s @>).' }),
+      data: t.arg({ type: 'JSON', description: "Only jobs whose data contains this JSON object or array (PostgreSQL's @>)." }),
       states: t.arg({ type: [JobStateEnum] }),
       first: t.arg.int({ description: '1-500, default 50.' }),
       after: t.arg.string({ description: 'The `endCursor` of the previous page.' }),

@@ -12,7 +12,7 @@ const TopicRef = builder.objectRef<TopicRecord>('Topic').implement({
 });
 
 const topicAndQueue = (t: Parameters<Parameters<typeof builder.mutationFields>[0]>[0]) => ({
-  topic: t.arg.string({ required: true, description: 'A name of the tenant\'s, with the rules of queue names.' }),
+  topic: t.arg.string({ required: true, description: "A name of the tenant's, with the rules of queue names." }),
   queue: t.arg.string({ required: true }),
 });
 
@@ -22,7 +22,7 @@ builder.queryField('topics', (t) =>
     authScopes: { read: true },
     // Like queues: each selected field is counted as if for 50 topics.
     complexity: { field: 1, multiplier: 50 },
-    description: 'The tenant\'s topics that have subscribed queues, by name.',
+    description: "The tenant's topics that have subscribed queues, by name.",
     resolve: (_root, _args, { topics }) => topics.list(),
   }),
 );
@@ -48,7 +48,7 @@ builder.mutationFields((t) => ({
     // One job per subscribed queue: counted like a list of 50.
     complexity: { field: 1, multiplier: 50 },
     description:
-      'Sends one job into each queue subscribed to the topic, as sendJob would (the queue\'s options, then `options`): the jobs created; ' +
+      "Sends one job into each queue subscribed to the topic, as sendJob would (the queue's options, then `options`): the jobs created; " +
       'none when no queue is subscribed, and those a singleton rule suppressed are left out.',
     args: {
       topic: t.arg.string({ required: true }),

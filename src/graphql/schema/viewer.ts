@@ -4,7 +4,8 @@ import type { TenantRecord } from '../../auth/tenants.ts';
 import { builder } from '../builder.ts';
 
 export const ScopeEnum = builder.enumType('Scope', {
-  description: 'What a token may do. PUBLISH: send and manage jobs and queues; READ: queries and jobEvents; WORK: workAssigned and settling jobs; ADMIN: every tenant\'s stats.',
+  description:
+    "What a token may do. PUBLISH: send and manage jobs and queues; READ: queries and jobEvents; WORK: workAssigned and settling jobs; ADMIN: every tenant's stats.",
   values: Object.fromEntries(ALL_SCOPES.map((scope) => [scope, { value: scope }])) as Record<ScopeName, { value: ScopeName }>,
 });
 
@@ -25,6 +26,4 @@ const ViewerRef = builder.objectRef<Viewer>('Viewer').implement({
   }),
 });
 
-builder.queryField('viewer', (t) =>
-  t.field({ type: ViewerRef, description: 'The authenticated caller.', resolve: (_root, _args, context) => context.viewer }),
-);
+builder.queryField('viewer', (t) => t.field({ type: ViewerRef, description: 'The authenticated caller.', resolve: (_root, _args, context) => context.viewer }));

@@ -11,8 +11,8 @@ const GroupTierLimitInput = builder.inputType('GroupTierLimitInput', {
 
 const GroupConcurrencyInput = builder.inputType('GroupConcurrencyInput', {
   description:
-    'At most this many jobs of one `groupId` active at once in the queue, across all the tenant\'s workers and gateway instances ' +
-    '(pg-boss\'s group concurrency); jobs without a group are not limited. Workers of one queue on one instance share the strictest limits asked.',
+    "At most this many jobs of one `groupId` active at once in the queue, across all the tenant's workers and gateway instances " +
+    "(pg-boss's group concurrency); jobs without a group are not limited. Workers of one queue on one instance share the strictest limits asked.",
   fields: (t) => ({
     default: t.int({ required: true, description: 'For groups whose tier has no limit of its own.' }),
     tiers: t.field({ type: [GroupTierLimitInput], description: 'Limits by `groupTier`.' }),
@@ -59,7 +59,7 @@ builder.mutationField('pauseWork', (t) =>
   t.boolean({
     authScopes: { work: true },
     description:
-      'Sent over a worker\'s graphql-ws connection: stops pushing new jobs to its workAssigned subscriptions, while the jobs it holds ' +
+      "Sent over a worker's graphql-ws connection: stops pushing new jobs to its workAssigned subscriptions, while the jobs it holds " +
       'stay held until it settles them. Lets a worker stop cleanly without failing jobs back. False when nothing was subscribed.',
     resolve: (_root, _args, { work }) => work.pause(),
   }),
@@ -81,7 +81,7 @@ builder.queryField('workers', (t) =>
   t.field({
     type: [WorkerSessionRef],
     authScopes: { read: true },
-    description: 'The tenant\'s connected workers, optionally only those taking work from one queue.',
+    description: "The tenant's connected workers, optionally only those taking work from one queue.",
     args: { queue: t.arg.string() },
     resolve: (_root, args, { work }) => work.list(args.queue ?? undefined),
   }),
