@@ -96,6 +96,12 @@ async function listen(server: Server, port: number, host: string): Promise<{ por
   return { port: bound, url: `http://${shown}:${bound}` };
 }
 
+/**
+ * Operations a tenant alone on an instance may run on the database at once,
+ * past its share: the gateway's and pg-boss's pools hold 10 connections each,
+ * and a tenant that turns up finds room while the borrowed ones drain.
+ */
+const TENANT_ALONE_DB_CONCURRENCY = 16;
 export function buildApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
   let embedded: EmbeddedDatabase | undefined;
   let prisma: PrismaClient | undefined;
@@ -224,7 +230,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       authenticator: new Authenticator(prisma, logger),
       authenticationFailures: new AuthenticationFailures(config.authFailuresPerMinute),
       limiter: new TenantLimiter(config.tenantLimits),
-      databaseShare: new TenantDatabaseShare(config.tenantDatabaseConcurrency, config.databaseConnectTimeoutMs),
+      databaseShare: new TenantDatabaseShare(config.tenantDatabaseConcurrency, config.databaseConnectTimeoutMs, TENANT_ALONE_DB_CONCURRENCY),
       tenant: (tenantId, holder, admission) =>
         new Tenant(startedBoss, bossSchema, tenantId, config, {
           leases,

@@ -34,20 +34,46 @@ interface Share {
   waiting: Waiter[];
 }
 
+/** A tenant counts as active this long after its last operation started. */
+const ACTIVE_WINDOW_MS = 1_000;
+
 /**
  * Each tenant's share of this instance's database work: at most
- * `concurrency` of its operations run at once, the others wait in its own
+ * `concurrency` of its operations run at once while another tenant has
+ * database work here (or had in the last second), the others wait in its own
  * line (first come, first served), so a tenant's burst queues behind itself
- * instead of in the pools every tenant draws on.
+ * instead of in the pools every tenant draws on. A tenant alone on the
+ * instance may go up to `alone` at once: the share protects tenants from each
+ * other, it does not cap a tenant on an idle instance. Once another tenant
+ * turns up, what it borrowed drains as those operations end.
  */
 export class TenantDatabaseShare {
   readonly #concurrency: number;
+  readonly #alone: number;
   readonly #maxWaitMs: number;
   readonly #shares = new Map<string, Share>();
+  /** When each tenant last started an operation, for tenants active in the last `ACTIVE_WINDOW_MS`. */
+  readonly #lastStarted = new Map<string, number>();
 
-  constructor(concurrency: number, maxWaitMs: number) {
+  constructor(concurrency: number, maxWaitMs: number, alone = concurrency) {
     this.#concurrency = concurrency;
+    this.#alone = Math.max(concurrency, alone);
     this.#maxWaitMs = maxWaitMs;
+  }
+
+  /** Whether `tenantId` may run more than its share now: no other tenant has, or just had, database work here. */
+  #isAlone(tenantId: string, now: number): boolean {
+    for (const other of this.#shares.keys()) if (other !== tenantId) return false;
+    for (const [other, at] of this.#lastStarted) {
+      if (now - at > ACTIVE_WINDOW_MS) this.#lastStarted.delete(other);
+      else if (other !== tenantId) return false;
+    }
+    return true;
+  }
+
+  /** Whether the tenant may take one more slot now. */
+  #mayTake(tenantId: string, share: Share, now: number): boolean {
+    return share.active < this.#concurrency || (share.active < this.#alone && this.#isAlone(tenantId, now));
   }
 
   get concurrency(): number {
@@ -73,9 +99,13 @@ export class TenantDatabaseShare {
   /** Resolves with a slot; rejects with DatabaseShareRefused, or the signal's reason once it aborts. */
   acquire(tenantId: string, { refusable, maxWaiting, signal }: SlotRequest): Promise<ReleaseSlot> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const now = Date.now();
+    this.#lastStarted.delete(tenantId);
+    this.#lastStarted.set(tenantId, now);
     let share = this.#shares.get(tenantId);
     if (!share) this.#shares.set(tenantId, (share = { active: 0, urgent: [], waiting: [] }));
-    if (share.active < this.#concurrency) {
+    // Past its share only with nobody in its line: what waits goes first.
+    if (share.active < this.#concurrency || (share.urgent.length === 0 && share.waiting.length === 0 && this.#mayTake(tenantId, share, now))) {
       share.active++;
       return Promise.resolve(this.#releaser(tenantId, share));
     }
@@ -120,8 +150,10 @@ export class TenantDatabaseShare {
     return () => {
       if (released) return;
       released = true;
-      // The slot passes straight to the next in line: nothing can overtake it.
-      const next = share.urgent.shift() ?? share.waiting.shift();
+      // The slot passes straight to the next in line, nothing can overtake it; unless the tenant holds
+      // more than its share while another tenant is about, then it goes back.
+      const keep = share.active <= this.#concurrency || this.#mayTake(tenantId, { ...share, active: share.active - 1 }, Date.now());
+      const next = keep ? (share.urgent.shift() ?? share.waiting.shift()) : undefined;
       if (next) {
         next.grant(this.#releaser(tenantId, share));
         return;

@@ -14,6 +14,7 @@ import type { TenantLimiter } from '../auth/tenant-limiter.ts';
 import { clientError } from '../errors.ts';
 import type { Context } from '../graphql/context.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import { isPushSubscription } from './push-fields.ts';
 
 /** What Yoga adds to the context: the fetch Request over HTTP, the upgrade request over graphql-ws. */
 type TransportContext = Context & { request?: Request; req?: IncomingMessage };
@@ -103,6 +104,8 @@ export class OperationDatabaseShare {
     if (!('schema' in validated)) return { errors: validated };
     const source = await this.run(context, true, () => createSourceEventStream(validated));
     if (!(Symbol.asyncIterator in source)) return source;
+    // Pushes of jobs resolve from memory what is already held for the worker: no slot per event.
+    if (isPushSubscription(validated.operation)) return mapSourceToResponseEvent(validated, source);
     const tenantId = context.viewer.tenant.id;
     const ended = new AbortController();
     const executeEvent = (event: typeof validated) =>

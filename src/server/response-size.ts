@@ -1,14 +1,8 @@
 import type { ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { clientError } from '../errors.ts';
-import { operationOfArgs, rootFieldNames } from './operation-plugins.ts';
-
-/**
- * Pushes of jobs are never replaced: the jobs are held by then, and a worker
- * that never got them would hold them until it disconnected. What one carries
- * is bounded by the worker's concurrency and JOBGATE_MAX_JOB_DATA_BYTES.
- */
-const PUSH_FIELDS = new Set(['workAssigned', 'workAssignedBatches']);
+import { operationOfArgs } from './operation-plugins.ts';
+import { isPushSubscription } from './push-fields.ts';
 
 /** A result with its JSON attached: Yoga's result processors (JSON, SSE, multipart) write `stringify()` instead of serializing again. */
 type SerializedResult = ExecutionResult & { stringify(): string };
@@ -53,7 +47,9 @@ export function useResponseSizeLimit(maxBytes: number): Plugin {
       };
     },
     onSubscribe({ args }) {
-      if (rootFieldNames(operationOfArgs(args)).some((name) => PUSH_FIELDS.has(name))) return;
+      // A push's jobs are held by then: a worker that got the error instead would hold them until it
+      // disconnected. What one carries is bounded by the worker's concurrency and JOBGATE_MAX_JOB_DATA_BYTES.
+      if (isPushSubscription(operationOfArgs(args))) return;
       return {
         onSubscribeResult({ result, setResult }) {
           if (!(Symbol.asyncIterator in result)) {

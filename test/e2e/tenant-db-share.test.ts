@@ -131,7 +131,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 5_000): Pro
   }
 }
 
-describe("a tenant's line for its share", () => {
+describe("a tenant's line for its share, while another tenant is at work", () => {
   it('holds what waits, lets go of what its client abandons, and refuses past the wait bound', async () => {
     const tenant = await createTestTenant(gateway);
     const queue = uniqueName('held');
@@ -151,10 +151,21 @@ describe("a tenant's line for its share", () => {
         body: (await response.json()) as { data?: unknown; errors?: { extensions: Record<string, unknown> }[] },
       }));
 
-    // The job table locked: the tenant's queries hold their slots until the lock goes.
+    // Another tenant at work on the instance: the tenant has its share, no more (alone, it could borrow).
+    const neighbour = await createTestTenant(gateway);
+    const neighbourQuery = () =>
+      fetch(gateway.graphqlUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${neighbour.token}` },
+        body: JSON.stringify({ query: SIMPLE, variables: { queue, id } }),
+      }).then((response) => response.json());
+
+    // The job table locked: the tenants' queries hold their slots until the lock goes.
     await withTestClient(async (locker) => {
       await locker.query('BEGIN');
       await locker.query('LOCK TABLE pgboss.job IN ACCESS EXCLUSIVE MODE');
+      const neighbourRunning = neighbourQuery();
+      await until(() => gateway.services.databaseShare.usage(neighbour.tenant.id).active === 1, 'the neighbour at work');
       const running = Array.from({ length: slots }, () => query());
       await until(() => usage().active === slots, 'every slot taken');
 
@@ -179,6 +190,7 @@ describe("a tenant's line for its share", () => {
 
       await locker.query('ROLLBACK');
       for (const answer of await Promise.all(running)) expect(answer.body.errors).toBeUndefined();
+      await neighbourRunning;
       expect(usage()).toEqual({ active: 0, waiting: 0 });
     });
   }, 30_000);

@@ -1,0 +1,64 @@
+import { describe, expect, it } from '@jest/globals';
+import { TenantDatabaseShare, type ReleaseSlot } from '../../src/auth/tenant-database-share.ts';
+
+// Slots of database work per tenant, without a database: a share while tenants meet, more while alone.
+
+const request = { refusable: true, maxWaiting: 100 };
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+const SHARE = 4;
+const ALONE = 16;
+
+async function take(share: TenantDatabaseShare, tenant: string, count: number): Promise<ReleaseSlot[]> {
+  return Promise.all(Array.from({ length: count }, () => share.acquire(tenant, request)));
+}
+
+describe('a tenant database share', () => {
+  it('lets a tenant alone on the instance run past its share, up to the limit for a tenant alone', async () => {
+    const share = new TenantDatabaseShare(SHARE, 5_000, ALONE);
+    await take(share, 'a', ALONE);
+    expect(share.usage('a')).toEqual({ active: ALONE, waiting: 0 });
+    void share.acquire('a', request);
+    expect(share.usage('a')).toEqual({ active: ALONE, waiting: 1 });
+  });
+
+  it('holds a tenant to its share while another tenant has, or just had, database work', async () => {
+    const share = new TenantDatabaseShare(SHARE, 5_000, ALONE);
+    const [other] = await take(share, 'b', 1);
+    await take(share, 'a', SHARE);
+    let fifth = false;
+    void share.acquire('a', request).then(() => (fifth = true));
+    await settled();
+    expect(fifth).toBe(false);
+    expect(share.usage('a')).toEqual({ active: SHARE, waiting: 1 });
+    other!();
+    // b ended, but was active within the last second: a still waits for its own slots.
+    await settled();
+    expect(share.usage('a').waiting).toBe(1);
+  });
+
+  it('drains what a tenant borrowed when another turns up: its slots go back, not to its own line, until it is within its share', async () => {
+    const share = new TenantDatabaseShare(SHARE, 5_000, ALONE);
+    const borrowed = await take(share, 'a', 10);
+    const [newcomer] = await take(share, 'b', 1);
+    expect(newcomer).toBeDefined();
+    let granted = 0;
+    for (let n = 0; n < 3; n++) void share.acquire('a', request).then(() => granted++);
+    for (const release of borrowed.slice(0, 6)) release();
+    await settled();
+    // 10 held, 6 ended: 4 left, its share; none of the waiting three got a slot.
+    expect(granted).toBe(0);
+    expect(share.usage('a')).toEqual({ active: SHARE, waiting: 3 });
+    borrowed[6]!();
+    await settled();
+    expect(granted).toBe(1);
+    expect(share.usage('a')).toEqual({ active: SHARE, waiting: 2 });
+  });
+
+  it('gives every tenant its share at once, however much another holds', async () => {
+    const share = new TenantDatabaseShare(SHARE, 5_000, ALONE);
+    await take(share, 'a', ALONE);
+    const slots = await take(share, 'b', SHARE);
+    expect(slots).toHaveLength(SHARE);
+    expect(share.usage('b')).toEqual({ active: SHARE, waiting: 0 });
+  });
+});
