@@ -57,7 +57,7 @@ function isPublic(req: IncomingMessage, options: AuthenticationOptions): boolean
  * and its connection closed, so an unauthenticated upload costs next to
  * nothing however large it claims to be. An address past its failed
  * authentications gets 429 without its token being looked up, unless the
- * token was found live in the last seconds (the authenticator's cache): any
+ * token was found live in the last seconds (the authenticator's cache); every
  * other would take the lookup the limit saves. Other routes pass untouched.
  */
 export function withAuthentication(authenticator: Authenticator, options: AuthenticationOptions, next: RequestHandler): RequestHandler {
