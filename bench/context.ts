@@ -17,6 +17,8 @@ export type ScenarioId = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
   full: boolean;
+  /** Tiny sizes: every path runs, the figures mean little. */
+  quick: boolean;
   /** Scenarios to run (default: all of the mode). */
   only: ReadonlySet<ScenarioId>;
   /** CPU-profile the spawned gateway (`node --cpu-prof`) and summarise it. */

@@ -83,7 +83,7 @@ export function renderEnvironment(env: Environment, options: BenchOptions): stri
   return [
     `Node ${env.node} · PostgreSQL ${env.postgres.server_version ?? '?'} (${pgSettings}) · pg-boss ${env.pgBoss}`,
     `${env.cpu} × ${env.cpus} CPUs · ${env.memoryGiB} GiB · ${env.os} · commit ${env.commit} · load average at start ${env.loadAverage.join(' / ')}`,
-    `mode: ${options.full ? '--full' : 'default'}; raw pg-boss schema "${options.rawSchema}"; gateway and PostgreSQL on this machine, clients in the bench process`,
+    `mode: ${options.full ? '--full' : options.quick ? '--quick (a smoke test: sizes too small to compare)' : 'default'}; raw pg-boss schema "${options.rawSchema}"; gateway and PostgreSQL on this machine, clients in the bench process`,
     `gateway settings: the defaults of \`npm start\` (log level info, tenant limits, pools, timeouts); set only ${Object.keys(placement('', '', '', false)).join(', ')}; a scenario that changes one says so in its own line`,
   ].join('\n');
 }
@@ -91,7 +91,7 @@ export function renderEnvironment(env: Environment, options: BenchOptions): stri
 export function writeResults(env: Environment, options: BenchOptions, results: readonly ScenarioResult[], extra: Record<string, unknown>): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = new Date().toISOString().replaceAll(':', '-').replace(/\..+$/, '');
-  const file = path.join(RESULTS_DIR, `bench-${stamp}${options.full ? '-full' : ''}.json`);
+  const file = path.join(RESULTS_DIR, `bench-${stamp}${options.full ? '-full' : options.quick ? '-quick' : ''}.json`);
   const body = JSON.stringify({ at: new Date().toISOString(), environment: env, options: { ...options, only: [...options.only] }, results, ...extra }, null, 2);
   writeFileSync(file, body);
   writeFileSync(path.join(RESULTS_DIR, 'latest.json'), body);

@@ -140,6 +140,7 @@ async function main(): Promise<number> {
     log(`scenario ${id}`);
     try {
       const result = await RUNNERS[id](ctx);
+      if (result.metrics.length === 0) throw new Error('the scenario produced no figure');
       results.push(result);
       log(`scenario ${id} done: ${result.metrics.map((m) => `${m.label} ${m.raw ?? '–'} / ${m.gateway}`).join('; ')}`);
     } catch (error) {
