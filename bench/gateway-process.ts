@@ -120,7 +120,9 @@ export async function spawnGateway(options: GatewaySpawnOptions): Promise<Gatewa
       const code = await exited;
       clearTimeout(timer);
       // It logs every operation at info (the default level): its warnings and errors deserve a look.
-      const warnings = output.split('\n').filter((line) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= 40 || (line.trim() !== '' && !line.startsWith('{')));
+      const lines = output.split('\n');
+      if (output.length >= 16_384) lines.shift(); // cut by the tail: not a whole line
+      const warnings = lines.filter((line) => Number(/"level":(\d+)/.exec(line)?.[1] ?? 0) >= 40 || (line.trim() !== '' && !line.startsWith('{')));
       if (warnings.length)
         process.stderr.write(`gateway ${options.label} exited with ${code}; its warnings and errors (of its last 16 KiB of output):\n${warnings.join('\n')}\n`);
       return code;
