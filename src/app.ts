@@ -21,6 +21,8 @@ import { LeaseTokens, loadLeaseSecret } from './dispatch/lease-tokens.ts';
 import { Leases } from './dispatch/leases.ts';
 import { WorkerRegistry } from './dispatch/worker-registry.ts';
 import { EventLogRetention } from './events/event-log-retention.ts';
+import { EventCursors, loadEventCursorSecret } from './events/event-cursors.ts';
+import { EventFeed } from './events/event-feed.ts';
 import { JobEventBus } from './events/job-event-bus.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './pgboss/start.ts';
@@ -109,6 +111,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let pool: pg.Pool | undefined;
   let claimPool: pg.Pool | undefined;
   let events: JobEventBus | undefined;
+  let feed: EventFeed | undefined;
   let eventRetention: EventLogRetention | undefined;
   let dispatcher: Dispatcher | undefined;
   let liveness: InstanceLiveness | undefined;
@@ -195,6 +198,8 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     const bossSchema = quoteIdentifier(config.bossSchema);
     const leases = new Leases(pool, claimPool, new PreparedStatements({ enabled: !pooled }), bossSchema);
     const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
+    const eventCursors = new EventCursors(await loadEventCursorSecret((text) => startedPool.query<{ value: Buffer }>(text)));
+    feed = new EventFeed(pool, events, logger);
     const workers = new WorkerRegistry(pool, bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
@@ -224,6 +229,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       bossSchema,
       pool,
       events,
+      eventSources: { feed, cursors: eventCursors, pool },
       dispatcher,
       instanceId,
       workers,
@@ -309,6 +315,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     await dispatcher?.stop();
     // Whatever is still held now, survivors take back at once.
     await liveness?.stop();
+    feed?.stop();
     await events?.stop();
     await boss?.stop({ graceful: true, timeout: config.shutdownGraceSeconds * 1000 });
     await Promise.all([pool?.end(), claimPool?.end()]);

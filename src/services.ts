@@ -10,6 +10,7 @@ import type { PrismaClient } from './db/prisma.ts';
 import type { Dispatcher } from './dispatch/dispatcher.ts';
 import type { WorkerRegistry } from './dispatch/worker-registry.ts';
 import type { JobEventBus } from './events/job-event-bus.ts';
+import type { EventSources } from './events/tenant-events.ts';
 import type { Logger } from './logger.ts';
 import type { QuotedIdentifier } from './sql/identifiers.ts';
 import type { Tenant } from './tenant/tenant.ts';
@@ -25,6 +26,8 @@ export interface Services {
   /** The gateway's own pool (leases, event sync), apart from pg-boss's and Prisma's. */
   pool: pg.Pool;
   events: JobEventBus;
+  /** The job-event log as jobEvents reads it: the live feed, the cursors' seal, the pool replays read on. */
+  eventSources: EventSources;
   dispatcher: Dispatcher;
   /** Random per process: worker holds are `<instanceId>:<connectionId>`. */
   instanceId: string;

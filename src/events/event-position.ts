@@ -18,19 +18,12 @@ export function positionOf(tx: string | undefined, seq: string | undefined): Eve
   return { tx: BigInt(tx), seq: BigInt(seq) };
 }
 
+/** The later of two positions. */
+export function laterOf(a: EventPosition, b: EventPosition): EventPosition {
+  return comparePositions(a, b) >= 0 ? a : b;
+}
+
 export function comparePositions(a: EventPosition, b: EventPosition): number {
   if (a.tx !== b.tx) return a.tx < b.tx ? -1 : 1;
   return a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1;
-}
-
-/** The opaque text of a position (base64url of `tx.seq`), for a cursor. */
-export function encodePosition(position: EventPosition): string {
-  return Buffer.from(`${position.tx}.${position.seq}`).toString('base64url');
-}
-
-/** The position an encodePosition text stands for; undefined for any other text. */
-export function decodePosition(text: string): EventPosition | undefined {
-  if (text.length > 64 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
-  const [tx, seq, extra] = Buffer.from(text, 'base64url').toString('latin1').split('.');
-  return extra === undefined ? positionOf(tx, seq) : undefined;
 }

@@ -1,9 +1,13 @@
 import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
-import { badInput } from '../errors.ts';
+import type pg from 'pg';
+import { badInput, clientError } from '../errors.ts';
 import { isUuid } from '../tenant/job-input.ts';
 import type { JobRecord } from '../tenant/job-record.ts';
 import { assertQueueName, type QueueNamespace } from '../tenant/names.ts';
-import type { JobEventBus } from './job-event-bus.ts';
+import type { EventCursors } from './event-cursors.ts';
+import type { EventFeed } from './event-feed.ts';
+import { EventLog, type LoggedJobEvent } from './event-log.ts';
+import { comparePositions, type EventPosition } from './event-position.ts';
 import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
 
 /** A job event as its tenant sees it. */
@@ -15,12 +19,16 @@ export interface JobEventView {
   retryCount: number;
   at: Date;
   progress: unknown;
+  /** Where the stream resumes after this event, sealed for the tenant. */
+  cursor: string;
 }
 
 export interface JobEventFilter {
   queue?: string | undefined;
   jobId?: string | undefined;
   types?: readonly JobEventType[] | undefined;
+  /** A cursor: replay the logged events after it first. */
+  after?: string | undefined;
 }
 
 /** What the event stream needs from the tenant's queue layer. */
@@ -29,9 +37,35 @@ export interface JobLookup {
   findJob(id: string, queue?: string): Promise<JobRecord | null>;
 }
 
-/** Job events of one tenant, filtered, checked against the tenant's prefix at delivery. */
+/** What every tenant's event streams share. */
+export interface EventSources {
+  feed: EventFeed;
+  cursors: EventCursors;
+  pool: Pick<pg.Pool, 'query'>;
+}
+
+const REPLAY_PAGE = 500;
+/** Live events held while a replay catches up; past this they are dropped and read from the log instead. */
+const MAX_HELD = 1_000;
+
+export function cursorExpired(): Error {
+  return clientError(
+    'CURSOR_EXPIRED',
+    'the events after this cursor are no longer kept (JOBGATE_EVENT_RETENTION_HOURS): read the current state, then subscribe without "after"',
+    { argument: 'after' },
+  );
+}
+
+/**
+ * Job events of one tenant, filtered, checked against the tenant's prefix at
+ * delivery. Live events come from the gateway's EventFeed in log order; with
+ * a cursor, the log's events after it are replayed first, page by page, at the
+ * subscriber's pace, while live ones are held, and the stream switches over at
+ * the feed's position: no event twice, none missed.
+ */
 export class TenantEvents {
-  readonly #bus: JobEventBus;
+  readonly #sources: EventSources;
+  readonly #log: EventLog;
   readonly #jobs: JobLookup;
   readonly #bufferSize: number;
   readonly #onOverflow: () => void;
@@ -40,8 +74,9 @@ export class TenantEvents {
    * `bufferSize` events wait for a subscriber that is not reading (its socket
    * writes are not completing); past that `onOverflow` cuts the connection.
    */
-  constructor(bus: JobEventBus, jobs: JobLookup, bufferSize: number, onOverflow: () => void) {
-    this.#bus = bus;
+  constructor(sources: EventSources, jobs: JobLookup, bufferSize: number, onOverflow: () => void) {
+    this.#sources = sources;
+    this.#log = new EventLog(sources.pool);
     this.#jobs = jobs;
     this.#bufferSize = bufferSize;
     this.#onOverflow = onOverflow;
@@ -49,25 +84,41 @@ export class TenantEvents {
 
   /** The same events with another reaction to a full buffer (a stream that serves several subscribers). */
   withOverflow(onOverflow: () => void): TenantEvents {
-    return new TenantEvents(this.#bus, this.#jobs, this.#bufferSize, onOverflow);
+    return new TenantEvents(this.#sources, this.#jobs, this.#bufferSize, onOverflow);
   }
 
-  #view(event: RawJobEvent): JobEventView | null {
+  get #tenantId(): string {
+    return this.#jobs.names.prefix.slice(0, -1);
+  }
+
+  #view(event: RawJobEvent, position: EventPosition): JobEventView | null {
     const queue = this.#jobs.names.unqualify(event.name);
     if (queue === null) return null;
-    return { type: event.type, queue, jobId: event.jobId, state: event.state, retryCount: event.retryCount, at: event.at, progress: event.progress ?? null };
+    const cursor = this.#sources.cursors.seal(this.#tenantId, position);
+    return { type: event.type, queue, jobId: event.jobId, state: event.state, retryCount: event.retryCount, at: event.at, progress: event.progress ?? null, cursor };
+  }
+
+  /** The position a cursor of this tenant stands for; BAD_USER_INPUT for any other text, another tenant's cursor included. */
+  #open(cursor: string): EventPosition {
+    const position = this.#sources.cursors.open(this.#tenantId, cursor);
+    if (!position) throw badInput('"after" is not a cursor of this stream (take it from JobEvent.cursor)', { argument: 'after' });
+    return position;
   }
 
   subscribe(filter: JobEventFilter): AsyncIterable<JobEventView> {
     if (filter.queue !== undefined) assertQueueName(filter.queue);
     if (filter.jobId !== undefined && !isUuid(filter.jobId)) throw badInput('"jobId" must be a job id (UUID)', { argument: 'jobId' });
-    const jobId = filter.jobId;
+    const after = filter.after === undefined ? null : this.#open(filter.after);
+    const { jobId, queue } = filter;
     const types = filter.types?.length ? new Set(filter.types) : null;
-    const concerns = (event: JobEventView) => (filter.queue === undefined || event.queue === filter.queue) && (jobId === undefined || event.jobId === jobId);
+    const concerns = (event: RawJobEvent) =>
+      (queue === undefined || event.name === this.#jobs.names.prefix + queue) && (jobId === undefined || event.jobId === jobId);
     const matches = (event: JobEventView) => types === null || types.has(event.type);
 
     const buffer = new FixedBuffer(this.#bufferSize);
     return new Repeater<JobEventView>(async (push, stop) => {
+      let ended = false;
+      void stop.then(() => (ended = true));
       let overflowed = false;
       const deliver = (event: JobEventView) => {
         if (overflowed) return;
@@ -82,51 +133,96 @@ export class TenantEvents {
         stop();
         this.#onOverflow();
       };
-      const accept = (event: JobEventView) => {
-        if (matches(event)) deliver(event);
+      /** The position of the last event let through: the stream never goes back. */
+      let last: EventPosition | null = null;
+      const accept = (event: LoggedJobEvent) => {
+        if (last && comparePositions(event.position, last) <= 0) return;
+        last = event.position;
+        const view = this.#view(event, event.position);
+        if (view && matches(view)) deliver(view);
       };
-      // While the job is read and reconciled with the stream, its live events are held back, so
-      // that they are delivered in order after what the read tells.
-      let pending: JobEventView[] | null = null;
-      const unsubscribe = this.#bus.subscribeTenant(this.#jobs.names.prefix.slice(0, -1), (raw) => {
-        const event = this.#view(raw);
-        if (!event || !concerns(event)) return;
-        if (pending) pending.push(event);
-        else accept(event);
-      });
-      /** The job's final state, if it is in one, is the news. */
-      const reconcile = async (id: string) => {
-        pending ??= [];
-        try {
-          const job = await this.#jobs.findJob(id, filter.queue);
-          // Every notification committed before the lookup has now arrived.
-          await this.#bus.sync();
-          const held = pending;
-          pending = null;
-          if (held.length === 0 && job && FINAL_STATES.has(job.state) && matches(eventOf(job))) deliver(eventOf(job));
-          for (const event of held) accept(event);
-        } finally {
-          if (pending) {
-            for (const event of pending) accept(event);
-            pending = null;
+      // Live events wait here while the log is replayed or the job looked up.
+      let held: LoggedJobEvent[] | null = after !== null || jobId !== undefined ? [] : null;
+      /** How far the replay must read: the feed's position, or the last live event dropped from `held`. */
+      let replayTo: EventPosition | null = null;
+      let unsubscribe = () => {};
+      try {
+        const subscription = await this.#sources.feed.subscribeTenant(this.#tenantId, (event) => {
+          if (!concerns(event)) return;
+          if (held === null) return accept(event);
+          if (held.length < MAX_HELD) return void held.push(event);
+          held = [];
+          replayTo = event.position;
+        });
+        unsubscribe = subscription.unsubscribe;
+        replayTo ??= subscription.position;
+        let from = after;
+        if (after === null && jobId !== undefined) {
+          const job = await this.#jobs.findJob(jobId, queue);
+          // Every event committed before the lookup is now in `held` or before the subscription.
+          await this.#sources.feed.caughtUp();
+          last = subscription.position;
+          const missed = replayTo !== subscription.position;
+          if (missed) from = subscription.position;
+          else if (held!.length === 0 && job && FINAL_STATES.has(job.state)) {
+            const view = this.#eventOf(job, subscription.position);
+            if (matches(view)) deliver(view);
           }
         }
-      };
-      // After a gap in the notifications (the LISTEN connection was lost and is back), the bus
-      // replays what was missed from the job-event log, in order, before live events resume.
-      try {
-        if (jobId !== undefined) await reconcile(jobId);
+        if (from !== null) {
+          last = await this.#replay(from, () => replayTo!, { queue, jobId }, async (event) => {
+            const view = this.#view(event, event.position);
+            if (view && matches(view) && !ended) await push(view);
+            return !ended;
+          });
+        }
+        const waiting = held ?? [];
+        held = null;
+        for (const event of waiting) accept(event);
       } catch (error) {
+        held = null;
         stop(error);
       }
       await stop;
       unsubscribe();
     }, buffer);
   }
-}
 
-/** The event of a job's current state, made from a read of it rather than from a notification. */
-function eventOf(job: JobRecord): JobEventView {
-  const at = FINAL_STATES.has(job.state) ? (job.completedOn ?? new Date()) : new Date();
-  return { type: eventTypeForState(job.state), queue: job.queue, jobId: job.id, state: job.state, retryCount: job.retryCount, at, progress: null };
+  /**
+   * Replays the log after `from` up to `until()` (read again after each page:
+   * live events dropped meanwhile move it on), handing each event to `take`
+   * until it returns false. Returns the position it read up to.
+   */
+  async #replay(
+    from: EventPosition,
+    until: () => EventPosition,
+    filter: { queue?: string | undefined; jobId?: string | undefined },
+    take: (event: LoggedJobEvent) => Promise<boolean>,
+  ): Promise<EventPosition> {
+    const logFilter = {
+      tenantId: this.#tenantId,
+      queue: filter.queue === undefined ? undefined : this.#jobs.names.prefix + filter.queue,
+      jobId: filter.jobId,
+    };
+    let position = from;
+    for (;;) {
+      const bound = until();
+      const page = await this.#log.read(position, logFilter, REPLAY_PAGE, bound);
+      if (comparePositions(page.floor, position) > 0) throw cursorExpired();
+      for (const event of page.events) {
+        position = event.position;
+        if (!(await take(event))) return position;
+      }
+      if (page.events.length === REPLAY_PAGE) continue;
+      if (comparePositions(bound, position) > 0) position = bound;
+      if (comparePositions(until(), bound) === 0) return position;
+    }
+  }
+
+  /** The event of a job's current state, made from a read of it rather than from the log; `position` is where the stream stood. */
+  #eventOf(job: JobRecord, position: EventPosition): JobEventView {
+    const at = FINAL_STATES.has(job.state) ? (job.completedOn ?? new Date()) : new Date();
+    const cursor = this.#sources.cursors.seal(this.#tenantId, position);
+    return { type: eventTypeForState(job.state), queue: job.queue, jobId: job.id, state: job.state, retryCount: job.retryCount, at, progress: null, cursor };
+  }
 }

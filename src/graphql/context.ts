@@ -68,6 +68,8 @@ export interface Context {
   logger: Logger;
   /** The graphql-ws connection the operation arrived on; null over HTTP. */
   connection: ConnectionHandle | null;
+  /** An HTTP request's Last-Event-ID header (an EventSource reconnecting): where jobEvents resumes without `after`. */
+  lastEventId: string | null;
   /** Where the operation's results are written (a socket or an HTTP response), bounded for slow consumers. */
   outbound: Outbound;
   /** The operation's rate-limit admission, where it is deferred to a settle. */
@@ -85,7 +87,14 @@ export interface ConnectionHandle {
   sendNext(payloadJson: string, written: () => void): boolean;
 }
 
-export function createContext(services: Services, viewer: Viewer, connection: ConnectionHandle | null, outbound: Outbound, requestId: string): Context {
+export function createContext(
+  services: Services,
+  viewer: Viewer,
+  connection: ConnectionHandle | null,
+  outbound: Outbound,
+  requestId: string,
+  lastEventId: string | null = null,
+): Context {
   const holder = connection === null ? null : `${services.instanceId}:${connection.id}`;
   const admission = new OperationAdmission();
   const tenant = services.tenant(viewer.tenant.id, holder, admission);
@@ -105,7 +114,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     edits: new TenantEdits(tenant.scope),
     search: new TenantSearch(tenant.scope),
     schedulePreview: (cron, options) => previewSchedule(services.boss, cron, options),
-    events: new TenantEvents(services.events, tenant.jobs, services.config.eventBufferSize, () => outbound.drop('events')),
+    events: new TenantEvents(services.eventSources, tenant.jobs, services.config.eventBufferSize, () => outbound.drop('events')),
     admin: {
       async globalStats() {
         const stats = await loadGlobalStats(services.boss, services.bossSchema);
@@ -118,6 +127,7 @@ export function createContext(services: Services, viewer: Viewer, connection: Co
     history: new QueueHistory(services.boss, services.bossSchema, viewer.tenant.id),
     logger: services.logger.child({ requestId, tenant: viewer.tenant.id, transport: holder === null ? 'http' : 'ws' }),
     connection,
+    lastEventId,
     outbound,
     admission,
   };

@@ -11,8 +11,8 @@ type SubscribeArgs = Parameters<SubscribeFunction>[0];
 
 /** Root subscription fields whose events are the same for every subscriber with the same document, variables and viewer. */
 const SHAREABLE_FIELDS = new Set(['jobEvents']);
-/** Arguments that, when given, start a subscription of its own (jobEvents(jobId) first yields the job's final state). */
-const UNSHAREABLE_ARGUMENTS = new Set(['jobId']);
+/** Arguments that, when given, start a subscription of its own (jobEvents(jobId) first yields the job's final state; `after` replays). */
+const UNSHAREABLE_ARGUMENTS = new Set(['jobId', 'after']);
 
 const documentIds = new WeakMap<DocumentNode, number>();
 let nextDocumentId = 0;
@@ -41,6 +41,8 @@ export function shareKey(args: SubscribeArgs, context: Context): string | null {
   if ([...UNSHAREABLE_ARGUMENTS].some((name) => resolved[name] !== undefined && resolved[name] !== null)) return null;
   let documentId = documentIds.get(document);
   if (documentId === undefined) documentIds.set(document, (documentId = nextDocumentId++));
+  // An EventSource resuming: its Last-Event-ID replays like `after`.
+  if (context.lastEventId !== null) return null;
   const { viewer } = context;
   const variables = JSON.stringify(coerced.variableValues.coerced);
   return [documentId, operationName ?? '', viewer.tenant.id, [...viewer.scopes].sort().join(','), variables].join('\n');

@@ -75,7 +75,8 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
             metrics.slowConsumers.inc({ tenant, limit });
           })
         : NO_OUTBOUND;
-      return createContext(services, viewer, null, outbound, requested && REQUEST_ID.test(requested) ? requested : randomUUID());
+      const requestId = requested && REQUEST_ID.test(requested) ? requested : randomUUID();
+      return createContext(services, viewer, null, outbound, requestId, initial.request.headers.get('last-event-id'));
     },
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: async () => isReady() }),

@@ -1,20 +1,44 @@
 /** What a read of the job-event log returns per event, as text: ORDER BY names the table's own columns. */
 const COLUMNS = 'tx::text AS tx, seq::text AS seq, at, op, state, queue, job_id::text AS job_id, retry_count, progress::text AS progress';
 
+const EVENT_COLUMNS = 'e.tx::text AS tx, e.seq::text AS seq, e.at, e.op, e.state, e.queue, e.job_id::text AS job_id, e.retry_count, e.progress::text AS progress';
+
 /**
- * Events after a position ($1 tx, $2 seq), in position order, up to the high-water
- * mark: below the oldest running transaction, no event can still appear. Filters,
- * each null for any: $3 a queue-name prefix (`<tenant>/`), $4 a qualified queue,
- * $5 a job id; $6 the page size.
+ * The next page of every tenant's events after a position ($1 tx, $2 seq), in
+ * position order, up to the high-water mark (`horizon`, the oldest running
+ * transaction: no event can still appear below it); $3 the page size. One row
+ * with a null `seq` when there is nothing to read: the horizon still comes back.
  */
-export const READ_EVENTS_SQL = `SELECT ${COLUMNS} FROM job_event
-  WHERE (tx, seq) > ($1::bigint, $2::bigint)
-    AND tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
-    AND ($3::text IS NULL OR starts_with(queue, $3::text))
-    AND ($4::text IS NULL OR queue = $4::text)
-    AND ($5::uuid IS NULL OR job_id = $5::uuid)
-  ORDER BY job_event.tx, job_event.seq
-  LIMIT $6`;
+export const READ_FEED_SQL = `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS horizon)
+  SELECT h.horizon::text AS horizon, ${EVENT_COLUMNS} FROM h LEFT JOIN LATERAL (
+    SELECT * FROM job_event
+     WHERE (tx, seq) > ($1::bigint, $2::bigint) AND tx < h.horizon
+     ORDER BY job_event.tx, job_event.seq
+     LIMIT $3) e ON true
+  ORDER BY e.tx, e.seq`;
+
+/**
+ * A page of events after a position ($1 tx, $2 seq), in position order, up to
+ * and including $7 tx, $8 seq, or, when $7 is null, up to the high-water mark.
+ * Filters, each null for any: $3 a queue-name prefix (`<tenant>/`), $4 a
+ * qualified queue, $5 a job id; $6 the page size. The newest position retention
+ * has dropped (`floor_tx`, `floor_seq`) comes with it, read in the same snapshot:
+ * below it, events may be gone. One row with a null `seq` when there is no event.
+ */
+export const READ_EVENTS_SQL = `SELECT f.tx::text AS floor_tx, f.seq::text AS floor_seq, ${EVENT_COLUMNS} FROM job_event_floor f LEFT JOIN LATERAL (
+    SELECT * FROM job_event
+     WHERE (tx, seq) > ($1::bigint, $2::bigint)
+       AND ($7::bigint IS NULL OR (tx, seq) <= ($7::bigint, $8::bigint))
+       AND ($7::bigint IS NOT NULL OR tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+       AND ($3::text IS NULL OR starts_with(queue, $3::text))
+       AND ($4::text IS NULL OR queue = $4::text)
+       AND ($5::uuid IS NULL OR job_id = $5::uuid)
+     ORDER BY job_event.tx, job_event.seq
+     LIMIT $6) e ON true
+  ORDER BY e.tx, e.seq`;
+
+/** The transactions a snapshot taken now does not see start at `xmax`: every event already committed sits below it. */
+export const CURRENT_XMAX_SQL = 'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax';
 
 /**
  * Events committed in snapshot $2 but not in snapshot $1 (both `pg_snapshot`
@@ -38,12 +62,23 @@ export const EVENT_LOG_SCHEMA_SQL = `SELECT n.nspname AS schema FROM pg_class c 
  * The retention of the log, as a function the gateway calls (every instance, one
  * at a time): creates the day partitions from `at_time`'s day to two days ahead
  * (UTC), drops those whose day ended `retention` before `at_time`, and empties
- * the default partition once all it caught is that old. A day whose rows already
+ * the default partition once all it caught is that old, raising the log's floor
+ * (`job_event_floor`) to the newest position it drops. A day whose rows already
  * sit in the default partition (no instance ran then) is not created.
  */
 export function eventLogRetentionInstallSql(logSchema: string): string {
   const schema = logSchema.replaceAll("'", "''");
   return `
+    -- What is dropped is gone for a cursor below it: the floor only rises.
+    CREATE OR REPLACE FUNCTION jobgate.raise_job_event_floor(last_tx bigint, last_seq bigint) RETURNS void
+    LANGUAGE plpgsql AS $fn$
+    BEGIN
+      IF last_tx IS NOT NULL THEN
+        EXECUTE format('UPDATE %I.job_event_floor SET tx = $1, seq = $2 WHERE (tx, seq) < ($1, $2)', '${schema}') USING last_tx, last_seq;
+      END IF;
+    END
+    $fn$;
+
     CREATE OR REPLACE FUNCTION jobgate.keep_job_event_partitions(at_time timestamptz, retention interval, OUT created int, OUT dropped int)
     LANGUAGE plpgsql AS $fn$
     DECLARE
@@ -52,6 +87,8 @@ export function eventLogRetentionInstallSql(logSchema: string): string {
       day date;
       part text;
       newest timestamptz;
+      last_tx bigint;
+      last_seq bigint;
     BEGIN
       created := 0;
       dropped := 0;
@@ -75,11 +112,15 @@ export function eventLogRetentionInstallSql(logSchema: string): string {
            AND (to_date(substr(c.relname, 11), 'YYYYMMDD') + 1)::timestamp AT TIME ZONE 'UTC' <= at_time - retention
          ORDER BY c.relname
       LOOP
+        EXECUTE format('SELECT tx, seq FROM %I.%I ORDER BY tx DESC, seq DESC LIMIT 1', log_schema, part) INTO last_tx, last_seq;
+        PERFORM jobgate.raise_job_event_floor(last_tx, last_seq);
         EXECUTE format('DROP TABLE %I.%I', log_schema, part);
         dropped := dropped + 1;
       END LOOP;
       EXECUTE format('SELECT max(at) FROM %I.job_event_default', log_schema) INTO newest;
       IF newest <= at_time - retention THEN
+        EXECUTE format('SELECT tx, seq FROM %I.job_event_default ORDER BY tx DESC, seq DESC LIMIT 1', log_schema) INTO last_tx, last_seq;
+        PERFORM jobgate.raise_job_event_floor(last_tx, last_seq);
         EXECUTE format('TRUNCATE %I.job_event_default', log_schema);
       END IF;
     END

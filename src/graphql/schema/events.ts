@@ -19,7 +19,12 @@ const JobEventRef = builder.objectRef<JobEventView>('JobEvent').implement({
       description: 'The state the job entered (for DELETED: the state it was deleted in).',
     }),
     retryCount: t.exposeInt('retryCount'),
-    at: t.expose('at', { type: 'DateTime', description: 'When the gateway received the change.' }),
+    at: t.expose('at', { type: 'DateTime', description: 'When the change was made (the time of the statement that made it).' }),
+    cursor: t.exposeString('cursor', {
+      description:
+        'Where the stream stands after this event: pass it as `jobEvents(after:)` to resume right after it. Opaque, valid for this tenant only, ' +
+        'for JOBGATE_EVENT_RETENTION_HOURS; over server-sent events it is also the event id.',
+    }),
     progress: t.field({
       type: 'JSON',
       nullable: true,
@@ -40,17 +45,22 @@ builder.subscriptionField('jobEvents', (t) =>
     type: JobEventRef,
     authScopes: { read: true },
     description:
-      "Every state change of the tenant's jobs. All arguments are optional filters. With `jobId`, a job already in a final state yields that final event at once.",
+      "Every state change of the tenant's jobs, in the order of the job-event log (each job's events in the order they happened). " +
+      '`queue`, `jobId` and `types` are optional filters. With `after` (a `JobEvent.cursor`), the logged events after that cursor come first, ' +
+      'then live ones, none missed and none twice; CURSOR_EXPIRED once they are no longer kept. Over server-sent events, a Last-Event-ID header ' +
+      'stands for `after`. Without `after` but with `jobId`, a job already in a final state yields that final event at once.',
     args: {
       queue: t.arg.string(),
       jobId: t.arg.id(),
       types: t.arg({ type: [JobEventTypeEnum] }),
+      after: t.arg.string({ description: 'A JobEvent.cursor of this tenant: resume right after that event.' }),
     },
-    subscribe: (_root, args, { events }) =>
+    subscribe: (_root, args, { events, lastEventId }) =>
       events.subscribe({
         queue: args.queue ?? undefined,
         jobId: args.jobId === null || args.jobId === undefined ? undefined : String(args.jobId),
         types: args.types ?? undefined,
+        after: args.after ?? lastEventId ?? undefined,
       }),
     resolve: (event) => event,
   }),

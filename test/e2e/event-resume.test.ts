@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Client } from 'graphql-ws';
+import pg from 'pg';
+import { PgBoss } from 'pg-boss';
+import { EventLogRetention } from '../../src/events/event-log-retention.ts';
+import { createLogger } from '../../src/logger.ts';
+import { wsClient } from '../support/clients.ts';
+import { createDatabase, dropDatabase } from '../support/database.ts';
+import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { sendJob, sendJobs } from '../support/operations.ts';
+import { collect, sleep, type Collected } from '../support/subscriptions.ts';
+
+interface EventData {
+  jobEvents: { type: string; queue: string; jobId: string; state: string; cursor: string };
+}
+
+const EVENTS = `subscription($queue: String, $jobId: ID, $types: [JobEventType!], $after: String) {
+  jobEvents(queue: $queue, jobId: $jobId, types: $types, after: $after) { type queue jobId state cursor }
+}`;
+
+const clients: Client[] = [];
+function subscribe(gateway: TestGateway, tenant: TestTenant, variables: Record<string, unknown>): Collected<EventData> {
+  const client = wsClient(gateway.wsUrl, { token: tenant.token });
+  clients.push(client);
+  return collect<EventData>(client, EVENTS, variables);
+}
+
+const events = (sub: Collected<EventData>) => sub.results.flatMap((r) => (r.data ? [r.data.jobEvents] : []));
+const lines = (sub: Collected<EventData>) => events(sub).map((e) => `${e.jobId}:${e.type}`);
+
+/** Waits until `sub` holds `count` events. */
+async function received(sub: Collected<EventData>, count: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (events(sub).length < count) {
+    if (Date.now() > deadline) throw new Error(`${events(sub).length} of ${count} events within ${timeoutMs} ms: ${JSON.stringify(sub.results.slice(-3))}`);
+    await sleep(20);
+  }
+}
+
+/** Subscribes and waits until a probe job's CREATED arrives on that very subscription (a probe sent before it started is not). */
+async function live(gateway: TestGateway, tenant: TestTenant, queue: string, variables: Record<string, unknown> = {}): Promise<Collected<EventData>> {
+  const sub = subscribe(gateway, tenant, { queue, ...variables });
+  for (let attempt = 0; ; attempt++) {
+    const probe = await sendJob(gateway, tenant.token, queue, { probe: true });
+    try {
+      await sub.waitFor((d) => d.jobEvents.jobId === probe, 300);
+      return sub;
+    } catch (error) {
+      if (attempt > 20) throw error;
+    }
+  }
+}
+
+describe('resuming jobEvents from a cursor', () => {
+  let gateway: TestGateway;
+  let other: TestGateway;
+  let tenant: TestTenant;
+  let stranger: TestTenant;
+  let boss: PgBoss;
+
+  beforeAll(async () => {
+    [gateway, other] = await Promise.all([startGateway(), startGateway()]);
+    tenant = await createTestTenant(gateway);
+    stranger = await createTestTenant(gateway);
+    boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false });
+    await boss.start();
+  });
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await boss.stop({ graceful: false });
+    await Promise.all([gateway.stop(), other.stop()]);
+  });
+
+  it('replays exactly the events missed while away, then live ones, on either instance', async () => {
+    const queue = 'resume';
+    const first = await live(gateway, tenant, queue);
+    // The probe jobs leave the queue before the cursor is taken: every job taken below is one sent after it.
+    const probes = await boss.fetch(`${tenant.tenant.id}/${queue}`, { batchSize: 100 });
+    await boss.complete(
+      `${tenant.tenant.id}/${queue}`,
+      probes.map((probe) => probe.id),
+    );
+    for (const probe of probes) await first.waitFor((d) => d.jobEvents.jobId === probe.id && d.jobEvents.type === 'COMPLETED');
+    const cursor = events(first).at(-1)!.cursor;
+    first.stop();
+    // Away: sends through both instances, and a plain pg-boss worker takes and completes some.
+    const sent = [...(await sendJobs(gateway, tenant.token, queue, Array.from({ length: 20 }, () => ({ data: {} })))), await sendJob(other, tenant.token, queue)];
+    const taken = await boss.fetch(`${tenant.tenant.id}/${queue}`, { batchSize: 5 });
+    await boss.complete(
+      `${tenant.tenant.id}/${queue}`,
+      taken.map((job) => job.id),
+    );
+    const missed = [...sent.map((id) => `${id}:CREATED`), ...taken.map((job) => `${job.id}:ACTIVE`), ...taken.map((job) => `${job.id}:COMPLETED`)];
+
+    for (const on of [gateway, other]) {
+      const resumed = subscribe(on, tenant, { queue, after: cursor });
+      await received(resumed, missed.length);
+      expect([...lines(resumed)].sort()).toEqual([...missed].sort());
+      // Each job's events in the order they happened.
+      for (const job of taken) expect(lines(resumed).filter((line) => line.startsWith(job.id))).toEqual([`${job.id}:CREATED`, `${job.id}:ACTIVE`, `${job.id}:COMPLETED`]);
+      // Then live, with no repeat at the seam.
+      const later = await sendJob(gateway, tenant.token, queue);
+      await resumed.waitFor((d) => d.jobEvents.jobId === later);
+      expect(lines(resumed)).toEqual([...lines(resumed).slice(0, missed.length), `${later}:CREATED`]);
+      expect(new Set(events(resumed).map((e) => e.cursor)).size).toBe(events(resumed).length);
+      resumed.stop();
+      missed.push(`${later}:CREATED`);
+    }
+  });
+
+  it('gives the same cursor for an event live and replayed, and filters a replay like the live stream', async () => {
+    const queue = 'same-cursor';
+    const sub = await live(gateway, tenant, queue);
+    const start = events(sub).at(-1)!.cursor;
+    const id = await sendJob(gateway, tenant.token, queue);
+    await sendJob(gateway, tenant.token, 'elsewhere');
+    const created = await sub.waitFor((d) => d.jobEvents.jobId === id);
+    const replayed = subscribe(other, tenant, { queue, after: start, types: ['CREATED'] });
+    await replayed.waitFor((d) => d.jobEvents.jobId === id);
+    expect(events(replayed)).toEqual([created.jobEvents]);
+  });
+
+  it("refuses another tenant's cursor and any other text as BAD_USER_INPUT, never as data", async () => {
+    const sub = await live(gateway, tenant, 'mine');
+    const cursor = events(sub).at(-1)!.cursor;
+    for (const after of [cursor, 'not-a-cursor', cursor.slice(0, -2) + (cursor.endsWith('AA') ? 'AB' : 'AA')]) {
+      const refused = subscribe(gateway, after === cursor ? stranger : tenant, { after });
+      const errors = (await refused.error) as { extensions?: { code?: string; argument?: string } }[];
+      expect(errors[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', argument: 'after' });
+      expect(events(refused)).toEqual([]);
+    }
+  });
+
+  it("with jobId and no cursor yields a finished job's final event at once, and its cursor resumes after it", async () => {
+    const queue = 'finished';
+    const id = await sendJob(gateway, tenant.token, queue);
+    const [job] = await boss.fetch(`${tenant.tenant.id}/${queue}`);
+    await boss.complete(`${tenant.tenant.id}/${queue}`, job!.id);
+    const sub = subscribe(gateway, tenant, { jobId: id });
+    const final = await sub.waitFor((d) => d.jobEvents.type === 'COMPLETED');
+    const next = await sendJob(gateway, tenant.token, queue);
+    const resumed = subscribe(other, tenant, { queue, after: final.jobEvents.cursor });
+    await resumed.waitFor((d) => d.jobEvents.jobId === next);
+    expect(lines(resumed)).toEqual([`${next}:CREATED`]);
+  });
+});
+
+/** A database of its own: retention moves the clock days ahead. */
+describe('an expired cursor', () => {
+  let database: { name: string; url: string };
+  let gateway: TestGateway;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    database = await createDatabase();
+    gateway = await startGateway({ databaseUrl: database.url, migrateOnStart: true, eventRetentionHours: 1 });
+    tenant = await createTestTenant(gateway);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await gateway.stop();
+    await dropDatabase(database.name);
+  });
+
+  it('fails with CURSOR_EXPIRED once retention dropped the events after it, and a fresh subscription works', async () => {
+    const sub = await live(gateway, tenant, 'old');
+    const cursor = events(sub).at(-1)!.cursor;
+    await sendJob(gateway, tenant.token, 'old');
+    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
+    try {
+      // Three days on: today's partition, and the events after the cursor, are gone.
+      const run = await new EventLogRetention(pool, 1, createLogger('silent')).run(new Date(Date.now() + 3 * 86_400_000));
+      expect(run.dropped).toBeGreaterThan(0);
+    } finally {
+      await pool.end();
+    }
+    const refused = subscribe(gateway, tenant, { after: cursor });
+    const errors = (await refused.error) as { message: string; extensions?: { code?: string } }[];
+    expect(errors[0]?.extensions?.code).toBe('CURSOR_EXPIRED');
+    expect(errors[0]?.message).toMatch(/subscribe without "after"/);
+    const fresh = await live(gateway, tenant, 'old');
+    expect(events(fresh).length).toBeGreaterThan(0);
+  });
+});
