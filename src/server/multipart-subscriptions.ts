@@ -1,6 +1,7 @@
-import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
+import type { ExecutionResult } from 'graphql';
 import { isAsyncIterable, type FetchAPI, type Plugin } from 'graphql-yoga';
 import { errorJson } from '../errors.ts';
+import { clientResult } from './client-result.ts';
 
 /** As Apollo's router does: a silent connection looks dead to clients and proxies. */
 export const MULTIPART_HEARTBEAT_MS = 5_000;
@@ -21,21 +22,12 @@ export function acceptsMultipartSubscription(accept: string | null): boolean {
   });
 }
 
-/** An error as a client may see it: Yoga's internal `http` and `unexpected` extensions stay inside. */
-function formatError(error: { toJSON?: () => GraphQLFormattedError } & GraphQLFormattedError): GraphQLFormattedError {
-  const formatted = typeof error.toJSON === 'function' ? error.toJSON() : error;
-  if (!formatted.extensions) return formatted;
-  const { http: _http, unexpected: _unexpected, ...extensions } = formatted.extensions;
-  return { ...formatted, extensions: Object.keys(extensions).length ? extensions : undefined };
-}
-
 function part(json: string): string {
   return `${PART_HEAD}${json}${DELIMITER}`;
 }
 
 function payloadPart(result: ExecutionResult): string {
-  const errors = result.errors?.map((error) => formatError(error));
-  return part(JSON.stringify({ payload: errors ? { ...result, errors } : result }));
+  return part(JSON.stringify({ payload: clientResult(result) }));
 }
 
 /**

@@ -15,6 +15,7 @@ import { clientError } from '../errors.ts';
 import type { Context } from '../graphql/context.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { isPushSubscription } from './push-fields.ts';
+import { cursorOf, setEventId } from './sse-event-ids.ts';
 
 /** What Yoga adds to the context: the fetch Request over HTTP, the upgrade request over graphql-ws. */
 type TransportContext = Context & { request?: Request; req?: IncomingMessage };
@@ -110,7 +111,12 @@ export class OperationDatabaseShare {
     const ended = new AbortController();
     const executeEvent = (event: typeof validated) =>
       this.#share
-        .run(tenantId, { refusable: false, maxWaiting: Infinity, signal: ended.signal }, () => executeSubscriptionEvent(event))
+        .run(tenantId, { refusable: false, maxWaiting: Infinity, signal: ended.signal }, async () => {
+          const result = await executeSubscriptionEvent(event);
+          const cursor = cursorOf(event.rootValue);
+          if (cursor !== undefined) setEventId(result, cursor);
+          return result;
+        })
         .catch((error: unknown) => {
           if (ended.signal.aborted) return UNREAD;
           throw error;

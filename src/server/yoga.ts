@@ -17,6 +17,7 @@ import { requestViewer } from './http-auth.ts';
 import type { HttpSubscriptions } from './http-subscriptions.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { useMultipartSubscriptions } from './multipart-subscriptions.ts';
+import { useSseEventIds } from './sse-event-ids.ts';
 import { OperationDatabaseShare } from './operation-database-share.ts';
 import { useMaxTokens, useTenantOperations } from './operation-plugins.ts';
 import { NO_OUTBOUND, responseOutbound } from './outbound.ts';
@@ -113,6 +114,7 @@ export function createGatewayYoga(services: Services, metrics: GatewayMetrics, i
       // GraphiQL loads the schema before any token is typed (the docs panel).
       ...(config.introspection ? [useAnonymousIntrospection(schema, config.queryLimits.tokens)] : [useDisableIntrospection()]),
       useMultipartSubscriptions(),
+      useSseEventIds(),
       // Last: it sees which result processor the others chose.
       useUnservedStreams(),
     ],
