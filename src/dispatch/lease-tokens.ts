@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { LEASE_SECRET_SQL } from '../sql/lease-secret.ts';
 
 /** What a lease token stands for: one attempt of one job, pushed to one worker connection. */
@@ -21,11 +21,12 @@ const MAX_TOKEN_LENGTH = 512;
  * row to say. The queue is the qualified name, so a token binds its tenant.
  */
 export class LeaseTokens {
-  readonly #secret: Buffer;
+  /** A key object: an HMAC keyed by a Buffer imports the key anew each time, several times the cost of the MAC itself. */
+  readonly #secret: KeyObject;
 
   constructor(secret: Buffer) {
     if (secret.length < 16) throw new Error('the lease secret is too short');
-    this.#secret = secret;
+    this.#secret = createSecretKey(secret);
   }
 
   issue(queue: string, id: string, retryCount: number, holder: string): string {
