@@ -10,6 +10,7 @@ export const SCENARIOS = [
   'full-loop',
   'full-loop-per-job',
   'events-fanout',
+  'events-replay',
   'idle-connections',
   'sustained-loop',
 ] as const;
@@ -39,6 +40,8 @@ export interface BenchOptions {
   perJobLoopRuns: number;
   fanoutSubscribers: number;
   fanoutEvents: number;
+  /** Logged events a resuming subscriber is behind. */
+  replayEvents: number;
   idleConnections: number;
   sustainedSeconds: number;
 }

@@ -36,6 +36,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     perJobLoopRuns: size(1, 1, 3),
     fanoutSubscribers: size(100, 1_000, 1_000),
     fanoutEvents: size(5, 20, 100),
+    replayEvents: size(2_000, 100_000, 100_000),
     idleConnections: size(500, 10_000, 10_000),
     sustainedSeconds: 90,
   };

@@ -22,6 +22,7 @@ import { dispatchLatency } from './scenarios/dispatch-latency.ts';
 import { enqueueBatch } from './scenarios/enqueue-batch.ts';
 import { enqueueSingle } from './scenarios/enqueue-single.ts';
 import { eventsFanout } from './scenarios/events-fanout.ts';
+import { eventsReplay } from './scenarios/events-replay.ts';
 import { fullLoopPerJob } from './scenarios/full-loop-per-job.ts';
 import { fullLoop } from './scenarios/full-loop.ts';
 import { idleConnections } from './scenarios/idle-connections.ts';
@@ -34,6 +35,7 @@ const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>
   'full-loop': fullLoop,
   'full-loop-per-job': fullLoopPerJob,
   'events-fanout': eventsFanout,
+  'events-replay': eventsReplay,
   'sustained-loop': sustainedLoop,
   'idle-connections': idleConnections,
 };
@@ -45,6 +47,7 @@ const ORDER: ScenarioId[] = [
   'full-loop',
   'full-loop-per-job',
   'events-fanout',
+  'events-replay',
   'sustained-loop',
   'idle-connections',
 ];
