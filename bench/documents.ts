@@ -3,8 +3,7 @@ export const DOCS = {
   createQueue: 'mutation BenchCreateQueue($name: String!) { createQueue(name: $name) { name } }',
   sendJob: 'mutation BenchSendJob($queue: String!, $data: JSON) { sendJob(queue: $queue, data: $data) { id } }',
   sendJobs: 'mutation BenchSendJobs($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }',
-  jobEventsAfter:
-    'subscription BenchJobEventsAfter($queue: String, $after: String) { jobEvents(queue: $queue, after: $after) { type jobId cursor } }',
+  jobEventsAfter: 'subscription BenchJobEventsAfter($queue: String, $after: String) { jobEvents(queue: $queue, after: $after) { type jobId cursor } }',
   jobEvents: 'subscription BenchJobEvents($queue: String, $types: [JobEventType!]) { jobEvents(queue: $queue, types: $types) { type queue jobId at } }',
   viewer: 'query BenchViewer { viewer { tenant { id } } }',
 } as const;

@@ -32,9 +32,16 @@ export async function eventsReplay(ctx: BenchContext): Promise<ScenarioResult> {
 
   // A cursor, as a subscriber that then went away holds it.
   let cursor: string | null = null;
-  const leaving = await openLightSubscriber(ctx.gateway.wsUrl, ctx.token, DOCS.jobEventsAfter, { queue }, (data) => {
-    cursor ??= (data as unknown as EventsData).jobEvents.cursor;
-  }, onError);
+  const leaving = await openLightSubscriber(
+    ctx.gateway.wsUrl,
+    ctx.token,
+    DOCS.jobEventsAfter,
+    { queue },
+    (data) => {
+      cursor ??= (data as unknown as EventsData).jobEvents.cursor;
+    },
+    onError,
+  );
   for (let attempt = 0; cursor === null && attempt < 50; attempt++) {
     await execute(publisher, DOCS.sendJob, { queue, data: jobData(-1) });
     await waitFor(() => cursor !== null, 200);
@@ -51,10 +58,17 @@ export async function eventsReplay(ctx: BenchContext): Promise<ScenarioResult> {
   // Live traffic and its own subscriber, on throughout the replay.
   let liveBegan = 0;
   const liveLatency: number[] = [];
-  const live = await openLightSubscriber(ctx.gateway.wsUrl, ctx.token, DOCS.jobEventsAfter, { queue: liveQueue }, () => {
-    if (liveBegan) liveLatency.push(performance.now() - liveBegan);
-    liveBegan = 0;
-  }, onError);
+  const live = await openLightSubscriber(
+    ctx.gateway.wsUrl,
+    ctx.token,
+    DOCS.jobEventsAfter,
+    { queue: liveQueue },
+    () => {
+      if (liveBegan) liveLatency.push(performance.now() - liveBegan);
+      liveBegan = 0;
+    },
+    onError,
+  );
   let replaying = true;
   const liveTraffic = (async () => {
     for (let n = 0; replaying; n++) {
@@ -71,12 +85,19 @@ export async function eventsReplay(ctx: BenchContext): Promise<ScenarioResult> {
   const seen = new Set<string>();
   const before = ctx.cpu();
   const began = performance.now();
-  const resuming = await openLightSubscriber(ctx.gateway.wsUrl, ctx.token, DOCS.jobEventsAfter, { queue, after: cursor }, (data) => {
-    const { jobId } = (data as unknown as EventsData).jobEvents;
-    if (seen.has(jobId)) duplicates++;
-    seen.add(jobId);
-    received++;
-  }, onError);
+  const resuming = await openLightSubscriber(
+    ctx.gateway.wsUrl,
+    ctx.token,
+    DOCS.jobEventsAfter,
+    { queue, after: cursor },
+    (data) => {
+      const { jobId } = (data as unknown as EventsData).jobEvents;
+      if (seen.has(jobId)) duplicates++;
+      seen.add(jobId);
+      received++;
+    },
+    onError,
+  );
   const complete = await waitFor(() => received >= backlog, 120_000, 5);
   const seconds = (performance.now() - began) / 1000;
   const cpu = cpuUse(before, ctx.cpu());

@@ -95,7 +95,16 @@ export class TenantEvents {
     const queue = this.#jobs.names.unqualify(event.name);
     if (queue === null) return null;
     const cursor = this.#sources.cursors.seal(this.#tenantId, position);
-    return { type: event.type, queue, jobId: event.jobId, state: event.state, retryCount: event.retryCount, at: event.at, progress: event.progress ?? null, cursor };
+    return {
+      type: event.type,
+      queue,
+      jobId: event.jobId,
+      state: event.state,
+      retryCount: event.retryCount,
+      at: event.at,
+      progress: event.progress ?? null,
+      cursor,
+    };
   }
 
   /** The position a cursor of this tenant stands for; BAD_USER_INPUT for any other text, another tenant's cursor included. */
@@ -170,11 +179,16 @@ export class TenantEvents {
           }
         }
         if (from !== null) {
-          last = await this.#replay(from, () => replayTo!, { queue, jobId }, async (event) => {
-            const view = this.#view(event, event.position);
-            if (view && matches(view) && !ended) await push(view);
-            return !ended;
-          });
+          last = await this.#replay(
+            from,
+            () => replayTo!,
+            { queue, jobId },
+            async (event) => {
+              const view = this.#view(event, event.position);
+              if (view && matches(view) && !ended) await push(view);
+              return !ended;
+            },
+          );
         }
         const waiting = held ?? [];
         held = null;

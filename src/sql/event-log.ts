@@ -1,7 +1,8 @@
 /** What a read of the job-event log returns per event, as text: ORDER BY names the table's own columns. */
 const COLUMNS = 'tx::text AS tx, seq::text AS seq, at, op, state, queue, job_id::text AS job_id, retry_count, progress::text AS progress';
 
-const EVENT_COLUMNS = 'e.tx::text AS tx, e.seq::text AS seq, e.at, e.op, e.state, e.queue, e.job_id::text AS job_id, e.retry_count, e.progress::text AS progress';
+const EVENT_COLUMNS =
+  'e.tx::text AS tx, e.seq::text AS seq, e.at, e.op, e.state, e.queue, e.job_id::text AS job_id, e.retry_count, e.progress::text AS progress';
 
 /**
  * The next page of every tenant's events after a position ($1 tx, $2 seq), in

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Client } from 'graphql-ws';
+import { createClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { EventLogRetention } from '../../src/events/event-log-retention.ts';
@@ -85,7 +85,15 @@ describe('resuming jobEvents from a cursor', () => {
     const cursor = events(first).at(-1)!.cursor;
     first.stop();
     // Away: sends through both instances, and a plain pg-boss worker takes and completes some.
-    const sent = [...(await sendJobs(gateway, tenant.token, queue, Array.from({ length: 20 }, () => ({ data: {} })))), await sendJob(other, tenant.token, queue)];
+    const sent = [
+      ...(await sendJobs(
+        gateway,
+        tenant.token,
+        queue,
+        Array.from({ length: 20 }, () => ({ data: {} })),
+      )),
+      await sendJob(other, tenant.token, queue),
+    ];
     const taken = await boss.fetch(`${tenant.tenant.id}/${queue}`, { batchSize: 5 });
     await boss.complete(
       `${tenant.tenant.id}/${queue}`,
@@ -98,7 +106,8 @@ describe('resuming jobEvents from a cursor', () => {
       await received(resumed, missed.length);
       expect([...lines(resumed)].sort()).toEqual([...missed].sort());
       // Each job's events in the order they happened.
-      for (const job of taken) expect(lines(resumed).filter((line) => line.startsWith(job.id))).toEqual([`${job.id}:CREATED`, `${job.id}:ACTIVE`, `${job.id}:COMPLETED`]);
+      for (const job of taken)
+        expect(lines(resumed).filter((line) => line.startsWith(job.id))).toEqual([`${job.id}:CREATED`, `${job.id}:ACTIVE`, `${job.id}:COMPLETED`]);
       // Then live, with no repeat at the seam.
       const later = await sendJob(gateway, tenant.token, queue);
       await resumed.waitFor((d) => d.jobEvents.jobId === later);
@@ -144,6 +153,74 @@ describe('resuming jobEvents from a cursor', () => {
     await resumed.waitFor((d) => d.jobEvents.jobId === next);
     expect(lines(resumed)).toEqual([`${next}:CREATED`]);
   });
+});
+
+describe("the README's graphql-ws recipe", () => {
+  let other: TestGateway;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    other = await startGateway();
+    tenant = await createTestTenant(other);
+  });
+
+  afterAll(async () => {
+    await other.stop();
+  });
+
+  it('resumes by itself across a restart of the gateway it reads from: a getter keeps `after` current', async () => {
+    const queue = 'recipe';
+    let restarted = await startGateway();
+    const port = restarted.port;
+    let cursor: string | null = null;
+    const seen: string[] = [];
+    const client = createClient({
+      url: restarted.wsUrl,
+      connectionParams: { token: tenant.token },
+      retryAttempts: Infinity,
+      shouldRetry: () => true,
+      retryWait: async () => void (await sleep(200)),
+    });
+    try {
+      client.subscribe<EventData>(
+        {
+          query: 'subscription($after: String) { jobEvents(queue: "recipe", after: $after) { type queue jobId state cursor } }',
+          variables: {
+            get after() {
+              return cursor;
+            },
+          },
+        },
+        {
+          next: ({ data }) => {
+            if (!data) return;
+            cursor = data.jobEvents.cursor;
+            seen.push(data.jobEvents.jobId);
+          },
+          error: () => {},
+          complete: () => {},
+        },
+      );
+      for (let attempt = 0; !seen.length; attempt++) {
+        await sendJob(other, tenant.token, queue);
+        await sleep(200);
+        if (attempt > 50) throw new Error('the subscription never started');
+      }
+      await restarted.stop();
+      const missed = [];
+      for (let i = 0; i < 10; i++) missed.push(await sendJob(other, tenant.token, queue));
+      restarted = await startGateway({ port });
+      const later = await sendJob(other, tenant.token, queue);
+      const deadline = Date.now() + 20_000;
+      while (!seen.includes(later) && Date.now() < deadline) await sleep(20);
+      const after = seen.slice(seen.indexOf(missed[0]!));
+      expect(after).toEqual([...missed, later]);
+      expect(new Set(seen).size).toBe(seen.length);
+    } finally {
+      await client.dispose();
+      await restarted.stop();
+    }
+  }, 60_000);
 });
 
 /** A database of its own: retention moves the clock days ahead. */
