@@ -46,3 +46,34 @@ export class JobgateError extends Error {
 export function asJobgateError(error: unknown): unknown {
   return Array.isArray(error) && error.length > 0 && error.every(isGraphQLError) ? JobgateError.fromErrors(error) : error;
 }
+
+/** How a job ended without completing. */
+export type JobFailedType = 'FAILED' | 'CANCELLED' | 'DELETED';
+
+/**
+ * A job `sendAndWait` followed ended without completing: it FAILED after its
+ * last attempt, was CANCELLED, or was DELETED before it finished.
+ */
+export class JobFailedError extends Error {
+  override readonly name = 'JobFailedError';
+  readonly type: JobFailedType;
+  readonly queue: string;
+  readonly jobId: string;
+  /** Attempts retried before the last one. */
+  readonly retryCount: number;
+  /** Why its last attempt failed (the `failJob` error, or pg-boss's own on expiry); null unless FAILED. */
+  readonly error: unknown;
+  /** The job's `output` when it ended (for a failure, what pg-boss stored of it); null once deleted. */
+  readonly output: unknown;
+
+  constructor(job: { type: JobFailedType; queue: string; jobId: string; retryCount: number; error: unknown; output: unknown }) {
+    const reason = typeof job.error === 'object' && job.error !== null && 'message' in job.error ? String(job.error.message) : undefined;
+    super(`job ${job.jobId} of queue ${job.queue}: ${job.type}${reason === undefined ? '' : `: ${reason}`}`);
+    this.type = job.type;
+    this.queue = job.queue;
+    this.jobId = job.jobId;
+    this.retryCount = job.retryCount;
+    this.error = job.error;
+    this.output = job.output;
+  }
+}

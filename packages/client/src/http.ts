@@ -1,5 +1,5 @@
 import { isGraphQLError, JobgateError } from './errors.ts';
-import type { FetchLike } from './fetch-like.ts';
+import type { FetchLike, FetchResponse } from './fetch-like.ts';
 import type { TypedDocumentString } from './generated/documents/graphql.ts';
 
 export interface HttpEndpoint {
@@ -8,8 +8,26 @@ export interface HttpEndpoint {
   fetchImpl: FetchLike;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** One GraphQL result's `data`; throws a JobgateError when it has errors. `status`: the HTTP status it came with. */
+export function resultData(result: unknown, status: number): Record<string, unknown> {
+  if (!isRecord(result)) throw new JobgateError(`HTTP ${status}: not a GraphQL answer`, { status });
+  const errors = Array.isArray(result.errors) ? result.errors.filter(isGraphQLError) : [];
+  if (errors.length > 0) throw JobgateError.fromErrors(errors, status);
+  if (!isRecord(result.data)) throw new JobgateError(`HTTP ${status}: an answer without data`, { status });
+  return result.data;
+}
+
+/** A JSON answer's `data`; throws a JobgateError when it is not JSON or has errors. */
+export async function answerData(response: FetchResponse): Promise<Record<string, unknown>> {
+  const { status } = response;
+  const body = await response.json().catch((error: unknown) => {
+    throw new JobgateError(`HTTP ${status}: the answer is not JSON`, { status, cause: error });
+  });
+  return resultData(body, status);
 }
 
 /** POSTs one operation to the gateway; resolves with its `data`, rejects with a JobgateError when it has errors. */
@@ -27,13 +45,5 @@ export async function postOperation<TResult, TVariables>(
     },
     body: JSON.stringify({ query: document.toString(), variables }),
   });
-  const { status } = response;
-  const body = await response.json().catch((error: unknown) => {
-    throw new JobgateError(`HTTP ${status}: the answer is not JSON`, { status, cause: error });
-  });
-  if (!isRecord(body)) throw new JobgateError(`HTTP ${status}: not a GraphQL answer`, { status });
-  const errors = Array.isArray(body.errors) ? body.errors.filter(isGraphQLError) : [];
-  if (errors.length > 0) throw JobgateError.fromErrors(errors, status);
-  if (!isRecord(body.data)) throw new JobgateError(`HTTP ${status}: an answer without data`, { status });
-  return body.data as TResult;
+  return (await answerData(response)) as TResult;
 }

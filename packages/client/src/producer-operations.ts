@@ -127,3 +127,39 @@ export const ProgressWithLeaseDocument = graphql(`
     }
   }
 `);
+
+// Following job events over server-sent events.
+
+export const JobEventsDocument = graphql(`
+  subscription ProducerJobEvents($queue: String, $jobId: ID, $types: [JobEventType!], $after: String) {
+    jobEvents(queue: $queue, jobId: $jobId, types: $types, after: $after) {
+      type
+      queue
+      jobId
+      state
+      retryCount
+      at
+      progress
+      cursor
+    }
+  }
+`);
+
+// The job's outcome comes with its final event, read when the event is delivered.
+export const JobOutcomeEventsDocument = graphql(`
+  subscription ProducerJobOutcomeEvents($jobId: ID!, $after: String) {
+    jobEvents(jobId: $jobId, after: $after) {
+      type
+      queue
+      jobId
+      state
+      retryCount
+      progress
+      cursor
+      job {
+        output
+        error
+      }
+    }
+  }
+`);
