@@ -68,7 +68,7 @@ export function resumingSubscription<TResult, TVariables extends { after?: strin
 ): ResumingSubscription {
   const stopping = new AbortController();
   let cursor = variables.after ?? undefined;
-  /** Drops in a row with nothing read in between. */
+  /** Drops in a row, with no result and no long-lived connection in between. */
   let failures = 0;
 
   /** One connection, until it ends. */
@@ -96,7 +96,6 @@ export function resumingSubscription<TResult, TVariables extends { after?: strin
       for (;;) {
         const { value, done } = await reader.read();
         if (done) return { kind: 'dropped', error: new JobgateError('the event stream ended without "complete"', { status }) };
-        failures = 0;
         for (const message of parser.push(decoder.decode(value, { stream: true }))) {
           if (message.event === 'complete') return { kind: 'ended' };
           if (message.event !== 'next') continue;
@@ -109,6 +108,7 @@ export function resumingSubscription<TResult, TVariables extends { after?: strin
           const data = resultData(result, status) as TResult;
           if (stopping.signal.aborted) return { kind: 'ended' };
           cursor = cursorOf(data);
+          failures = 0;
           try {
             await handlers.onData(data);
           } catch (error) {
@@ -127,9 +127,12 @@ export function resumingSubscription<TResult, TVariables extends { after?: strin
 
   const run = async () => {
     for (;;) {
+      const connected = Date.now();
       const ending = await connect();
       if (stopping.signal.aborted || ending.kind === 'ended') return;
       if (ending.kind === 'final') return handlers.onError(ending.error);
+      // Only a result or a connection that lasted resets the back-off: every stream opens with a keep-alive comment.
+      if (Date.now() - connected > delays.maxDelayMs) failures = 0;
       failures++;
       handlers.onReconnect(ending.error);
       const delay = Math.min(delays.maxDelayMs, delays.minDelayMs * 2 ** (failures - 1));
