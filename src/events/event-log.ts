@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { CURRENT_SNAPSHOT_SQL, CURRENT_XMAX_SQL, READ_EVENTS_BETWEEN_SQL, READ_EVENTS_SQL, READ_FEED_SQL } from '../sql/event-log.ts';
+import { CURRENT_SNAPSHOT_SQL, CURRENT_XMAX_SQL, HIGH_WATER_SQL, READ_EVENTS_BETWEEN_SQL, READ_EVENTS_SQL, READ_FEED_SQL } from '../sql/event-log.ts';
 import { LOG_START, positionOf, type EventPosition } from './event-position.ts';
 import { jobEventOf, type RawJobEvent } from './job-event.ts';
 
@@ -80,6 +80,16 @@ export class EventLog {
   async readFeed(after: EventPosition, limit = DEFAULT_PAGE): Promise<FeedPage> {
     const { rows } = await this.#db.query<EventRow & { horizon: string }>(READ_FEED_SQL, [String(after.tx), String(after.seq), limit]);
     return { events: rows.flatMap(toEvent), horizon: BigInt(rows[0]!.horizon) };
+  }
+
+  /**
+   * The high-water mark as a position: every event at or before it is in the
+   * log for good, and reading up to it (`read`'s `upTo`) sees them all.
+   */
+  async highWater(): Promise<EventPosition> {
+    const { rows } = await this.#db.query<{ horizon: string }>(HIGH_WATER_SQL);
+    // Events of transactions still running at the horizon come after it.
+    return { tx: BigInt(rows[0]!.horizon), seq: -1n };
   }
 
   /** Every event committed before this call sits below the returned transaction id. */

@@ -8,20 +8,8 @@ import type { EventCursors } from './event-cursors.ts';
 import type { EventFeed } from './event-feed.ts';
 import { EventLog, type LoggedJobEvent } from './event-log.ts';
 import { comparePositions, type EventPosition } from './event-position.ts';
+import { tenantIdOf, viewOf, type JobEventView } from './job-event-view.ts';
 import { eventTypeForState, FINAL_STATES, type JobEventType, type RawJobEvent } from './job-event.ts';
-
-/** A job event as its tenant sees it. */
-export interface JobEventView {
-  type: JobEventType;
-  queue: string;
-  jobId: string;
-  state: RawJobEvent['state'];
-  retryCount: number;
-  at: Date;
-  progress: unknown;
-  /** Where the stream resumes after this event, sealed for the tenant. */
-  cursor: string;
-}
 
 export interface JobEventFilter {
   queue?: string | undefined;
@@ -56,6 +44,13 @@ export function cursorExpired(): Error {
   );
 }
 
+/** The position a cursor of this tenant stands for (`after`); BAD_USER_INPUT for any other text, another tenant's cursor included. */
+export function openCursor(cursors: EventCursors, tenantId: string, cursor: string): EventPosition {
+  const position = cursors.open(tenantId, cursor);
+  if (!position) throw badInput('"after" is not a cursor of this stream (take it from JobEvent.cursor)', { argument: 'after' });
+  return position;
+}
+
 /**
  * Job events of one tenant, filtered, checked against the tenant's prefix at
  * delivery. Live events come from the gateway's EventFeed in log order; with
@@ -88,36 +83,17 @@ export class TenantEvents {
   }
 
   get #tenantId(): string {
-    return this.#jobs.names.prefix.slice(0, -1);
+    return tenantIdOf(this.#jobs.names);
   }
 
   #view(event: RawJobEvent, position: EventPosition): JobEventView | null {
-    const queue = this.#jobs.names.unqualify(event.name);
-    if (queue === null) return null;
-    const cursor = this.#sources.cursors.seal(this.#tenantId, position);
-    return {
-      type: event.type,
-      queue,
-      jobId: event.jobId,
-      state: event.state,
-      retryCount: event.retryCount,
-      at: event.at,
-      progress: event.progress ?? null,
-      cursor,
-    };
-  }
-
-  /** The position a cursor of this tenant stands for; BAD_USER_INPUT for any other text, another tenant's cursor included. */
-  #open(cursor: string): EventPosition {
-    const position = this.#sources.cursors.open(this.#tenantId, cursor);
-    if (!position) throw badInput('"after" is not a cursor of this stream (take it from JobEvent.cursor)', { argument: 'after' });
-    return position;
+    return viewOf(event, position, this.#jobs.names, this.#sources.cursors);
   }
 
   subscribe(filter: JobEventFilter): AsyncIterable<JobEventView> {
     if (filter.queue !== undefined) assertQueueName(filter.queue);
     if (filter.jobId !== undefined && !isUuid(filter.jobId)) throw badInput('"jobId" must be a job id (UUID)', { argument: 'jobId' });
-    const after = filter.after === undefined ? null : this.#open(filter.after);
+    const after = filter.after === undefined ? null : openCursor(this.#sources.cursors, this.#tenantId, filter.after);
     const { jobId, queue } = filter;
     const types = filter.types?.length ? new Set(filter.types) : null;
     const concerns = (event: RawJobEvent) =>

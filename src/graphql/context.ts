@@ -2,6 +2,7 @@ import type { Viewer } from '../auth/authenticate.ts';
 import { OperationAdmission } from '../auth/operation-admission.ts';
 import type { TenantRecord } from '../auth/tenants.ts';
 import { TenantWork } from '../dispatch/tenant-work.ts';
+import { JobEventHistory } from '../events/job-event-history.ts';
 import { TenantEvents } from '../events/tenant-events.ts';
 import type { Logger } from '../logger.ts';
 import type { Outbound } from '../server/outbound.ts';
@@ -60,6 +61,8 @@ export interface Context {
   schedulePreview: (cron: string, options: Parameters<typeof previewSchedule>[2]) => Date[];
   /** Live job events of the viewer's tenant. */
   events: TenantEvents;
+  /** The logged events of one job (jobEventHistory). */
+  eventHistory: JobEventHistory;
   admin: AdminView;
   /** Push dispatch to this connection (workAssigned). */
   work: TenantWork;
@@ -114,6 +117,7 @@ export function createContext(
     edits: new TenantEdits(tenant.scope),
     search: new TenantSearch(tenant.scope),
     schedulePreview: (cron, options) => previewSchedule(services.boss, cron, options),
+    eventHistory: new JobEventHistory(services.eventSources, tenant.jobs.names),
     events: new TenantEvents(services.eventSources, tenant.jobs, services.config.eventBufferSize, () => outbound.drop('events')),
     admin: {
       async globalStats() {

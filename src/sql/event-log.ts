@@ -41,6 +41,9 @@ export const READ_EVENTS_SQL = `SELECT f.tx::text AS floor_tx, f.seq::text AS fl
      LIMIT $6) e ON true
   ORDER BY e.tx, e.seq`;
 
+/** The high-water mark now: every event of a transaction below `horizon` has been committed (or never will be). */
+export const HIGH_WATER_SQL = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon';
+
 /** The transactions a snapshot taken now does not see start at `xmax`: every event already committed sits below it. */
 export const CURRENT_XMAX_SQL = 'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax';
 

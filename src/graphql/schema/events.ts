@@ -1,7 +1,9 @@
+import type { JobEventHistoryPage } from '../../events/job-event-history.ts';
+import type { JobEventView } from '../../events/job-event-view.ts';
 import { JOB_EVENT_TYPES, type JobEventType } from '../../events/job-event.ts';
-import type { JobEventView } from '../../events/tenant-events.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../tenant/job-cursor.ts';
 import { builder } from '../builder.ts';
-import { JobRef, JobStateEnum } from './jobs.ts';
+import { JobRef, JobStateEnum, PageInfoRef } from './jobs.ts';
 
 const JobEventTypeEnum = builder.enumType('JobEventType', {
   values: Object.fromEntries(JOB_EVENT_TYPES.map((type) => [type, { value: type }])) as Record<JobEventType, { value: JobEventType }>,
@@ -39,6 +41,42 @@ const JobEventRef = builder.objectRef<JobEventView>('JobEvent').implement({
     }),
   }),
 });
+
+const JobEventPageRef = builder.objectRef<JobEventHistoryPage>('JobEventPage').implement({
+  description: "A page of one job's logged events, oldest first.",
+  fields: (t) => ({
+    // The page's size is counted on `jobEventHistory` (its `first`).
+    nodes: t.field({ type: [JobEventRef], complexity: { field: 1, multiplier: 1 }, resolve: (page) => page.nodes }),
+    pageInfo: t.field({
+      type: PageInfoRef,
+      description:
+        '`endCursor` is where the page ends, never null here: pass it as `after` for the next page or, once `hasNextPage` is false, ' +
+        'to `jobEvents(jobId:, after:)` to follow the job live from there.',
+      resolve: (page) => page,
+    }),
+  }),
+});
+
+builder.queryField('jobEventHistory', (t) =>
+  t.field({
+    type: JobEventPageRef,
+    authScopes: { read: true },
+    // A size out of range is refused by the resolver, with its own message.
+    complexity: (args) => ({ field: 1, multiplier: Math.min(Math.max(args.first ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE) }),
+    description:
+      "A job's events from the job-event log (kept JOBGATE_EVENT_RETENTION_HOURS), oldest first, each with its `cursor`: the same events " +
+      '`jobEvents(jobId:)` delivers. Empty for a job the queue never had (or whose events are no longer kept). With `after` (a `JobEvent.cursor` ' +
+      'or an `endCursor`), the events after it; CURSOR_EXPIRED once they are no longer kept.',
+    args: {
+      queue: t.arg.string({ required: true }),
+      jobId: t.arg.id({ required: true }),
+      after: t.arg.string({ description: 'A JobEvent.cursor or the `endCursor` of the previous page, of this tenant.' }),
+      first: t.arg.int({ description: `1-${MAX_PAGE_SIZE}, default ${DEFAULT_PAGE_SIZE}.` }),
+    },
+    resolve: (_root, args, { eventHistory }) =>
+      eventHistory.read(args.queue, String(args.jobId), { after: args.after ?? undefined, first: args.first ?? undefined }),
+  }),
+);
 
 builder.subscriptionField('jobEvents', (t) =>
   t.field({
