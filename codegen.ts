@@ -38,7 +38,7 @@ const config: CodegenConfig = {
     },
     './dashboard/src/generated/': {
       ...typedDocuments,
-      documents: ['dashboard/src/**/*.tsx', '!dashboard/src/generated/**'],
+      documents: ['dashboard/src/**/*.{ts,tsx}', '!dashboard/src/generated/**'],
     },
   },
 };

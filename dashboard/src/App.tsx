@@ -75,14 +75,12 @@ export function App() {
 function SignedIn({ token, viewer, onSignOut }: { token: string; viewer: ViewerInfo; onSignOut: (notice: string | null) => void }) {
   const [connection, setConnection] = useState<Connection | null>(null);
   const [status, setStatus] = useState<LiveStatus>('connecting');
-  const [epoch, setEpoch] = useState(0);
   const signOut = useRef(onSignOut);
   signOut.current = onSignOut;
 
   useEffect(() => {
     const created = connect(token, {
       onStatus: setStatus,
-      onConnected: (reconnected) => reconnected && setEpoch((value) => value + 1),
       onRefused: () => signOut.current(REFUSED_MESSAGE),
     });
     setConnection(created);
@@ -94,7 +92,7 @@ function SignedIn({ token, viewer, onSignOut }: { token: string; viewer: ViewerI
   return (
     <ViewerContext.Provider value={permissions}>
       <Provider value={connection.client}>
-        <LiveProvider enabled={permissions.canRead} status={status} epoch={epoch}>
+        <LiveProvider connection={connection} enabled={permissions.canRead} status={status}>
           <Shell status={permissions.canRead ? status : 'offline'} onSignOut={() => onSignOut('Signed out.')} />
         </LiveProvider>
       </Provider>

@@ -1,4 +1,4 @@
-import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { createClient as createWsClient, type Client as WsClient, type ExecutionResult, type Sink } from 'graphql-ws';
 import { cacheExchange, Client, fetchExchange, mapExchange, subscriptionExchange, type CombinedError } from 'urql';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
@@ -35,13 +35,20 @@ export function createHttpClient(token: string): Client {
 
 export interface Connection {
   client: Client;
+  /**
+   * A subscription over the socket that outlives its drops: each time the
+   * socket reconnects it is sent again, with the variables `variables()`
+   * returns then (a stream resumes after the last event it delivered). The
+   * unsubscribe function.
+   */
+  subscribe<T>(query: string, variables: () => Record<string, unknown>, sink: Sink<ExecutionResult<T>>): () => void;
+  /** Calls `listener` each time the socket has connected again after a drop, before subscriptions are sent again. */
+  onReconnected(listener: () => void): () => void;
   dispose(): void;
 }
 
 export interface ConnectionEvents {
   onStatus(status: LiveStatus): void;
-  /** Each time the socket is (re)connected: the first time with `reconnected` false. */
-  onConnected(reconnected: boolean): void;
   /** The gateway refused the token (socket closed with 4403, or HTTP 401): it was revoked or expired meanwhile. */
   onRefused(): void;
 }
@@ -57,6 +64,7 @@ function isCloseEvent(value: unknown): value is CloseEvent {
  */
 export function connect(token: string, events: ConnectionEvents): Connection {
   let connectedBefore = false;
+  const reconnected = new Set<() => void>();
   const ws: WsClient = createWsClient({
     url: graphqlWsUrl(),
     connectionParams: { token },
@@ -68,7 +76,8 @@ export function connect(token: string, events: ConnectionEvents): Connection {
       connecting: () => events.onStatus(connectedBefore ? 'reconnecting' : 'connecting'),
       connected: () => {
         events.onStatus('live');
-        events.onConnected(connectedBefore);
+        // graphql-ws sends the subscriptions again once this returns.
+        if (connectedBefore) for (const listener of reconnected) listener();
         connectedBefore = true;
       },
       closed: (reason) => {
@@ -99,6 +108,23 @@ export function connect(token: string, events: ConnectionEvents): Connection {
   });
   return {
     client,
+    subscribe: <T>(query: string, variables: () => Record<string, unknown>, sink: Sink<ExecutionResult<T>>) =>
+      // graphql-ws serializes the same payload each time it subscribes: a getter makes it read the variables anew.
+      ws.subscribe<T>(
+        {
+          query,
+          get variables() {
+            return variables();
+          },
+        },
+        sink,
+      ),
+    onReconnected: (listener) => {
+      reconnected.add(listener);
+      return () => {
+        reconnected.delete(listener);
+      };
+    },
     dispose: () => {
       void ws.dispose();
     },

@@ -1,72 +1,57 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
-import { useClient } from 'urql';
-import type { LiveStatus } from './client.ts';
-import type { JobEventType, JobState } from './generated/graphql.ts';
-import { graphql } from './generated/index.ts';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import type { Connection, LiveStatus } from './client.ts';
+import { followEvents, type FollowHandlers, type LiveEvent } from './follow.ts';
 import { throttle } from './throttle.ts';
+
+export type { LiveEvent } from './follow.ts';
 
 // One jobEvents subscription for the whole dashboard (the tenant's every
 // queue). Views listen to it and refetch what they show, throttled: the
-// gateway pushes, nothing polls.
+// gateway pushes, nothing polls. After a drop it resumes from its last event,
+// so views refetch from the events of the drop, not all at once.
 
-const JobEventsSubscription = graphql(`
-  subscription DashboardJobEvents {
-    jobEvents {
-      type
-      queue
-      jobId
-      state
-      retryCount
-      at
-    }
-  }
-`);
-
-export interface LiveEvent {
-  type: JobEventType;
-  queue: string;
-  jobId: string;
-  state: JobState;
-  retryCount: number;
-  at: string;
-}
+/** Codes a resumed stream fails with when its cursor cannot be resumed from: it starts again from now. */
+const UNRESUMABLE = new Set(['CURSOR_EXPIRED', 'BAD_USER_INPUT']);
 
 type Listener = (event: LiveEvent) => void;
 
 interface LiveValue {
   status: LiveStatus;
-  /** Bumped on every reconnect: events may have been missed, so views refetch. */
+  /** Bumped when events may have been missed (a drop the stream could not resume from), so views refetch. */
   epoch: number;
   listen(listener: Listener): () => void;
-  /** Events of one job seen since the dashboard opened, oldest first. */
-  seen(jobId: string): readonly LiveEvent[];
+  /** A stream of its own (one job's, for its timeline) after `after`, resumed across drops like the dashboard's. */
+  follow(filter: { queue?: string; jobId?: string }, after: string | null, on: FollowHandlers): () => void;
 }
 
 const LiveContext = createContext<LiveValue | null>(null);
 
-/** How many jobs' events are remembered for their timelines. */
-const REMEMBERED_JOBS = 5_000;
-const EVENTS_PER_JOB = 50;
-
-export function LiveProvider({ enabled, status, epoch, children }: { enabled: boolean; status: LiveStatus; epoch: number; children: ReactNode }) {
-  const client = useClient();
+export function LiveProvider({ connection, enabled, status, children }: { connection: Connection; enabled: boolean; status: LiveStatus; children: ReactNode }) {
   const listeners = useRef(new Set<Listener>());
-  const history = useRef(new Map<string, LiveEvent[]>());
+  const [epoch, setEpoch] = useState(0);
 
   useEffect(() => {
     if (!enabled) return;
-    const { unsubscribe } = client.subscription(JobEventsSubscription, {}).subscribe((result) => {
-      const event = result.data?.jobEvents;
-      if (!event) return;
-      const log = history.current;
-      const events = log.get(event.jobId) ?? [];
-      log.delete(event.jobId); // re-insert: the map's order is least recently seen first
-      log.set(event.jobId, [...events.slice(-(EVENTS_PER_JOB - 1)), event]);
-      if (log.size > REMEMBERED_JOBS) log.delete(log.keys().next().value!);
-      for (const listener of listeners.current) listener(event);
-    });
-    return unsubscribe;
-  }, [client, enabled]);
+    let stop = () => {};
+    const start = (after: string | null) => {
+      let last = after;
+      stop = followEvents(connection, {}, after, {
+        event: (event) => {
+          last = event.cursor;
+          for (const listener of listeners.current) listener(event);
+        },
+        missed: () => setEpoch((value) => value + 1),
+        failed: (code) => {
+          // A cursor the gateway no longer resumes from: start again from now, and views refetch.
+          if (last === null || code === undefined || !UNRESUMABLE.has(code)) return;
+          setEpoch((value) => value + 1);
+          start(null);
+        },
+      });
+    };
+    start(null);
+    return () => stop();
+  }, [connection, enabled]);
 
   const listen = useCallback((listener: Listener) => {
     listeners.current.add(listener);
@@ -74,8 +59,8 @@ export function LiveProvider({ enabled, status, epoch, children }: { enabled: bo
       listeners.current.delete(listener);
     };
   }, []);
-  const seen = useCallback((jobId: string) => history.current.get(jobId) ?? [], []);
-  const value = useMemo<LiveValue>(() => ({ status: enabled ? status : 'offline', epoch, listen, seen }), [enabled, status, epoch, listen, seen]);
+  const follow = useCallback<LiveValue['follow']>((filter, after, on) => followEvents(connection, filter, after, on), [connection]);
+  const value = useMemo<LiveValue>(() => ({ status: enabled ? status : 'offline', epoch, listen, follow }), [enabled, status, epoch, listen, follow]);
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }
 
@@ -87,7 +72,7 @@ export function useLive(): LiveValue {
 
 /**
  * Calls `onEvent` for each matching event at once, and `refresh` for matching
- * events at most once per `intervalMs` (and after every reconnect).
+ * events at most once per `intervalMs` (and whenever events may have been missed).
  */
 export function useLiveRefresh(match: (event: LiveEvent) => boolean, refresh: () => void, intervalMs: number, onEvent?: (event: LiveEvent) => void): void {
   const live = useLive();

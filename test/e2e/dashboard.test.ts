@@ -223,10 +223,10 @@ describe('live queue and jobs', () => {
     await page.getByRole('heading', { level: 1, name: new RegExp(id) }).waitFor({ timeout: UI_TIMEOUT });
     expect(await page.locator('pre.json').first().textContent()).toContain('ada@example.com');
     expect(await page.locator('pre.json').nth(1).textContent()).toContain('"sent": true');
-    const timeline = await page.locator('.timeline').textContent();
-    expect(timeline).toContain('Created');
-    expect(timeline).toContain('Started');
-    expect(timeline).toContain('Completed');
+    // The timeline comes from the job-event log, each moment once.
+    await page.locator('.timeline li.timeline-log', { hasText: 'Completed' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await page.locator('.timeline li strong').allTextContents()).toEqual(['Created', 'Started', 'Completed']);
+    expect(await page.locator('.timeline li.timeline-stored').count()).toBe(0);
 
     // Jobs sent in one call share their creation millisecond, and so the start of their
     // (time-ordered) ids: the list shows the end, with the whole id in its title and on copy.
@@ -252,6 +252,21 @@ describe('live queue and jobs', () => {
     expect(shown).toEqual(pair.map((jobId) => `…${jobId.slice(-12)}`));
 
     expect(await pageWasNotReloaded()).toBe(true);
+  });
+
+  it("a job's timeline shows its whole history from the event log, though the page opened after it happened", async () => {
+    const queue = uniqueName('history');
+    const name = `${tenantA.tenant.id}/${queue}`;
+    const id = await send(tenantA, queue, { n: 1 }, { retryLimit: 1, retryDelay: 0 });
+    await take(tenantA, queue, id);
+    await boss.fail(name, id, { message: 'first try' });
+    await take(tenantA, queue, id);
+    await boss.complete(name, id);
+    await signedIn(tenantA.token);
+    await page.goto(`${gateway.url}/dashboard/queues/${queue}/jobs/${id}`);
+    await page.locator('.timeline li.timeline-log', { hasText: 'Completed' }).waitFor({ timeout: UI_TIMEOUT });
+    // The retry is in no column of the job's row: only the log knows it.
+    expect(await page.locator('.timeline li strong').allTextContents()).toEqual(['Created', 'Started', 'Waiting to retry', 'Started', 'Completed']);
   });
 
   it('cancel, resume, retry and delete from the UI change the job in pg-boss', async () => {
@@ -760,3 +775,52 @@ describe('content security policy', () => {
     cspViolations.length = 0;
   });
 });
+
+describe('a dropped connection', () => {
+  it('resumes the live streams after their last event: what happened meanwhile appears without a reload', async () => {
+    const queue = uniqueName('drop');
+    const name = `${tenantA.tenant.id}/${queue}`;
+    // What the page sends over its graphql-ws sockets.
+    const sent: string[] = [];
+    page.on('websocket', (socket) => socket.on('framesent', (frame) => sent.push(String(frame.payload))));
+    await signedIn(tenantA.token);
+    const id = await send(tenantA, queue, { n: 1 }, { retryLimit: 1, retryDelay: 0 });
+    await page.goto(`${gateway.url}/dashboard/queues/${queue}/jobs/${id}`);
+    await page.locator('.timeline li.timeline-log', { hasText: 'Created' }).waitFor({ timeout: UI_TIMEOUT });
+    await take(tenantA, queue, id);
+    await page.locator('.page-head .state-active').waitFor({ timeout: UI_TIMEOUT });
+    await markPage();
+    const subscribesBefore = subscribes(sent).length;
+
+    // The gateway goes away; meanwhile a plain pg-boss worker fails the job once.
+    const port = gateway.port;
+    await gateway.stop();
+    await page.getByText('Reconnecting…', { exact: true }).waitFor({ timeout: UI_TIMEOUT });
+    await boss.fail(name, id, { message: 'while away' });
+    await take(tenantA, queue, id);
+    gateway = await startGateway({ port });
+
+    await page.getByText('Live', { exact: true }).waitFor({ timeout: 60_000 });
+    await page.locator('.timeline li.timeline-log', { hasText: 'Waiting to retry' }).waitFor({ timeout: UI_TIMEOUT });
+    await page.locator('.page-head .state-active').waitFor({ timeout: UI_TIMEOUT });
+    expect(await page.locator('.timeline li strong').allTextContents()).toEqual(['Created', 'Started', 'Waiting to retry', 'Started']);
+    // Both streams (the dashboard's and the job's) were sent again with the cursor of their last event.
+    const again = subscribes(sent).slice(subscribesBefore);
+    expect(again.filter((s) => s.variables.jobId === undefined && typeof s.variables.after === 'string')).toHaveLength(1);
+    expect(again.filter((s) => s.variables.jobId === id && typeof s.variables.after === 'string')).toHaveLength(1);
+    expect(await pageWasNotReloaded()).toBe(true);
+
+    // And they go on live.
+    await boss.complete(name, id);
+    await page.locator('.timeline li.timeline-log', { hasText: 'Completed' }).waitFor({ timeout: UI_TIMEOUT });
+    expect(await page.locator('.timeline li strong').allTextContents()).toEqual(['Created', 'Started', 'Waiting to retry', 'Started', 'Completed']);
+  }, 120_000);
+});
+
+/** The jobEvents subscriptions among graphql-ws frames sent. */
+function subscribes(frames: readonly string[]): { variables: { jobId?: string; after?: string | null } }[] {
+  return frames
+    .map((frame) => JSON.parse(frame) as { type: string; payload?: { query?: string; variables?: { jobId?: string; after?: string | null } } })
+    .filter((message) => message.type === 'subscribe' && message.payload?.query?.includes('jobEvents'))
+    .map((message) => ({ variables: message.payload?.variables ?? {} }));
+}

@@ -6,7 +6,8 @@ import { ShortId } from '../components/ShortId.tsx';
 import { formatJson, formatSeconds, formatTime, shortId } from '../format.ts';
 import type { JobDetailFieldsFragment, JobState } from '../generated/graphql.ts';
 import { graphql } from '../generated/index.ts';
-import { useLive, useLiveRefresh, type LiveEvent } from '../live.tsx';
+import { useJobEvents } from '../job-events.ts';
+import { useLiveRefresh, type LiveEvent } from '../live.tsx';
 import { Link, navigate } from '../router.tsx';
 import { useViewer } from '../viewer.ts';
 
@@ -88,7 +89,8 @@ interface TimelineEntry {
   at: string;
   label: string;
   detail?: string;
-  source: 'stored' | 'live';
+  /** From the job-event log, or from what pg-boss recorded on the job when the log no longer has it. */
+  source: 'log' | 'stored';
 }
 
 const EVENT_LABEL: Record<LiveEvent['type'], string> = {
@@ -104,7 +106,7 @@ const EVENT_LABEL: Record<LiveEvent['type'], string> = {
   UPDATED: 'Edited',
 };
 
-/** How far apart a live event and a stored timestamp may be and still be the same moment. */
+/** How far apart a logged event and a stored timestamp may be and still be the same moment. */
 const SAME_MOMENT_MS = 5_000;
 
 function near(at: string, stored: string | null | undefined): boolean {
@@ -114,21 +116,21 @@ function near(at: string, stored: string | null | undefined): boolean {
 const FINAL: readonly JobState[] = ['COMPLETED', 'FAILED', 'CANCELLED'];
 
 /**
- * The events seen live since the dashboard opened, completed with what
- * pg-boss recorded on the row (created, last started, finished) for the
- * moments that were not seen live.
+ * The job's events from the job-event log, completed with what pg-boss
+ * recorded on the row (created, last started, finished) for the moments the
+ * log no longer holds (it keeps JOBGATE_EVENT_RETENTION_HOURS).
  */
-function timeline(job: Job, seen: readonly LiveEvent[]): TimelineEntry[] {
+function timeline(job: Job, logged: readonly LiveEvent[], omitted: number): TimelineEntry[] {
   const entries: TimelineEntry[] = [];
   let createdSeen = false;
   let startedSeen = false;
   let finishedSeen = false;
   let previous: LiveEvent | undefined;
-  for (const event of seen) {
+  for (const event of logged) {
     let label = EVENT_LABEL[event.type];
     let detail: string | undefined;
     if (event.type === 'CREATED') {
-      if (!previous && near(event.at, job.createdOn)) createdSeen = true;
+      if (!previous && !omitted && near(event.at, job.createdOn)) createdSeen = true;
       else label = previous?.type === 'CANCELLED' ? 'Resumed' : 'Back in the queue';
     } else if (event.type === 'ACTIVE') {
       detail = `attempt ${event.retryCount + 1}`;
@@ -138,7 +140,7 @@ function timeline(job: Job, seen: readonly LiveEvent[]): TimelineEntry[] {
     } else if (FINAL.includes(event.state) && near(event.at, job.completedOn)) {
       finishedSeen = true;
     }
-    entries.push({ at: event.at, label, detail, source: 'live' });
+    entries.push({ at: event.at, label, detail, source: 'log' });
     previous = event;
   }
   if (!createdSeen) entries.push({ at: job.createdOn, label: 'Created', source: 'stored' });
@@ -154,9 +156,8 @@ function timeline(job: Job, seen: readonly LiveEvent[]): TimelineEntry[] {
 
 export function JobPage({ queue, id }: { queue: string; id: string }) {
   const viewer = useViewer();
-  const live = useLive();
   const [{ data, error, fetching }, refetch] = useQuery({ query: JobQuery, variables: { queue, id }, requestPolicy: 'cache-and-network' });
-  const [events, setEvents] = useState<readonly LiveEvent[]>(() => live.seen(id));
+  const history = useJobEvents(queue, id);
   const [deleted, setDeleted] = useState(false);
   // A success message stays while the job is in the state the action put it in.
   const [outcome, setOutcome] = useState<{ ok: boolean; message: string; state?: JobState } | null>(null);
@@ -170,7 +171,6 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
     () => refetch({ requestPolicy: 'network-only' }),
     500,
     (event) => {
-      setEvents([...live.seen(id)]);
       if (event.type === 'DELETED') setDeleted(true);
     },
   );
@@ -352,12 +352,18 @@ export function JobPage({ queue, id }: { queue: string; id: string }) {
             </section>
             <section aria-labelledby="timeline-title" className="panel">
               <h2 id="timeline-title">Timeline</h2>
-              <ol className="timeline">
-                {timeline(job, events).map((entry, index) => (
+              {history.error && (
+                <p className="error" role="alert">
+                  {history.error}
+                </p>
+              )}
+              {history.omitted > 0 && <p className="muted small">The {history.omitted} oldest events are left out.</p>}
+              <ol className="timeline" aria-busy={history.loading}>
+                {timeline(job, history.events, history.omitted).map((entry, index) => (
                   <li key={`${entry.at}-${entry.label}-${index}`} className={`timeline-${entry.source}`}>
                     <time dateTime={entry.at}>{formatTime(entry.at)}</time> <strong>{entry.label}</strong>
                     {entry.detail && <span className="muted"> · {entry.detail}</span>}
-                    {entry.source === 'live' && <span className="muted small"> · seen live</span>}
+                    {entry.source === 'stored' && <span className="muted small"> · recorded on the job</span>}
                   </li>
                 ))}
               </ol>
