@@ -32,10 +32,14 @@ interface Share {
   /** Unrefusable waiters, served first. */
   urgent: Waiter[];
   waiting: Waiter[];
+  /** Urgent waiters served since a refusable one was. */
+  urgentStreak: number;
 }
 
 /** A tenant counts as active this long after its last operation started. */
 const ACTIVE_WINDOW_MS = 1_000;
+/** Unrefusable waiters served in a row while refusable ones wait: settlements go first, a send is not starved by them. */
+const URGENT_STREAK = 8;
 
 /**
  * Each tenant's share of this instance's database work: at most
@@ -103,9 +107,10 @@ export class TenantDatabaseShare {
     this.#lastStarted.delete(tenantId);
     this.#lastStarted.set(tenantId, now);
     let share = this.#shares.get(tenantId);
-    if (!share) this.#shares.set(tenantId, (share = { active: 0, urgent: [], waiting: [] }));
-    // Past its share only with nobody in its line: what waits goes first.
-    if (share.active < this.#concurrency || (share.urgent.length === 0 && share.waiting.length === 0 && this.#mayTake(tenantId, share, now))) {
+    if (!share) this.#shares.set(tenantId, (share = { active: 0, urgent: [], waiting: [], urgentStreak: 0 }));
+    // What waits goes first: a tenant that may now take more (it is alone again) serves its line before this.
+    this.#serveLine(tenantId, share, now);
+    if (share.urgent.length === 0 && share.waiting.length === 0 && this.#mayTake(tenantId, share, now)) {
       share.active++;
       return Promise.resolve(this.#releaser(tenantId, share));
     }
@@ -153,14 +158,34 @@ export class TenantDatabaseShare {
       // The slot passes straight to the next in line, nothing can overtake it; unless the tenant holds
       // more than its share while another tenant is about, then it goes back.
       const keep = share.active <= this.#concurrency || this.#mayTake(tenantId, { ...share, active: share.active - 1 }, Date.now());
-      const next = keep ? (share.urgent.shift() ?? share.waiting.shift()) : undefined;
+      const next = keep ? this.#nextInLine(share) : undefined;
       if (next) {
         next.grant(this.#releaser(tenantId, share));
+        this.#serveLine(tenantId, share, Date.now());
         return;
       }
       share.active--;
       this.#forgetIdle(tenantId, share);
     };
+  }
+
+  /** Unrefusable waiters first, but never more than URGENT_STREAK of them in a row while a refusable one waits. */
+  #nextInLine(share: Share): Waiter | undefined {
+    if (share.waiting.length > 0 && (share.urgent.length === 0 || share.urgentStreak >= URGENT_STREAK)) {
+      share.urgentStreak = 0;
+      return share.waiting.shift();
+    }
+    const next = share.urgent.shift();
+    if (next && share.waiting.length > 0) share.urgentStreak++;
+    return next;
+  }
+
+  /** Grants waiting requests the slots the tenant may take now. */
+  #serveLine(tenantId: string, share: Share, now: number): void {
+    while ((share.urgent.length > 0 || share.waiting.length > 0) && this.#mayTake(tenantId, share, now)) {
+      share.active++;
+      this.#nextInLine(share)!.grant(this.#releaser(tenantId, share));
+    }
   }
 
   #forgetIdle(tenantId: string, share: Share): void {

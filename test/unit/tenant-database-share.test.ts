@@ -69,4 +69,45 @@ describe('a tenant database share', () => {
     expect(slots).toHaveLength(SHARE);
     expect(share.usage('b')).toEqual({ active: SHARE, waiting: 0 });
   });
+
+  it('borrows past its share for its waiting line too, once alone: a line does not hold a tenant alone to its share', async () => {
+    const share = new TenantDatabaseShare(SHARE, 5_000, ALONE);
+    const [other] = await take(share, 'b', 1);
+    const held = await take(share, 'a', SHARE);
+    const urgent = { refusable: false, maxWaiting: Infinity };
+    const waiting = Array.from({ length: 20 }, () => share.acquire('a', urgent));
+    await settled();
+    expect(share.usage('a')).toEqual({ active: SHARE, waiting: 20 });
+    other!();
+    // b is gone from the active window once a second has passed: a's next release serves its line up to ALONE.
+    const realNow = Date.now;
+    Date.now = () => realNow() + 2_000;
+    try {
+      held[0]!();
+      await settled();
+      expect(share.usage('a')).toEqual({ active: ALONE, waiting: 20 - 1 - (ALONE - SHARE) });
+    } finally {
+      Date.now = realNow;
+    }
+    for (const release of [...held.slice(1), ...(await Promise.all(waiting.slice(0, ALONE - SHARE + 1)))]) release();
+    for (const release of await Promise.all(waiting.slice(ALONE - SHARE + 1))) release();
+  });
+
+  it('serves a refusable request after at most 8 unrefusable ones, however many of those keep coming', async () => {
+    const share = new TenantDatabaseShare(SHARE, 5_000, SHARE);
+    const held = await take(share, 'a', SHARE);
+    const urgent = { refusable: false, maxWaiting: Infinity };
+    const order: string[] = [];
+    // Each request gives its slot back as soon as it has it: one release lets the whole line through, in the share's order.
+    const served = (name: string) => (release: ReleaseSlot) => {
+      order.push(name);
+      release();
+    };
+    const waits = Array.from({ length: 30 }, (_, n) => share.acquire('a', urgent).then(served(`settlement ${n}`)));
+    waits.push(share.acquire('a', request).then(served('send')));
+    for (const release of held) release();
+    await Promise.all(waits);
+    expect(order).toHaveLength(31);
+    expect(order.indexOf('send')).toBeLessThanOrEqual(8);
+  });
 });
