@@ -187,7 +187,12 @@ describe('slow consumers, by bytes waiting for them', () => {
     tcp.pause();
     const before = settledMemory();
 
-    const slowest = await flood(owner.token, arrivals);
+    const flooding = flood(owner.token, arrivals);
+    // Once it is dropped, the client reads on: the close frame waited behind what was buffered, and it learns why
+    // (ws gives a closing peer 30 s to read it, which a flood on a loaded machine can outlast).
+    await waitFor('the stalled subscriber to be dropped', async () => (await slowConsumerDrops(owner)) === 1, 60_000);
+    tcp.resume();
+    const slowest = await flooding;
     const after = settledMemory();
 
     // Without the byte bound the stalled socket would hold the whole flood (JOBGATE_EVENT_BUFFER_SIZE is 10,000 events).
@@ -195,8 +200,6 @@ describe('slow consumers, by bytes waiting for them', () => {
     expect(await slowConsumerDrops(owner)).toBe(1);
     // Generous for a loaded 2-core machine: each batch is 40 events of 200 KiB, each looked up once for the stream.
     expect(slowest).toBeLessThan(5_000);
-    // The close frame waited behind what was buffered: a client that reads on learns why.
-    tcp.resume();
     expect(await stalled.closed).toBe(4499);
   }, 120_000);
 });
