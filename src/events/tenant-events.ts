@@ -33,6 +33,8 @@ export interface EventSources {
 }
 
 const REPLAY_PAGE = 500;
+/** Replayed events handed on between two turns of the event loop: live events of everyone else get through in between. */
+const REPLAY_SLICE = 50;
 /** Live events held while a replay catches up; past this they are dropped and read from the log instead. */
 const MAX_HELD = 1_000;
 
@@ -199,9 +201,10 @@ export class TenantEvents {
       const bound = until();
       const page = await this.#log.read(position, logFilter, REPLAY_PAGE, bound);
       if (comparePositions(page.floor, position) > 0) throw cursorExpired();
-      for (const event of page.events) {
+      for (const [n, event] of page.events.entries()) {
         position = event.position;
         if (!(await take(event))) return position;
+        if (n % REPLAY_SLICE === REPLAY_SLICE - 1) await new Promise((resolve) => setImmediate(resolve));
       }
       if (page.events.length === REPLAY_PAGE) continue;
       if (comparePositions(bound, position) > 0) position = bound;
