@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { Authenticator } from './auth/authenticate.ts';
 import { AuthenticationFailures } from './auth/authentication-failures.ts';
+import { EventLoopLoad } from './auth/event-loop-load.ts';
 import { TenantDatabaseShare } from './auth/tenant-database-share.ts';
 import { TenantLimiter } from './auth/tenant-limiter.ts';
 import { ConfigError, type Config } from './config.ts';
@@ -112,6 +113,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
   let claimPool: pg.Pool | undefined;
   let events: JobEventBus | undefined;
   let feed: EventFeed | undefined;
+  const eventLoopLoad = new EventLoopLoad();
   let eventRetention: EventLogRetention | undefined;
   let dispatcher: Dispatcher | undefined;
   let liveness: InstanceLiveness | undefined;
@@ -200,6 +202,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     const leaseTokens = new LeaseTokens(await loadLeaseSecret((text) => startedPool.query<{ value: Buffer }>(text)));
     const eventCursors = new EventCursors(await loadEventCursorSecret((text) => startedPool.query<{ value: Buffer }>(text)));
     feed = new EventFeed(pool, events, logger);
+    eventLoopLoad.start();
     const workers = new WorkerRegistry(pool, bossSchema);
     const instanceId = randomBytes(6).toString('hex');
     dispatcher = new Dispatcher(events, leases, workers, instanceId, logger, {
@@ -235,7 +238,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
       workers,
       authenticator: new Authenticator(prisma, logger),
       authenticationFailures: new AuthenticationFailures(config.authFailuresPerMinute),
-      limiter: new TenantLimiter(config.tenantLimits),
+      limiter: new TenantLimiter(config.tenantLimits, { busy: () => eventLoopLoad.busy, defaultRateIsQuota: config.defaultRateIsQuota }),
       databaseShare: new TenantDatabaseShare(config.tenantDatabaseConcurrency, config.databaseConnectTimeoutMs, TENANT_ALONE_DB_CONCURRENCY),
       tenant: (tenantId, holder, admission) =>
         new Tenant(startedBoss, bossSchema, tenantId, config, {
@@ -316,6 +319,7 @@ export function buildApp(config: Config, logger: Logger = createLogger(config.lo
     // Whatever is still held now, survivors take back at once.
     await liveness?.stop();
     feed?.stop();
+    eventLoopLoad.stop();
     await events?.stop();
     await boss?.stop({ graceful: true, timeout: config.shutdownGraceSeconds * 1000 });
     await Promise.all([pool?.end(), claimPool?.end()]);

@@ -74,6 +74,12 @@ export interface Config {
   /** Per-tenant defaults; each tenant may override them (stored with the tenant). */
   tenantLimits: TenantLimits;
   /**
+   * Whether the default operation rate is a quota (refused once spent) rather
+   * than a fair share (refused only while the instance is busy). A tenant's
+   * own rate is always a quota.
+   */
+  defaultRateIsQuota: boolean;
+  /**
    * Operations of one tenant whose database work runs at once on an instance;
    * the rest wait their turn (at most the database connect timeout).
    */
@@ -200,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnections: integer(env, 'JOBGATE_TENANT_MAX_CONNECTIONS', 1000, 1),
       maxSubscriptions: integer(env, 'JOBGATE_TENANT_MAX_SUBSCRIPTIONS', 5000, 1),
     },
+    defaultRateIsQuota: boolean(env.JOBGATE_TENANT_OPERATIONS_QUOTA, false),
     tenantDatabaseConcurrency: integer(env, 'JOBGATE_TENANT_DB_CONCURRENCY', 4, 1),
     bossMonitorIntervalSeconds: integer(env, 'JOBGATE_BOSS_MONITOR_INTERVAL_SECONDS', 60, 1),
     metricsToken: env.JOBGATE_METRICS_TOKEN || undefined,

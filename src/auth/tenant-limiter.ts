@@ -6,19 +6,32 @@ interface Bucket {
   refilledAt: number;
 }
 
+export interface RateEnforcement {
+  /** Whether the instance is saturated: past its fair share, a tenant is refused only then. */
+  busy(): boolean;
+  /** The default rate is a quota for every tenant, not a share. */
+  defaultRateIsQuota: boolean;
+}
+
 /**
  * Per-tenant admission on this gateway instance: an operation rate (token
  * bucket, burst twice the rate) and caps on live connections and
- * subscriptions. A tenant's own limits override the gateway defaults.
+ * subscriptions. A tenant's own limits override the gateway defaults. A rate
+ * set for the tenant is a quota: once the bucket is spent, operations are
+ * refused. The default rate is a fair share: a tenant past it is refused only
+ * while the instance is busy, so a tenant alone on an idle instance is never
+ * held to it (JOBGATE_TENANT_OPERATIONS_QUOTA makes it a quota too).
  */
 export class TenantLimiter {
   readonly #defaults: TenantLimits;
+  readonly #enforcement: RateEnforcement;
   readonly #buckets = new Map<string, Bucket>();
   readonly #connections = new Map<string, number>();
   readonly #subscriptions = new Map<string, number>();
 
-  constructor(defaults: TenantLimits) {
+  constructor(defaults: TenantLimits, enforcement: RateEnforcement = { busy: () => true, defaultRateIsQuota: true }) {
     this.#defaults = defaults;
+    this.#enforcement = enforcement;
   }
 
   limitsFor(tenant: TenantRecord): TenantLimits {
@@ -37,9 +50,12 @@ export class TenantLimiter {
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.refilledAt) / 1000) * rate);
     bucket.refilledAt = now;
     this.#buckets.set(tenant.id, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return true;
+    }
+    const quota = tenant.operationsPerSecond !== null || this.#enforcement.defaultRateIsQuota;
+    return !quota && !this.#enforcement.busy();
   }
 
   /** Admits a connection; the returned function releases it. Null when at the cap. */

@@ -110,7 +110,8 @@ describe('producer client', () => {
   });
 
   it('reports RATE_LIMITED (429) when the tenant is over its operation rate', async () => {
-    const limited = await startGateway({ tenantLimits: { ...loadConfig({}).tenantLimits, operationsPerSecond: 1 } });
+    // A default rate of 1/s made a quota (by default it is a share, refused only while the instance is busy).
+    const limited = await startGateway({ tenantLimits: { ...loadConfig({}).tenantLimits, operationsPerSecond: 1 }, defaultRateIsQuota: true });
     try {
       // Retries off, so that the refusal itself reaches the caller.
       const noisy = createProducer({ url: limited.graphqlUrl, token: (await createTestTenant(limited)).token, sendAttempts: 1 });

@@ -1,0 +1,31 @@
+import { describe, expect, it } from '@jest/globals';
+import { TenantLimiter } from '../../src/auth/tenant-limiter.ts';
+import type { TenantRecord } from '../../src/auth/tenants.ts';
+
+// The operation rate without a gateway: the default rate is a fair share, a tenant's own rate a quota.
+
+const defaults = { operationsPerSecond: 10, maxConnections: 10, maxSubscriptions: 10 };
+const tenant = (operationsPerSecond: number | null = null) => ({ id: `t-${operationsPerSecond}`, operationsPerSecond, maxConnections: null, maxSubscriptions: null }) as TenantRecord;
+const NOW = 1_000_000;
+/** How many of `count` operations at one instant are admitted. */
+const admitted = (limiter: TenantLimiter, record: TenantRecord, count: number) =>
+  Array.from({ length: count }, () => limiter.tryOperation(record, NOW)).filter(Boolean).length;
+
+describe('the tenant operation rate', () => {
+  it('past the default rate, admits a tenant while the instance is not busy, and refuses it once it is', () => {
+    let busy = false;
+    const limiter = new TenantLimiter(defaults, { busy: () => busy, defaultRateIsQuota: false });
+    const record = tenant();
+    expect(admitted(limiter, record, 100)).toBe(100);
+    busy = true;
+    expect(admitted(limiter, record, 5)).toBe(0);
+  });
+
+  it("holds a tenant to its own rate (a quota), busy or not, and the default too when it is made a quota", () => {
+    const share = new TenantLimiter(defaults, { busy: () => false, defaultRateIsQuota: false });
+    // Burst: twice the rate.
+    expect(admitted(share, tenant(3), 100)).toBe(6);
+    const quota = new TenantLimiter(defaults, { busy: () => false, defaultRateIsQuota: true });
+    expect(admitted(quota, tenant(), 100)).toBe(20);
+  });
+});
