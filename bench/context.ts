@@ -11,6 +11,7 @@ export const SCENARIOS = [
   'full-loop-per-job',
   'events-fanout',
   'events-replay',
+  'multi-instance',
   'idle-connections',
   'sustained-loop',
 ] as const;

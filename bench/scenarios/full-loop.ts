@@ -33,7 +33,7 @@ async function untilCompleted(pool: pg.Pool, schema: string, name: string, total
   return finished ? performance.now() - began : Number.NaN;
 }
 
-interface LoopRun {
+export interface LoopRun {
   elapsed: number;
   cpu: CpuUse;
 }
@@ -65,7 +65,8 @@ async function rawLoop(ctx: BenchContext, run: number): Promise<LoopRun> {
   return { elapsed, cpu };
 }
 
-async function gatewayLoop(ctx: BenchContext, run: number): Promise<LoopRun> {
+/** The gateway side: jobs sent through the bench's gateway, worker `i` on `workerUrls[i % n]` (graphql-ws URLs). */
+export async function gatewayLoop(ctx: BenchContext, run: number, workerUrls: readonly string[] = [ctx.gateway.wsUrl]): Promise<LoopRun> {
   const { options } = ctx;
   const queue = ctx.queueName(`gw-loop-${run}`);
   const qualified = `${ctx.tenantId}/${queue}`;
@@ -82,9 +83,9 @@ async function gatewayLoop(ctx: BenchContext, run: number): Promise<LoopRun> {
   const before = ctx.cpu();
   const began = performance.now();
   let handled = 0;
-  const workers: Worker[] = Array.from({ length: WORKERS }, () =>
+  const workers: Worker[] = Array.from({ length: WORKERS }, (_, i) =>
     createWorker({
-      url: ctx.gateway.wsUrl,
+      url: workerUrls[i % workerUrls.length]!,
       token: ctx.token,
       queues: [queue],
       concurrency: BATCH,
@@ -101,7 +102,7 @@ async function gatewayLoop(ctx: BenchContext, run: number): Promise<LoopRun> {
   return { elapsed, cpu };
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+export const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** 20,000 queued jobs worked to `completed`: `work()` in burst mode vs 4 `workAssigned` workers. */
 export async function fullLoop(ctx: BenchContext): Promise<ScenarioResult> {
