@@ -1,6 +1,9 @@
 import type { TenantLimits } from '../config.ts';
 import type { TenantRecord } from './tenants.ts';
 
+/** A tenant counts as active this long after its last operation. */
+const ACTIVE_WINDOW_MS = 1_000;
+
 interface Bucket {
   tokens: number;
   refilledAt: number;
@@ -19,12 +22,15 @@ export interface RateEnforcement {
  * subscriptions. A tenant's own limits override the gateway defaults. A rate
  * set for the tenant is a quota: once the bucket is spent, operations are
  * refused. The default rate is a fair share: a tenant past it is refused only
- * while the instance is busy, so a tenant alone on an idle instance is never
- * held to it (JOBGATE_TENANT_OPERATIONS_QUOTA makes it a quota too).
+ * while the instance is busy and another tenant has had operations here in
+ * the last second, so a tenant is never held to it on an idle instance or
+ * alone on a busy one (JOBGATE_TENANT_OPERATIONS_QUOTA makes it a quota too).
  */
 export class TenantLimiter {
   readonly #defaults: TenantLimits;
   readonly #enforcement: RateEnforcement;
+  /** When each tenant last asked for an operation, for those within the last ACTIVE_WINDOW_MS. */
+  readonly #lastActive = new Map<string, number>();
   readonly #buckets = new Map<string, Bucket>();
   readonly #connections = new Map<string, number>();
   readonly #subscriptions = new Map<string, number>();
@@ -46,6 +52,8 @@ export class TenantLimiter {
   tryOperation(tenant: TenantRecord, now = Date.now()): boolean {
     const rate = this.limitsFor(tenant).operationsPerSecond;
     const capacity = rate * 2;
+    this.#lastActive.delete(tenant.id);
+    this.#lastActive.set(tenant.id, now);
     const bucket = this.#buckets.get(tenant.id) ?? { tokens: capacity, refilledAt: now };
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.refilledAt) / 1000) * rate);
     bucket.refilledAt = now;
@@ -55,7 +63,16 @@ export class TenantLimiter {
       return true;
     }
     const quota = tenant.operationsPerSecond !== null || this.#enforcement.defaultRateIsQuota;
-    return !quota && !this.#enforcement.busy();
+    return !quota && !(this.#enforcement.busy() && this.#othersActive(tenant.id, now));
+  }
+
+  /** Whether another tenant asked for an operation in the last ACTIVE_WINDOW_MS (oldest first in the map: stale ones go). */
+  #othersActive(tenantId: string, now: number): boolean {
+    for (const [other, at] of this.#lastActive) {
+      if (now - at > ACTIVE_WINDOW_MS) this.#lastActive.delete(other);
+      else if (other !== tenantId) return true;
+    }
+    return false;
   }
 
   /** Admits a connection; the returned function releases it. Null when at the cap. */

@@ -12,13 +12,20 @@ const admitted = (limiter: TenantLimiter, record: TenantRecord, count: number) =
   Array.from({ length: count }, () => limiter.tryOperation(record, NOW)).filter(Boolean).length;
 
 describe('the tenant operation rate', () => {
-  it('past the default rate, admits a tenant while the instance is not busy, and refuses it once it is', () => {
+  it('past the default rate, admits a tenant while the instance is not busy, or busy with it alone; refuses it once others share a busy instance', () => {
     let busy = false;
     const limiter = new TenantLimiter(defaults, { busy: () => busy, defaultRateIsQuota: false });
     const record = tenant();
     expect(admitted(limiter, record, 100)).toBe(100);
     busy = true;
+    expect(admitted(limiter, record, 5)).toBe(5);
+    const other = { ...tenant(), id: 'other' } as TenantRecord;
+    expect(limiter.tryOperation(other, NOW)).toBe(true);
     expect(admitted(limiter, record, 5)).toBe(0);
+    // The other tenant within its share is still admitted.
+    expect(admitted(limiter, other, 5)).toBe(5);
+    busy = false;
+    expect(admitted(limiter, record, 5)).toBe(5);
   });
 
   it("holds a tenant to its own rate (a quota), busy or not, and the default too when it is made a quota", () => {
