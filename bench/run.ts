@@ -23,10 +23,10 @@ import { enqueueBatch } from './scenarios/enqueue-batch.ts';
 import { enqueueSingle } from './scenarios/enqueue-single.ts';
 import { eventsFanout } from './scenarios/events-fanout.ts';
 import { eventsReplay } from './scenarios/events-replay.ts';
-import { multiInstance } from './scenarios/multi-instance.ts';
 import { fullLoopPerJob } from './scenarios/full-loop-per-job.ts';
 import { fullLoop } from './scenarios/full-loop.ts';
 import { idleConnections } from './scenarios/idle-connections.ts';
+import { multiInstance } from './scenarios/multi-instance.ts';
 import { sustainedLoop } from './scenarios/sustained-loop.ts';
 
 const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>> = {

@@ -5,7 +5,8 @@ import type { TenantRecord } from '../../src/auth/tenants.ts';
 // The operation rate without a gateway: the default rate is a fair share, a tenant's own rate a quota.
 
 const defaults = { operationsPerSecond: 10, maxConnections: 10, maxSubscriptions: 10 };
-const tenant = (operationsPerSecond: number | null = null) => ({ id: `t-${operationsPerSecond}`, operationsPerSecond, maxConnections: null, maxSubscriptions: null }) as TenantRecord;
+const tenant = (operationsPerSecond: number | null = null) =>
+  ({ id: `t-${operationsPerSecond}`, operationsPerSecond, maxConnections: null, maxSubscriptions: null }) as TenantRecord;
 const NOW = 1_000_000;
 /** How many of `count` operations at one instant are admitted. */
 const admitted = (limiter: TenantLimiter, record: TenantRecord, count: number) =>
@@ -19,7 +20,7 @@ describe('the tenant operation rate', () => {
     expect(admitted(limiter, record, 100)).toBe(100);
     busy = true;
     expect(admitted(limiter, record, 5)).toBe(5);
-    const other = { ...tenant(), id: 'other' } as TenantRecord;
+    const other = { ...tenant(), id: 'other' };
     expect(limiter.tryOperation(other, NOW)).toBe(true);
     expect(admitted(limiter, record, 5)).toBe(0);
     // The other tenant within its share is still admitted.
@@ -28,7 +29,7 @@ describe('the tenant operation rate', () => {
     expect(admitted(limiter, record, 5)).toBe(5);
   });
 
-  it("holds a tenant to its own rate (a quota), busy or not, and the default too when it is made a quota", () => {
+  it('holds a tenant to its own rate (a quota), busy or not, and the default too when it is made a quota', () => {
     const share = new TenantLimiter(defaults, { busy: () => false, defaultRateIsQuota: false });
     // Burst: twice the rate.
     expect(admitted(share, tenant(3), 100)).toBe(6);
