@@ -1,7 +1,7 @@
 import type { ExecutionResult } from 'graphql';
-import { isAsyncIterable, type FetchAPI, type Plugin } from 'graphql-yoga';
-import { errorJson } from '../errors.ts';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { clientResult } from './client-result.ts';
+import { STREAM_FAILED, streamResponse, type StreamFraming } from './result-stream.ts';
 
 /** As Apollo's router does: a silent connection looks dead to clients and proxies. */
 export const MULTIPART_HEARTBEAT_MS = 5_000;
@@ -26,53 +26,21 @@ function part(json: string): string {
   return `${PART_HEAD}${json}${DELIMITER}`;
 }
 
-function payloadPart(result: ExecutionResult): string {
-  return part(JSON.stringify({ payload: clientResult(result) }));
-}
-
 /**
  * Apollo's multipart subscription protocol: each result is a part
  * `{"payload": result}`, a `{}` part is a heartbeat, and a transport failure
  * is `{"payload": null, "errors": [...]}` before the closing delimiter. A part
  * is complete only when the next delimiter arrives, so every part ends with one.
  */
-function multipartResponse(result: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI): Response {
-  const encoder = new fetchAPI.TextEncoder();
-  const iterator = result[Symbol.asyncIterator]();
-  let heartbeat: NodeJS.Timeout | undefined;
-  const body = new fetchAPI.ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(encoder.encode(DELIMITER));
-      heartbeat = setInterval(() => {
-        if ((controller.desiredSize ?? 0) > 0) controller.enqueue(encoder.encode(part('{}')));
-      }, MULTIPART_HEARTBEAT_MS);
-    },
-    async pull(controller) {
-      let next: IteratorResult<ExecutionResult>;
-      try {
-        next = await iterator.next();
-      } catch {
-        // Yoga turns resolver errors into results; what still throws is an aborted or broken stream.
-        next = { done: true, value: undefined };
-        controller.enqueue(
-          encoder.encode(part(JSON.stringify({ payload: null, errors: [errorJson('INTERNAL_SERVER_ERROR', 'The subscription stream failed.')] }))),
-        );
-      }
-      if (!next.done) {
-        controller.enqueue(encoder.encode(payloadPart(next.value)));
-        return;
-      }
-      clearInterval(heartbeat);
-      controller.enqueue(encoder.encode('--\r\n'));
-      controller.close();
-    },
-    async cancel() {
-      clearInterval(heartbeat);
-      await iterator.return?.();
-    },
-  });
-  return new fetchAPI.Response(body, { status: 200, headers: { 'content-type': CONTENT_TYPE, 'cache-control': 'no-cache' } });
-}
+const MULTIPART_FRAMING: StreamFraming = {
+  opening: DELIMITER,
+  keepAlive: part('{}'),
+  keepAliveMs: MULTIPART_HEARTBEAT_MS,
+  result: (result) => part(JSON.stringify({ payload: clientResult(result) })),
+  failure: part(JSON.stringify({ payload: null, errors: [STREAM_FAILED] })),
+  closing: '--\r\n',
+  headers: { 'content-type': CONTENT_TYPE, 'cache-control': 'no-cache' },
+};
 
 /**
  * Serves subscriptions over HTTP to Apollo's `HttpLink` (and Apollo's other
@@ -84,7 +52,7 @@ export function useMultipartSubscriptions(): Plugin {
   return {
     onResultProcess({ request, result, setResultProcessor }) {
       if (!isAsyncIterable(result) || !acceptsMultipartSubscription(request.headers.get('accept'))) return;
-      setResultProcessor((stream, fetchAPI) => multipartResponse(stream as AsyncIterable<ExecutionResult>, fetchAPI), 'multipart/mixed');
+      setResultProcessor((stream, fetchAPI) => streamResponse(stream as AsyncIterable<ExecutionResult>, fetchAPI, MULTIPART_FRAMING), 'multipart/mixed');
     },
   };
 }

@@ -1,8 +1,8 @@
 import type { ExecutionResult } from 'graphql';
-import { isAsyncIterable, type FetchAPI, type Plugin } from 'graphql-yoga';
-import { errorJson } from '../errors.ts';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import { clientResult } from './client-result.ts';
 import { acceptsMultipartSubscription } from './multipart-subscriptions.ts';
+import { STREAM_FAILED, streamResponse, type StreamFraming } from './result-stream.ts';
 
 /** As Yoga's own SSE answer: a comment line keeps proxies from closing a quiet stream. */
 const PING_MS = 12_000;
@@ -25,50 +25,22 @@ export function cursorOf(source: unknown): string | undefined {
 /** Event ids are a line of their own: nothing in them may end it. */
 const SAFE_ID = /^[A-Za-z0-9_-]+$/;
 
-function sseResponse(stream: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI): Response {
-  const encoder = new fetchAPI.TextEncoder();
-  const iterator = stream[Symbol.asyncIterator]();
-  let ping: NodeJS.Timeout | undefined;
-  const body = new fetchAPI.ReadableStream<Uint8Array>({
-    start(controller) {
-      // Some browsers wait for a first byte before they report the stream open.
-      controller.enqueue(encoder.encode(':\n\n'));
-      ping = setInterval(() => {
-        if ((controller.desiredSize ?? 0) > 0) controller.enqueue(encoder.encode(':\n\n'));
-      }, PING_MS);
-    },
-    async pull(controller) {
-      let next: IteratorResult<ExecutionResult>;
-      try {
-        next = await iterator.next();
-      } catch {
-        next = { done: true, value: undefined };
-        const failed = JSON.stringify({ errors: [errorJson('INTERNAL_SERVER_ERROR', 'The subscription stream failed.')] });
-        controller.enqueue(encoder.encode(`event: next\ndata: ${failed}\n\n`));
-      }
-      if (!next.done) {
-        const result: StreamedResult = next.value;
-        const id = result[EVENT_ID];
-        const idLine = id !== undefined && SAFE_ID.test(id) ? `id: ${id}\n` : '';
-        // The JSON the response-size bound already made, when it made one.
-        const json = result.stringify?.() ?? JSON.stringify(clientResult(result));
-        controller.enqueue(encoder.encode(`${idLine}event: next\ndata: ${json}\n\n`));
-        return;
-      }
-      clearInterval(ping);
-      controller.enqueue(encoder.encode('event: complete\ndata:\n\n'));
-      controller.close();
-    },
-    async cancel() {
-      clearInterval(ping);
-      await iterator.return?.();
-    },
-  });
-  return new fetchAPI.Response(body, {
-    status: 200,
-    headers: { 'content-type': 'text/event-stream', connection: 'keep-alive', 'cache-control': 'no-cache', 'content-encoding': 'none' },
-  });
-}
+const SSE_FRAMING: StreamFraming = {
+  // Some browsers wait for a first byte before they report the stream open.
+  opening: ':\n\n',
+  keepAlive: ':\n\n',
+  keepAliveMs: PING_MS,
+  result(result: StreamedResult) {
+    const id = result[EVENT_ID];
+    const idLine = id !== undefined && SAFE_ID.test(id) ? `id: ${id}\n` : '';
+    // The JSON the response-size bound already made, when it made one.
+    const json = result.stringify?.() ?? JSON.stringify(clientResult(result));
+    return `${idLine}event: next\ndata: ${json}\n\n`;
+  },
+  failure: `event: next\ndata: ${JSON.stringify({ errors: [STREAM_FAILED] })}\n\n`,
+  closing: 'event: complete\ndata:\n\n',
+  headers: { 'content-type': 'text/event-stream', connection: 'keep-alive', 'cache-control': 'no-cache', 'content-encoding': 'none' },
+};
 
 /**
  * Server-sent events (GraphQL over SSE, distinct connections) written as
@@ -80,7 +52,7 @@ export function useSseEventIds(): Plugin {
   return {
     onResultProcess({ request, result, resultProcessor, setResultProcessor }) {
       if (!resultProcessor || !isAsyncIterable(result) || acceptsMultipartSubscription(request.headers.get('accept'))) return;
-      setResultProcessor((stream, fetchAPI) => sseResponse(stream as AsyncIterable<ExecutionResult>, fetchAPI), 'text/event-stream');
+      setResultProcessor((stream, fetchAPI) => streamResponse(stream as AsyncIterable<ExecutionResult>, fetchAPI, SSE_FRAMING), 'text/event-stream');
     },
   };
 }
