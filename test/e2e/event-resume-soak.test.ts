@@ -11,9 +11,9 @@ import type { Client } from 'graphql-ws';
 import pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import { wsClient } from '../support/clients.ts';
+import { useTwoInstances } from '../support/event-fixtures.ts';
 import { Rng } from '../support/fuzz.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, uniqueName, type TestGateway, type TestTenant } from '../support/gateway.ts';
-import { outsideBoss } from '../support/jobs.ts';
+import { startGateway, testDatabaseUrl, uniqueName, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { createQueue, sendJob, sendJobs } from '../support/operations.ts';
 import { sleep } from '../support/subscriptions.ts';
 
@@ -251,25 +251,18 @@ function discrepancies(expected: ReadonlyMap<string, readonly string[]>, receive
 
 const NONE = { missing: [], extra: [], misordered: [] };
 
+const instances = useTwoInstances({ bossConnections: 4 });
 let gatewayA: TestGateway;
 let gatewayB: TestGateway;
 let tenant: TestTenant;
 let stranger: TestTenant;
 let boss: PgBoss;
 
-beforeAll(async () => {
-  [gatewayA, gatewayB] = await Promise.all([startGateway(), startGateway()]);
-  tenant = await createTestTenant(gatewayA);
-  stranger = await createTestTenant(gatewayA);
-  boss = outsideBoss({ max: 4, onError: (error) => console.error('test pg-boss error', error) });
-  await boss.start();
-}, 60_000);
+beforeAll(() => {
+  ({ gateway: gatewayA, other: gatewayB, tenant, stranger, boss } = instances);
+});
 
-afterAll(async () => {
-  await Promise.all(clients.map((created) => created.dispose()));
-  await boss.stop({ graceful: false });
-  await Promise.all([gatewayA.stop(), gatewayB.stop()]);
-}, 60_000);
+afterAll(() => Promise.all(clients.map((created) => created.dispose())));
 
 /** Three queues of the tenant: one for each gateway's sends, one for pg-boss's own. */
 async function soakQueues(): Promise<[string, string, string]> {
@@ -390,7 +383,8 @@ describe('jobEvents resumed with the last cursor', () => {
     const { port } = gatewayA;
     // Gateway A goes down; the other instance and pg-boss go on meanwhile.
     await Promise.all([gatewayA.stop(), production.viaGateway(gatewayB, qb, 400), production.viaBoss(qc, 200), production.work([qa, qb, qc], 500)]);
-    gatewayA = await startGateway({ port });
+    // The fixture stops the new one.
+    instances.gateway = gatewayA = await startGateway({ port });
     await Promise.all([
       production.viaGateway(gatewayA, qa, 200),
       production.viaGateway(gatewayB, qb, 200),

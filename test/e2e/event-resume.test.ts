@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient, type Client } from 'graphql-ws';
-import pg from 'pg';
-import { PgBoss } from 'pg-boss';
-import { EventLogRetention } from '../../src/events/event-log-retention.ts';
-import { createLogger } from '../../src/logger.ts';
 import { wsClient } from '../support/clients.ts';
-import { createDatabase, dropDatabase } from '../support/database.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useRetentionGateway, useTwoInstances } from '../support/event-fixtures.ts';
+import { createTestTenant, startGateway, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { sendJob, sendJobs } from '../support/operations.ts';
 import { collect, sleep, type Collected } from '../support/subscriptions.ts';
 
@@ -19,6 +15,7 @@ const EVENTS = `subscription($queue: String, $jobId: ID, $types: [JobEventType!]
 }`;
 
 const clients: Client[] = [];
+afterAll(() => Promise.all(clients.map((client) => client.dispose())));
 function subscribe(gateway: TestGateway, tenant: TestTenant, variables: Record<string, unknown>): Collected<EventData> {
   const client = wsClient(gateway.wsUrl, { token: tenant.token });
   clients.push(client);
@@ -52,27 +49,10 @@ async function live(gateway: TestGateway, tenant: TestTenant, queue: string, var
 }
 
 describe('resuming jobEvents from a cursor', () => {
-  let gateway: TestGateway;
-  let other: TestGateway;
-  let tenant: TestTenant;
-  let stranger: TestTenant;
-  let boss: PgBoss;
-
-  beforeAll(async () => {
-    [gateway, other] = await Promise.all([startGateway(), startGateway()]);
-    tenant = await createTestTenant(gateway);
-    stranger = await createTestTenant(gateway);
-    boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false });
-    await boss.start();
-  });
-
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
-    await boss.stop({ graceful: false });
-    await Promise.all([gateway.stop(), other.stop()]);
-  });
+  const instances = useTwoInstances();
 
   it('replays exactly the events missed while away, then live ones, on either instance', async () => {
+    const { gateway, other, tenant, boss } = instances;
     const queue = 'resume';
     const first = await live(gateway, tenant, queue);
     // The probe jobs leave the queue before the cursor is taken: every job taken below is one sent after it.
@@ -119,6 +99,7 @@ describe('resuming jobEvents from a cursor', () => {
   });
 
   it('gives the same cursor for an event live and replayed, and filters a replay like the live stream', async () => {
+    const { gateway, other, tenant } = instances;
     const queue = 'same-cursor';
     const sub = await live(gateway, tenant, queue);
     const start = events(sub).at(-1)!.cursor;
@@ -131,6 +112,7 @@ describe('resuming jobEvents from a cursor', () => {
   });
 
   it("refuses another tenant's cursor and any other text as BAD_USER_INPUT, never as data", async () => {
+    const { gateway, tenant, stranger } = instances;
     const sub = await live(gateway, tenant, 'mine');
     const cursor = events(sub).at(-1)!.cursor;
     for (const after of [cursor, 'not-a-cursor', cursor.slice(0, -2) + (cursor.endsWith('AA') ? 'AB' : 'AA')]) {
@@ -142,6 +124,7 @@ describe('resuming jobEvents from a cursor', () => {
   });
 
   it("with jobId and no cursor yields a finished job's final event at once, and its cursor resumes after it", async () => {
+    const { gateway, other, tenant, boss } = instances;
     const queue = 'finished';
     const id = await sendJob(gateway, tenant.token, queue);
     const [job] = await boss.fetch(`${tenant.tenant.id}/${queue}`);
@@ -225,34 +208,15 @@ describe("the README's graphql-ws recipe", () => {
 
 /** A database of its own: retention moves the clock days ahead. */
 describe('an expired cursor', () => {
-  let database: { name: string; url: string };
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    database = await createDatabase();
-    gateway = await startGateway({ databaseUrl: database.url, migrateOnStart: true, eventRetentionHours: 1 });
-    tenant = await createTestTenant(gateway);
-  }, 60_000);
-
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
-    await gateway.stop();
-    await dropDatabase(database.name);
-  });
+  const retention = useRetentionGateway();
 
   it('fails with CURSOR_EXPIRED once retention dropped the events after it, and a fresh subscription works', async () => {
+    const { gateway, tenant } = retention;
     const sub = await live(gateway, tenant, 'old');
     const cursor = events(sub).at(-1)!.cursor;
     await sendJob(gateway, tenant.token, 'old');
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-    try {
-      // Three days on: today's partition, and the events after the cursor, are gone.
-      const run = await new EventLogRetention(pool, 1, createLogger('silent')).run(new Date(Date.now() + 3 * 86_400_000));
-      expect(run.dropped).toBeGreaterThan(0);
-    } finally {
-      await pool.end();
-    }
+    // Three days on: today's partition, and the events after the cursor, are gone.
+    expect(await retention.retainAsIfLater(3)).toBeGreaterThan(0);
     const refused = subscribe(gateway, tenant, { after: cursor });
     const errors = (await refused.error) as { message: string; extensions?: { code?: string } }[];
     expect(errors[0]?.extensions?.code).toBe('CURSOR_EXPIRED');

@@ -1,12 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import type { Client } from 'graphql-ws';
-import pg from 'pg';
-import { PgBoss } from 'pg-boss';
-import { EventLogRetention } from '../../src/events/event-log-retention.ts';
-import { createLogger } from '../../src/logger.ts';
 import { gqlData, httpGraphql, wsClient } from '../support/clients.ts';
-import { createDatabase, dropDatabase } from '../support/database.ts';
-import { createTestTenant, startGateway, testDatabaseUrl, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useRetentionGateway, useTwoInstances } from '../support/event-fixtures.ts';
+import type { TestGateway, TestTenant } from '../support/gateway.ts';
 import { sendJob } from '../support/operations.ts';
 import { collect, type Collected } from '../support/subscriptions.ts';
 
@@ -40,6 +36,7 @@ interface EventData {
 }
 
 const clients: Client[] = [];
+afterAll(() => Promise.all(clients.map((client) => client.dispose())));
 function subscribe(gateway: TestGateway, tenant: TestTenant, variables: Record<string, unknown>): Collected<EventData> {
   const client = wsClient(gateway.wsUrl, { token: tenant.token });
   clients.push(client);
@@ -71,28 +68,11 @@ async function refusal(gateway: TestGateway, tenant: TestTenant, variables: Reco
 }
 
 describe('jobEventHistory', () => {
-  let gateway: TestGateway;
-  let other: TestGateway;
-  let tenant: TestTenant;
-  let stranger: TestTenant;
-  let boss: PgBoss;
-
-  beforeAll(async () => {
-    [gateway, other] = await Promise.all([startGateway(), startGateway()]);
-    tenant = await createTestTenant(gateway);
-    stranger = await createTestTenant(gateway);
-    boss = new PgBoss({ connectionString: testDatabaseUrl(), supervise: false, schedule: false });
-    await boss.start();
-  });
-
-  afterAll(async () => {
-    await Promise.all(clients.map((client) => client.dispose()));
-    await boss.stop({ graceful: false });
-    await Promise.all([gateway.stop(), other.stop()]);
-  });
+  const instances = useTwoInstances();
 
   /** A job that was created, taken, failed once, taken again and completed; seen by a live subscription to its queue. */
   async function finishedJob(queue: string): Promise<{ id: string; live: HistoryEvent[] }> {
+    const { gateway, tenant, boss } = instances;
     const name = `${tenant.tenant.id}/${queue}`;
     const sub = subscribe(gateway, tenant, { queue });
     const id = await sendJob(gateway, tenant.token, queue, { n: 1 }, { retryLimit: 1, retryDelay: 0 });
@@ -109,6 +89,7 @@ describe('jobEventHistory', () => {
   }
 
   it("reads one job's events oldest first, page by page, with the cursors jobEvents gives them", async () => {
+    const { gateway, other, tenant } = instances;
     const queue = 'history-pages';
     const { id, live } = await finishedJob(queue);
     expect(live.map((event) => event.type)).toEqual(['CREATED', 'ACTIVE', 'RETRY', 'ACTIVE', 'COMPLETED']);
@@ -136,6 +117,7 @@ describe('jobEventHistory', () => {
   });
 
   it('hands over to jobEvents(after:) at its end cursor with no event missed or repeated', async () => {
+    const { gateway, other, tenant, boss } = instances;
     const queue = 'history-live';
     const name = `${tenant.tenant.id}/${queue}`;
     const id = await sendJob(gateway, tenant.token, queue, {}, { retryLimit: 1, retryDelay: 0 });
@@ -164,6 +146,7 @@ describe('jobEventHistory', () => {
   });
 
   it('gives an empty page, still with an end cursor to go live from, for a job with no events', async () => {
+    const { gateway, tenant } = instances;
     const queue = 'history-empty';
     const missing = '00000000-0000-4000-8000-000000000001';
     const page = await history(gateway, tenant, { queue, jobId: missing });
@@ -176,6 +159,7 @@ describe('jobEventHistory', () => {
   });
 
   it("shows nothing of another tenant's job, and refuses another tenant's cursor or any other text", async () => {
+    const { gateway, tenant, stranger } = instances;
     const queue = 'history-private';
     const { id, live } = await finishedJob(queue);
     const theirs = await history(gateway, stranger, { queue, jobId: id });
@@ -198,6 +182,7 @@ describe('jobEventHistory', () => {
   });
 
   it('refuses a page size out of range, a job id that is no UUID and a bad queue name', async () => {
+    const { gateway, tenant } = instances;
     const jobId = '00000000-0000-4000-8000-000000000002';
     // Few fields: the largest page of them stays within the cost limit, so the size itself is refused.
     const cursors = `query($jobId: ID!, $first: Int) { jobEventHistory(queue: "q", jobId: $jobId, first: $first) { nodes { cursor } } }`;
@@ -211,6 +196,7 @@ describe('jobEventHistory', () => {
   });
 
   it('costs its page size times what each event selects', async () => {
+    const { gateway, tenant } = instances;
     const query = `query($jobId: ID!, $first: Int) {
       jobEventHistory(queue: "q", jobId: $jobId, first: $first) { nodes { type cursor job { id data output } } }
     }`;
@@ -223,22 +209,10 @@ describe('jobEventHistory', () => {
 
 /** A database of its own: retention moves the clock days ahead. */
 describe('jobEventHistory after retention', () => {
-  let database: { name: string; url: string };
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    database = await createDatabase();
-    gateway = await startGateway({ databaseUrl: database.url, migrateOnStart: true, eventRetentionHours: 1 });
-    tenant = await createTestTenant(gateway);
-  }, 60_000);
-
-  afterAll(async () => {
-    await gateway.stop();
-    await dropDatabase(database.name);
-  });
+  const retention = useRetentionGateway();
 
   it('fails with CURSOR_EXPIRED after a cursor whose events are gone, and reads what is kept without one', async () => {
+    const { gateway, tenant } = retention;
     const queue = 'old';
     const id = await sendJob(gateway, tenant.token, queue);
     let page = await history(gateway, tenant, { queue, jobId: id });
@@ -246,14 +220,8 @@ describe('jobEventHistory after retention', () => {
     expect(page.nodes.map((event) => event.type)).toEqual(['CREATED']);
     // A later event, past the page's end, is dropped as well.
     await sendJob(gateway, tenant.token, queue);
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-    try {
-      // Three days on: today's partition, and the events after either cursor, are gone.
-      const run = await new EventLogRetention(pool, 1, createLogger('silent')).run(new Date(Date.now() + 3 * 86_400_000));
-      expect(run.dropped).toBeGreaterThan(0);
-    } finally {
-      await pool.end();
-    }
+    // Three days on: today's partition, and the events after either cursor, are gone.
+    expect(await retention.retainAsIfLater(3)).toBeGreaterThan(0);
     for (const after of [page.nodes[0]!.cursor, page.pageInfo.endCursor]) {
       const error = await refusal(gateway, tenant, { queue, jobId: id, after });
       expect(error?.extensions).toMatchObject({ code: 'CURSOR_EXPIRED', argument: 'after' });

@@ -12,11 +12,8 @@ import {
   type Producer,
   type Worker,
 } from '@jobgate/client';
-import pg from 'pg';
-import { EventLogRetention } from '../../src/events/event-log-retention.ts';
-import { createLogger } from '../../src/logger.ts';
-import { createDatabase, dropDatabase } from '../support/database.ts';
-import { createTestTenant, startGateway, useGateway, useTestTenant, type TestGateway, type TestTenant } from '../support/gateway.ts';
+import { useRetentionGateway } from '../support/event-fixtures.ts';
+import { startGateway, useGateway, useTestTenant, type TestGateway } from '../support/gateway.ts';
 import { sendJob } from '../support/operations.ts';
 import { sleep } from '../support/subscriptions.ts';
 
@@ -240,22 +237,10 @@ describe('events()', () => {
 
 /** A database of its own: retention moves the clock days ahead. */
 describe('an expired cursor', () => {
-  let database: { name: string; url: string };
-  let gateway: TestGateway;
-  let tenant: TestTenant;
-
-  beforeAll(async () => {
-    database = await createDatabase();
-    gateway = await startGateway({ databaseUrl: database.url, migrateOnStart: true, eventRetentionHours: 1 });
-    tenant = await createTestTenant(gateway);
-  }, 60_000);
-
-  afterAll(async () => {
-    await gateway.stop();
-    await dropDatabase(database.name);
-  });
+  const retention = useRetentionGateway();
 
   it('ends the stream for good with CURSOR_EXPIRED', async () => {
+    const { gateway, tenant } = retention;
     const producer = createProducer({ url: gateway.graphqlUrl, token: tenant.token, reconnect: RECONNECT });
     const live = follow(producer, { queue: 'old' });
     await until('an event', async () => {
@@ -267,13 +252,8 @@ describe('an expired cursor', () => {
     await live.stream.done;
     const cursor = live.stream.cursor!;
     await sendJob(gateway, tenant.token, 'old');
-    const pool = new pg.Pool({ connectionString: database.url, max: 1 });
-    try {
-      // Three days on: today's partition, and the events after the cursor, are gone.
-      await new EventLogRetention(pool, 1, createLogger('silent')).run(new Date(Date.now() + 3 * 86_400_000));
-    } finally {
-      await pool.end();
-    }
+    // Three days on: today's partition, and the events after the cursor, are gone.
+    await retention.retainAsIfLater(3);
     const resumed = follow(producer, { queue: 'old', after: cursor });
     await resumed.stream.done;
     expect(resumed.errors).toHaveLength(1);
