@@ -27,6 +27,12 @@ export interface FlowJobCreated {
 
 export const DEFAULT_DEPENDENCY_PAGE = 50;
 const MAX_REF_LENGTH = 255;
+/**
+ * The ref pg-boss gets for the flow's job at `index`. pg-boss maps refs to
+ * ids in a plain object, where a ref such as `__proto__` is no key of its
+ * own: the tenant's refs stay on this side, translated both ways.
+ */
+const bossRef = (index: number): string => `j${index}`;
 /** PostgreSQL's division_by_zero: pg-boss aborts a flow so when ON CONFLICT skipped one of its inserts. */
 const FLOW_ROW_SKIPPED = '22012';
 
@@ -98,6 +104,7 @@ export class TenantFlows {
     const { names, boss, limits } = this.#scope;
     const edges = this.#validate(jobs);
     const newId = jobIdMaker();
+    const indexOf = new Map(jobs.map((job, index) => [job.ref, index]));
     const flow: FlowJob[] = jobs.map((job, index) => {
       const name = names.qualify(job.queue, `jobs[${index}].queue`);
       const data = assertJobPayload(job.data, limits.maxJobDataBytes, `jobs[${index}].data`);
@@ -105,8 +112,8 @@ export class TenantFlows {
         throw badInput(`jobs[${index}]: debounceSeconds and singletonNextSlot need sendJob, not sendFlow`, { argument: 'jobs' });
       }
       const { db: _db, ...options } = toBossSendOptions(names, job.options);
-      const parents = edges.get(job.ref) ?? [];
-      return { ref: job.ref, name, data, options: { ...options, id: options.id ?? newId() }, ...(parents.length ? { dependsOn: parents } : {}) };
+      const parents = (edges.get(job.ref) ?? []).map((parent) => bossRef(indexOf.get(parent)!));
+      return { ref: bossRef(index), name, data, options: { ...options, id: options.id ?? newId() }, ...(parents.length ? { dependsOn: parents } : {}) };
     });
     const queues = [...new Set(flow.flatMap((job) => [job.name, ...(job.options?.deadLetter ? [job.options.deadLetter] : [])]))];
     for (const qualified of queues) if (!(await this.#scope.queueExists(qualified))) await this.#scope.ensureQueue(qualified);
@@ -128,8 +135,8 @@ export class TenantFlows {
       ready.set(job.name, [...(ready.get(job.name) ?? []), ids[job.ref]!]);
     }
     for (const [qualified, readyIds] of ready) this.#scope.sent(qualified, readyIds);
-    return jobs.map((job) => {
-      const id = ids[job.ref]!;
+    return jobs.map((job, index) => {
+      const id = ids[bossRef(index)]!;
       return { ref: job.ref, id, queue: job.queue, job: new SentJob(id, job.queue, () => this.#scope.getJob(job.queue, id)) };
     });
   }

@@ -216,6 +216,26 @@ describe('sendFlow', () => {
     expect(Object.keys(full)).toHaveLength(MAX_BATCH);
   });
 
+  it('refs are any strings of the tenant: names of Object.prototype (__proto__ too) name jobs like any other ref', async () => {
+    const queue = f.queueName('protorefs');
+    const refs = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
+    const flow = await sendFlow(refs.map((ref, i) => ({ ref, queue, data: { i }, ...(i ? { dependsOn: refs.slice(0, i) } : {}) })));
+    const ids = refs.map((ref) => flow[ref]!.id);
+    expect(new Set(ids).size).toBe(refs.length);
+    expect(refs.map((ref) => flow[ref]!.job.blocked)).toEqual([false, true, true, true]);
+    const rows = await f.tables.sql.query<{ id: string; i: number; pending_dependencies: number }>(
+      "SELECT id, (data->>'i')::int AS i, pending_dependencies FROM pgboss.job WHERE name = $1 ORDER BY 2",
+      [f.qualified(queue)],
+    );
+    expect(rows.rows).toEqual(ids.map((id, i) => ({ id, i, pending_dependencies: i })));
+    const deps = await f.tables.sql.query<{ child_id: string; parent_id: string }>(
+      'SELECT child_id, parent_id FROM pgboss.job_dependency WHERE child_name = $1 ORDER BY child_id, parent_id',
+      [f.qualified(queue)],
+    );
+    const expected = ids.flatMap((child, i) => ids.slice(0, i).map((parent) => ({ child_id: child, parent_id: parent })));
+    expect(deps.rows).toEqual(expected.sort((a, b) => a.child_id.localeCompare(b.child_id) || a.parent_id.localeCompare(b.parent_id)));
+  });
+
   it('a flow whose job conflicts with a stored one is CONFLICT, and none of its jobs is created', async () => {
     const queue = f.queueName('dup');
     const taken = randomUUID();
