@@ -478,10 +478,16 @@ describe('crafted values in options, keys and payloads', () => {
   });
 
   it(
-    'invalid dead letter names are refused everywhere with BAD_USER_INPUT, without writing anything',
+    'invalid dead letter names (and redrive destinations) are refused everywhere with BAD_USER_INPUT, without writing anything',
     async () => {
       const problems: string[] = [];
-      const calls: [string, string, (dl: string) => Record<string, unknown>][] = [
+      const flow = (dl: string) => ({
+        jobs: [
+          { ref: 'a', queue: freshName(), data: {} },
+          { ref: 'b', queue: freshName(), data: {}, options: { deadLetter: dl }, dependsOn: ['a'] },
+        ],
+      });
+      const calls: [string, string, (dl: string) => Record<string, unknown>, string?][] = [
         ['createQueue', DOCS.createQueue, (dl) => ({ name: freshName(), options: { deadLetter: dl } })],
         ['createQueue(A name)', DOCS.createQueue, (dl) => ({ name: 'emails', options: { deadLetter: dl } })],
         ['updateQueue', DOCS.updateQueue, (dl) => ({ name: 'b-own', options: { deadLetter: dl } })],
@@ -489,13 +495,25 @@ describe('crafted values in options, keys and payloads', () => {
         ['sendJob(new queue)', DOCS.sendJob, (dl) => ({ queue: freshName(), data: {}, options: { deadLetter: dl } })],
         ['sendJobs', DOCS.sendJobs, (dl) => ({ queue: freshName(), jobs: [{ data: {} }, { data: {}, options: { deadLetter: dl } }] })],
         ['scheduleJob', DOCS.scheduleJob, (dl) => ({ queue: freshName(), cron: YEARLY_CRON, options: { deadLetter: dl, key: 'dl' } })],
+        ['sendFlow', DOCS.sendFlow, flow],
+        ['publish', DOCS.publish, (dl) => ({ topic: 'orders', data: {}, options: { deadLetter: dl } })],
+        ['updateJob', DOCS.updateJob, (dl) => ({ queue: 'b-own', id: victim.jobs[0]!.id, data: {}, options: { deadLetter: dl } })],
+        ['upsertJob', DOCS.upsertJob, (dl) => ({ queue: freshName(), key: 'welcome', data: {}, options: { deadLetter: dl } })],
+        ['upsertJob(own queue)', DOCS.upsertJob, (dl) => ({ queue: 'b-own', key: 'welcome', data: {}, options: { deadLetter: dl } })],
+        ['redriveJobs(destination)', DOCS.redriveJobs, (dl) => ({ queue: 'b-own', options: { destination: dl } }), 'destination'],
+        ['redriveJobs(sourceQueue)', DOCS.redriveJobs, (dl) => ({ queue: 'b-own', options: { sourceQueue: dl } }), 'sourceQueue'],
+        ['previewRedrive(destination)', DOCS.previewRedrive, (dl) => ({ queue: 'b-own', options: { destination: dl } }), 'destination'],
+        ['previewRedrive(sourceQueue)', DOCS.previewRedrive, (dl) => ({ queue: 'b-own', options: { sourceQueue: dl } }), 'sourceQueue'],
       ];
-      for (const [label, doc, vars] of calls) {
+      for (const [label, doc, vars, expected = 'deadLetter'] of calls) {
         const responses = await mapLimit(invalidNames(), 6, (name) => asB(doc, vars(name)));
+        const reference = JSON.stringify(responses[0]);
         responses.forEach((response, index) => {
           const argument = response.body.errors?.[0]?.extensions?.argument;
-          if (!isBadInput(response) || argument !== 'deadLetter') {
-            problems.push(`${label} deadLetter ${JSON.stringify(invalidNames()[index]).slice(0, 60)}: ${JSON.stringify(response.body).slice(0, 300)}`);
+          if (!isBadInput(response) || argument !== expected) {
+            problems.push(`${label} ${expected} ${JSON.stringify(invalidNames()[index]).slice(0, 60)}: ${JSON.stringify(response.body).slice(0, 300)}`);
+          } else if (JSON.stringify(response) !== reference) {
+            problems.push(`${label} ${expected} ${JSON.stringify(invalidNames()[index]).slice(0, 60)} differs from ${JSON.stringify(invalidNames()[0])}`);
           }
         });
       }
@@ -586,6 +604,37 @@ describe('crafted values in options, keys and payloads', () => {
         ['sendJob data (lone surrogate)', DOCS.sendJob, { queue: freshName(), data: { text: 'x\ud800y' } }],
         ['sendJob singletonKey (lone surrogate)', DOCS.sendJob, { queue: freshName(), data: {}, options: { singletonKey: '\udc00' } }],
         ['failJob error (lone surrogate)', DOCS.failJob, { queue: 'emails', id: victim.jobs[0]!.id, error: { text: '\ud800' } }],
+        [
+          'sendFlow data',
+          DOCS.sendFlow,
+          {
+            jobs: [
+              { ref: 'a', queue: freshName(), data: { text: NUL } },
+              { ref: 'b', queue: freshName(), data: {}, dependsOn: ['a'] },
+            ],
+          },
+        ],
+        [
+          'sendFlow singletonKey',
+          DOCS.sendFlow,
+          {
+            jobs: [
+              { ref: 'a', queue: freshName(), data: {} },
+              { ref: 'b', queue: freshName(), data: {}, options: { singletonKey: NUL }, dependsOn: ['a'] },
+            ],
+          },
+        ],
+        ['subscribeQueue topic', DOCS.subscribeQueue, { topic: NUL, queue: 'b-own' }],
+        ['publish topic', DOCS.publish, { topic: NUL, data: {} }],
+        ['publish data', DOCS.publish, { topic: 'orders', data: { text: NUL } }],
+        ['updateJob data', DOCS.updateJob, { queue: 'b-own', id: victim.jobs[0]!.id, data: { text: NUL } }],
+        ['upsertJob key', DOCS.upsertJob, { queue: freshName(), key: NUL, data: {} }],
+        ['upsertJob data', DOCS.upsertJob, { queue: freshName(), key: 'welcome', data: { text: NUL } }],
+        ['findJobs singletonKey', DOCS.findJobs, { queue: 'emails', singletonKey: NUL }],
+        ['findJobs data', DOCS.findJobs, { queue: 'emails', data: { secret: NUL } }],
+        ['blockedKeys after', DOCS.blockedKeys, { queue: 'ledger', after: NUL }],
+        ['previewRedrive data', DOCS.previewRedrive, { queue: 'emails/dead', options: { data: { text: NUL } } }],
+        ['redriveJobs data', DOCS.redriveJobs, { queue: 'b-own', options: { data: { text: NUL } } }],
       ];
       const problems: string[] = [];
       for (const [label, doc, vars] of cases) {
