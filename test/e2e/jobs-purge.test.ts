@@ -82,6 +82,18 @@ describe('purges', () => {
     await streams.close();
   });
 
+  it('deleteStoredJobs, then deleteAllJobs on a plain queue, report each deleted job to jobEvents', async () => {
+    const { queue, ids } = await queueInEveryState();
+    const streams = eventStreams(f.gateway, f.tenant.token);
+    const sub = await streams.subscribe({ queue, types: ['DELETED'] });
+    expect((await f.api.data(PURGE.stored, { queue })).deleteStoredJobs).toBe(3);
+    for (const id of [...ids.completed!, ...ids.cancelled!, ...ids.failed!]) await sub.waitFor((d) => d.jobEvents.jobId === id);
+    expect((await f.api.data(PURGE.all, { queue })).deleteAllJobs).toBe(4);
+    for (const id of [...ids.created!, ...ids.retry!, ...ids.active!]) await sub.waitFor((d) => d.jobEvents.jobId === id);
+    expect(sub.results.map((r) => r.data?.jobEvents.jobId).sort()).toEqual(Object.values(ids).flat().sort());
+    await streams.close();
+  });
+
   it('a queue that does not exist is NOT_FOUND, a bad name BAD_USER_INPUT; a READ token may not purge', async () => {
     const reader = apiFor(f.gateway, (await issueExtraToken(f.gateway, f.tenant.tenant.id, ['READ'])).token);
     const { queue } = await queueInEveryState();
