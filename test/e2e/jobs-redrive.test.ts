@@ -106,6 +106,37 @@ describe('redriveJobs', () => {
     expect(await f.tables.jobsIn(f.qualified(dead))).toHaveLength(1);
   });
 
+  it('takes createdBefore, data and sourceQueue, moving what previewRedrive counted with them', async () => {
+    const { queue, dead } = await deadLettered([
+      { n: 1, kind: 'a' },
+      { n: 2, kind: 'b' },
+      { n: 3, kind: 'a' },
+    ]);
+    const redrive = async (options: Record<string, unknown>) => {
+      const counted = (await f.api.data(PREVIEW, { queue: dead, options })).previewRedrive.total as number;
+      const moved = (await f.api.data(REDRIVE, { queue: dead, options })).redriveJobs as number;
+      expect({ options, moved }).toEqual({ options, moved: counted });
+      return moved;
+    };
+    const waiting = async () => (await f.tables.jobsIn(f.qualified(dead))).map((row) => row.data);
+    expect(await redrive({ createdBefore: '2000-01-01T00:00:00Z' })).toBe(0);
+    expect(await redrive({ sourceQueue: f.queueName('other') })).toBe(0);
+    expect(await waiting()).toHaveLength(3);
+    expect(await redrive({ data: { kind: 'a' }, sourceQueue: queue })).toBe(2);
+    expect(await waiting()).toEqual([{ n: 2, kind: 'b' }]);
+    expect(await redrive({ createdBefore: new Date(Date.now() + 60_000).toISOString() })).toBe(1);
+    expect(await waiting()).toEqual([]);
+    const back = (await f.tables.jobsIn(f.qualified(queue))).filter((row) => row.state === 'created').map((row) => row.data);
+    expect(back).toEqual(
+      expect.arrayContaining([
+        { n: 1, kind: 'a' },
+        { n: 2, kind: 'b' },
+        { n: 3, kind: 'a' },
+      ]),
+    );
+    expect(back).toHaveLength(3);
+  });
+
   it('never sends a job to a queue outside the tenant, even one that dead-lettered into it past the gateway', async () => {
     const { queue, dead } = await deadLettered([{ mine: true }]);
     const other = await createTestTenant(f.gateway);
