@@ -51,6 +51,8 @@ function post(accept: string, query: string, token = tenant.token) {
   };
 }
 
+const MULTIPART = 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0", application/json';
+
 async function sse(query: string, token = tenant.token): Promise<OpenStream> {
   return openStream(gateway.graphqlUrl, post('text/event-stream', query, token));
 }
@@ -58,6 +60,25 @@ async function sse(query: string, token = tenant.token): Promise<OpenStream> {
 /** The first error code an SSE subscription answered with, then the stream must end. */
 async function sseErrorCode(query: string, token = tenant.token): Promise<string | undefined> {
   const stream = await sse(query, token);
+  const event = await stream.nextEvent();
+  const result = JSON.parse(event?.data ?? '{}') as { errors?: { extensions?: { code?: string } }[] };
+  expect(await stream.nextEvent()).toMatchObject({ event: 'complete' });
+  await stream.close();
+  return result.errors?.[0]?.extensions?.code;
+}
+
+/** The error code of a subscription refused to Apollo's multipart protocol: a JSON answer, no stream. */
+async function multipartErrorCode(query: string, token = tenant.token): Promise<string | undefined> {
+  const response = await fetch(gateway.graphqlUrl, post(MULTIPART, query, token));
+  expect(response.headers.get('content-type')).toMatch(/^application\/(graphql-response\+)?json/);
+  const result = (await response.json()) as { errors?: { extensions?: { code?: string } }[] };
+  return result.errors?.[0]?.extensions?.code;
+}
+
+/** The error code of a subscription over GET with Accept: text/event-stream. */
+async function sseGetErrorCode(query: string): Promise<string | undefined> {
+  const url = `${gateway.graphqlUrl}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ queue: 'refusals' }))}`;
+  const stream = await openStream(url, { headers: { accept: 'text/event-stream', authorization: `Bearer ${tenant.token}` } });
   const event = await stream.nextEvent();
   const result = JSON.parse(event?.data ?? '{}') as { errors?: { extensions?: { code?: string } }[] };
   expect(await stream.nextEvent()).toMatchObject({ event: 'complete' });
@@ -102,10 +123,18 @@ const REFUSALS: [string, () => Promise<void>][] = [
   ],
   ['SSE: a client that hangs up before any answer', () => hangUp(gateway.graphqlUrl, post('text/event-stream', EVENTS))],
   ['SSE: a client that hangs up once the answer starts', () => hangUp(gateway.graphqlUrl, post('text/event-stream', EVENTS), true)],
+  ['SSE over GET: a validation error', async () => expect(await sseGetErrorCode('subscription { jobEvents { nope } }')).toBe('GRAPHQL_VALIDATION_FAILED')],
   [
-    'multipart (Apollo): a client that hangs up before any answer',
-    () => hangUp(gateway.graphqlUrl, post('multipart/mixed;boundary="graphql";subscriptionSpec="1.0", application/json', EVENTS)),
+    'multipart (Apollo): a validation error',
+    async () => expect(await multipartErrorCode('subscription { jobEvents { nope } }')).toBe('GRAPHQL_VALIDATION_FAILED'),
   ],
+  ['multipart (Apollo): a token without READ (FORBIDDEN)', async () => expect(await multipartErrorCode(EVENTS, publishOnly)).toBe('FORBIDDEN')],
+  [
+    'multipart (Apollo): workAssigned, which needs a socket (BAD_USER_INPUT)',
+    async () => expect(await multipartErrorCode('subscription { workAssigned(queues: ["refusals"]) { id } }')).toBe('BAD_USER_INPUT'),
+  ],
+  ['multipart (Apollo): a client that hangs up once the answer starts', () => hangUp(gateway.graphqlUrl, post(MULTIPART, EVENTS), true)],
+  ['multipart (Apollo): a client that hangs up before any answer', () => hangUp(gateway.graphqlUrl, post(MULTIPART, EVENTS))],
   [
     'graphql-ws: a validation error and a token without READ',
     async () => {
@@ -128,12 +157,26 @@ describe(`a tenant capped at ${CAP} subscriptions`, () => {
     await gaugeBecomes('jobgate_subscription_streams', 0);
   });
 
-  it('then subscribes up to its cap, and one more is RATE_LIMITED', async () => {
+  it('then subscribes up to its cap, and one more is RATE_LIMITED on every transport, keeping no slot', async () => {
     const live: OpenStream[] = [];
     for (let n = 0; n < CAP; n++) live.push(await sse(EVENTS));
     expect(live.map((stream) => stream.status)).toEqual([200, 200, 200]);
     await gaugeBecomes('jobgate_subscriptions', CAP);
-    expect(await sseErrorCode(EVENTS)).toBe('RATE_LIMITED');
+    for (let attempt = 0; attempt <= CAP; attempt++) {
+      expect(await sseErrorCode(EVENTS)).toBe('RATE_LIMITED');
+      expect(await sseGetErrorCode(EVENTS)).toBe('RATE_LIMITED');
+      expect(await multipartErrorCode(EVENTS)).toBe('RATE_LIMITED');
+      const client = wsClient(gateway.wsUrl, { token: tenant.token });
+      expect((await wsExecute(client, EVENTS)).errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+      await client.dispose();
+    }
+    expect(await gauge('jobgate_subscriptions')).toBe(CAP);
+    // A slot freed is a slot to take: the refusals above held none of them.
+    await live.pop()!.close();
+    await gaugeBecomes('jobgate_subscriptions', CAP - 1);
+    live.push(await sse(EVENTS));
+    expect(live.at(-1)!.status).toBe(200);
+    await gaugeBecomes('jobgate_subscriptions', CAP);
     await Promise.all(live.map((stream) => stream.close()));
     await gaugeBecomes('jobgate_subscriptions', 0);
     await gaugeBecomes('jobgate_subscription_streams', 0);
