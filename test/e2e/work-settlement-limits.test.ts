@@ -3,15 +3,25 @@ import type { Client } from 'graphql-ws';
 import { gqlData, httpGraphql, useWsClients, wsExecute } from '../support/clients.ts';
 import { createTestTenant, startGateway, useTestClient, type TestGateway, type TestTenant } from '../support/gateway.ts';
 import { SEND_JOBS } from '../support/operations.ts';
-import { sleep } from '../support/subscriptions.ts';
+import { collect, sleep } from '../support/subscriptions.ts';
 
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id } }';
-const COMPLETE = 'mutation($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
+const WORK_LEASED = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id lease } }';
+const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id } }';
+const COMPLETE_MANY = 'mutation($queue: String!, $ids: [ID!]!) { completeJobs(queue: $queue, ids: $ids) { affected } }';
+const FAIL = 'mutation($queue: String!, $id: ID!, $lease: String) { failJob(queue: $queue, id: $id, error: "on purpose", lease: $lease) { id } }';
+const TOUCH = 'mutation($queue: String!, $id: ID!, $lease: String) { touchJob(queue: $queue, id: $id, lease: $lease) { id } }';
+const PROGRESS = 'mutation($queue: String!, $id: ID!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: { at: 1 }, lease: $lease) { id } }';
+const QUEUES = 'query { queues { name } }';
 
 let gateway: TestGateway;
+/** Its default rate is a quota (JOBGATE_TENANT_OPERATIONS_QUOTA=true): a tenant alone is held to 500/s, so only the settlements' exemption keeps them from being refused. */
+let quotaGateway: TestGateway;
 const sql = useTestClient();
 const wsClientFor = useWsClients();
-const socket = (token: string): Client => wsClientFor(gateway.wsUrl, token);
+const socket = (token: string, on: TestGateway = gateway): Client => wsClientFor(on.wsUrl, token);
+const codes = (results: { errors?: readonly { extensions?: Record<string, unknown> }[] }[]) =>
+  results.flatMap((result) => (result.errors ?? []).map((error) => String(error.extensions?.code)));
 
 async function states(tenant: TestTenant, queue: string): Promise<Record<string, number>> {
   const { rows } = await sql.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM pgboss.job WHERE name = $1 GROUP BY state', [
@@ -21,12 +31,12 @@ async function states(tenant: TestTenant, queue: string): Promise<Record<string,
 }
 
 /** Workers that complete every pushed job with its own completeJob over their socket; the codes of every refusal. */
-function completingWorkers(tenant: TestTenant, queue: string, count: number, concurrency: number) {
+function completingWorkers(tenant: TestTenant, queue: string, count: number, concurrency: number, on: TestGateway = gateway) {
   const pushed = new Map<string, number>();
   const refusals: string[] = [];
   const completing: Promise<void>[] = [];
   const stops = Array.from({ length: count }, () => {
-    const client = socket(tenant.token);
+    const client = socket(tenant.token, on);
     return client.subscribe<{ workAssigned: { id: string } }>(
       { query: WORK, variables: { queues: [queue], concurrency } },
       {
@@ -49,38 +59,58 @@ function completingWorkers(tenant: TestTenant, queue: string, count: number, con
   return { pushed, refusals, stop: () => stops.forEach((stop) => stop()), settled: () => Promise.all(completing) };
 }
 
+/** sendJobs, again after a pause while the tenant's rate refuses it: sends stay limited. */
+async function sendAll(on: TestGateway, tenant: TestTenant, queue: string, jobs: readonly object[]): Promise<void> {
+  for (;;) {
+    const response = await httpGraphql(on.graphqlUrl, tenant.token, SEND_JOBS, { queue, jobs });
+    const code = response.body.errors?.[0]?.extensions?.code;
+    if (code === undefined) return;
+    if (code !== 'RATE_LIMITED') throw new Error(`sendJobs failed: ${JSON.stringify(response.body.errors)}`);
+    await sleep(100);
+  }
+}
+
 beforeAll(async () => {
-  gateway = await startGateway();
+  [gateway, quotaGateway] = await Promise.all([startGateway(), startGateway({ defaultRateIsQuota: true })]);
 });
 
 afterAll(async () => {
-  await gateway.stop();
+  await Promise.all([gateway.stop(), quotaGateway.stop()]);
 });
 
 describe('settlements and the tenant operation rate', () => {
-  it('5,000 jobs completed one completeJob each by 4 workers × 32, with default tenant limits: none refused, none worked twice', async () => {
-    const tenant = await createTestTenant(gateway);
-    const workers = completingWorkers(tenant, 'per-job', 4, 32);
-    // Workers first; the producer sends 5 batches of 1,000.
-    for (let batch = 0; batch < 5; batch++) {
-      await gqlData(gateway.graphqlUrl, tenant.token, SEND_JOBS, {
-        queue: 'per-job',
-        jobs: Array.from({ length: 1_000 }, (_, n) => ({ data: { n: batch * 1_000 + n } })),
-      });
-    }
-    const deadline = Date.now() + 60_000;
-    while ((await states(tenant, 'per-job')).completed !== 5_000 && Date.now() < deadline) await sleep(100);
-    await workers.settled();
-    expect(workers.refusals).toEqual([]);
-    expect(await states(tenant, 'per-job')).toEqual({ completed: 5_000 });
-    expect(workers.pushed.size).toBe(5_000);
-    expect([...workers.pushed.values()].every((times) => times === 1)).toBe(true);
-    const { rows } = await sql.query<{ retried: number }>('SELECT count(*)::int AS retried FROM pgboss.job WHERE name = $1 AND retry_count > 0', [
-      `${tenant.tenant.id}/per-job`,
-    ]);
-    expect(rows[0]!.retried).toBe(0);
-    workers.stop();
-  }, 90_000);
+  it.each([
+    ['the default rate, a fair share', () => gateway],
+    ['the default rate as a quota (500/s)', () => quotaGateway],
+  ])(
+    '5,000 jobs completed one completeJob each by 4 workers × 32, with %s: none refused, none worked twice',
+    async (_limits, on) => {
+      const tenant = await createTestTenant(on());
+      const workers = completingWorkers(tenant, 'per-job', 4, 32, on());
+      // Workers first; the producer sends 5 batches of 1,000.
+      for (let batch = 0; batch < 5; batch++) {
+        await sendAll(
+          on(),
+          tenant,
+          'per-job',
+          Array.from({ length: 1_000 }, (_, n) => ({ data: { n: batch * 1_000 + n } })),
+        );
+      }
+      const deadline = Date.now() + 60_000;
+      while ((await states(tenant, 'per-job')).completed !== 5_000 && Date.now() < deadline) await sleep(100);
+      await workers.settled();
+      expect(workers.refusals).toEqual([]);
+      expect(await states(tenant, 'per-job')).toEqual({ completed: 5_000 });
+      expect(workers.pushed.size).toBe(5_000);
+      expect([...workers.pushed.values()].every((times) => times === 1)).toBe(true);
+      const { rows } = await sql.query<{ retried: number }>('SELECT count(*)::int AS retried FROM pgboss.job WHERE name = $1 AND retry_count > 0', [
+        `${tenant.tenant.id}/per-job`,
+      ]);
+      expect(rows[0]!.retried).toBe(0);
+      workers.stop();
+    },
+    90_000,
+  );
 
   // The tenant's rate is lowered to 2/s (burst 4) so that a test can reach it in a few requests.
   it('with a tenant rate of 2/s, held settlements still go through while other operations are refused', async () => {
@@ -107,5 +137,44 @@ describe('settlements and the tenant operation rate', () => {
     );
     expect(sends.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
     workers.stop();
+  });
+
+  it('with the rate spent, touch, progress, fail and complete of held jobs go through, over the socket and with leases over HTTP', async () => {
+    const tenant = await createTestTenant(gateway);
+    await gateway.services.prisma.tenant.update({ where: { id: tenant.tenant.id }, data: { operationsPerSecond: 2 } });
+    const client = socket(tenant.token);
+    const pushed = collect<{ workAssigned: { id: string; lease: string } }>(client, WORK_LEASED, { queues: ['held'], concurrency: 4 });
+    await sleep(200);
+    await sendAll(
+      gateway,
+      tenant,
+      'held',
+      Array.from({ length: 4 }, (_, n) => ({ data: { n }, options: { retryLimit: 0 } })),
+    );
+    await pushed.waitFor(() => pushed.results.length === 4);
+    const [socketJob, leasedJob, failedJob, batchedJob] = pushed.results.map((result) => result.data!.workAssigned);
+    // Spend the bucket: a burst of queries until one is refused.
+    const spent = await Promise.all(Array.from({ length: 8 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, QUEUES)));
+    expect(spent.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
+    const http = (query: string, variables: Record<string, unknown>) => httpGraphql(gateway.graphqlUrl, tenant.token, query, variables).then((r) => r.body);
+    const repeat = <T>(times: number, call: () => Promise<T>) => Promise.all(Array.from({ length: times }, call));
+    const held = { queue: 'held', id: socketJob!.id };
+    const leased = { queue: 'held', id: leasedJob!.id, lease: leasedJob!.lease };
+    const results = [
+      ...(await repeat(6, () => wsExecute(client, TOUCH, held))),
+      ...(await repeat(6, () => wsExecute(client, PROGRESS, held))),
+      ...(await repeat(6, () => http(TOUCH, leased))),
+      ...(await repeat(6, () => http(PROGRESS, leased))),
+      await wsExecute(client, COMPLETE, held),
+      await http(COMPLETE, leased),
+      await wsExecute(client, FAIL, { queue: 'held', id: failedJob!.id }),
+      await wsExecute(client, COMPLETE_MANY, { queue: 'held', ids: [batchedJob!.id] }),
+    ];
+    expect(codes(results)).toEqual([]);
+    expect(await states(tenant, 'held')).toEqual({ completed: 3, failed: 1 });
+    // Everything else is still refused while the bucket is empty.
+    const after = await Promise.all(Array.from({ length: 6 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, QUEUES)));
+    expect(after.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
+    pushed.stop();
   });
 });
