@@ -66,6 +66,15 @@ export class TenantLimiter {
     return !quota && !(this.#enforcement.busy() && this.#othersActive(tenant.id, now));
   }
 
+  /**
+   * Counts one operation that is never refused (settling jobs the tenant's
+   * worker holds): it takes a token when there is one, so the tenant's other
+   * operations share what is left of its rate.
+   */
+  chargeOperation(tenant: TenantRecord, now = Date.now()): void {
+    this.tryOperation(tenant, now);
+  }
+
   /** Whether another tenant asked for an operation in the last ACTIVE_WINDOW_MS (oldest first in the map: stale ones go). */
   #othersActive(tenantId: string, now: number): boolean {
     for (const [other, at] of this.#lastActive) {

@@ -146,7 +146,7 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
       return rateLimited(`tenant operation rate exceeded (${limiter.limitsFor(tenant).operationsPerSecond}/s)`, 'operations');
     };
     if (!onlySettlements(operation)) return takeOperation();
-    context.admission.defer(takeOperation);
+    context.admission.defer(takeOperation, () => limiter.chargeOperation(tenant));
     return null;
   };
 
@@ -172,6 +172,13 @@ export function useTenantOperations(limiter: TenantLimiter, metrics: GatewayMetr
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in result) return;
+          const refusedLate = context.admission.finish();
+          if (refusedLate) {
+            const limited = { errors: [refusedLate] };
+            setResult(limited);
+            countErrors(context, limited);
+            return;
+          }
           const coded = withRequestErrorCodes(result);
           if (coded) setResult(coded);
           countErrors(context, coded ?? result);

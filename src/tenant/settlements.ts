@@ -63,14 +63,15 @@ export class TenantSettlements {
   }
 
   /**
-   * The deferred rate-limit admission of a settle: none for jobs the caller
-   * holds (its connection, or authentic leases for every id), the usual one
-   * otherwise.
+   * The deferred rate-limit admission of a settle: counted but never refused
+   * for jobs the caller holds (its connection, or authentic leases for every
+   * id, stale or not), the usual one otherwise.
    */
   #admitSettle(qualified: string, ids: readonly string[], presented: PresentedLeases): JobAttempt[] | undefined {
     const holder = this.#scope.work.holder;
     const held = holder === null ? undefined : this.#scope.work.dispatch?.heldAttempts(holder, qualified, ids);
-    if (!held && !(ids.length > 0 && ids.every((id) => presented.get(id)))) this.#scope.work.admission?.admitUnheld();
+    if (held || (ids.length > 0 && ids.every((id) => presented.get(id)))) this.#scope.work.admission?.chargeHeld();
+    else this.#scope.work.admission?.admitUnheld();
     return held;
   }
 
@@ -187,7 +188,6 @@ export class TenantSettlements {
       if (finished.length) this.#scope.work.dispatch?.settled(qualified, finished, held);
     }
     if (kind !== 'touch' && affected) this.#scope.work.observer?.settled(this.#scope.tenantId, this.#scope.names.unqualify(qualified) ?? '', kind, affected);
-    if (conflicts.some((id) => presented.has(id))) this.#scope.work.admission?.chargeStale();
     return { requested, affected, conflicts: conflicts.length };
   }
 
@@ -261,7 +261,6 @@ export class TenantSettlements {
     const job = await this.#scope.getJob(queue, id);
     if (!job) throw notFound(`no job ${id} in queue "${queue}"`);
     if (conflicts.length) {
-      if (presented.size) this.#scope.work.admission?.chargeStale();
       throw conflict(
         lease ? `the lease is not job ${id}'s current one (another attempt, or already settled)` : `job ${id} is held by another worker connection`,
       );

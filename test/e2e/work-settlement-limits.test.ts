@@ -8,7 +8,7 @@ import { collect, sleep } from '../support/subscriptions.ts';
 const WORK = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id } }';
 const WORK_LEASED = 'subscription($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id lease } }';
 const COMPLETE = 'mutation($queue: String!, $id: ID!, $lease: String) { completeJob(queue: $queue, id: $id, lease: $lease) { id } }';
-const COMPLETE_MANY = 'mutation($queue: String!, $ids: [ID!]!) { completeJobs(queue: $queue, ids: $ids) { affected } }';
+const COMPLETE_MANY = 'mutation($queue: String!, $ids: [ID!]!, $lease: [String!]) { completeJobs(queue: $queue, ids: $ids, lease: $lease) { affected } }';
 const FAIL = 'mutation($queue: String!, $id: ID!, $lease: String) { failJob(queue: $queue, id: $id, error: "on purpose", lease: $lease) { id } }';
 const TOUCH = 'mutation($queue: String!, $id: ID!, $lease: String) { touchJob(queue: $queue, id: $id, lease: $lease) { id } }';
 const PROGRESS = 'mutation($queue: String!, $id: ID!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: { at: 1 }, lease: $lease) { id } }';
@@ -175,6 +175,38 @@ describe('settlements and the tenant operation rate', () => {
     // Everything else is still refused while the bucket is empty.
     const after = await Promise.all(Array.from({ length: 6 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, QUEUES)));
     expect(after.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
+    pushed.stop();
+  });
+
+  it('held settlements take their share of the rate, and a settle refused for its input is admitted like any operation', async () => {
+    const tenant = await createTestTenant(gateway);
+    await gateway.services.prisma.tenant.update({ where: { id: tenant.tenant.id }, data: { operationsPerSecond: 2 } });
+    const client = socket(tenant.token);
+    const pushed = collect<{ workAssigned: { id: string; lease: string } }>(client, WORK_LEASED, { queues: ['counted'], concurrency: 4 });
+    await sleep(200);
+    await sendAll(
+      gateway,
+      tenant,
+      'counted',
+      Array.from({ length: 4 }, (_, n) => ({ data: { n } })),
+    );
+    await pushed.waitFor(() => pushed.results.length === 4);
+    const jobs = pushed.results.map((result) => result.data!.workAssigned);
+    // The bucket full again (a burst of 4 at 2/s), then spent by the four completions alone.
+    await sleep(2_100);
+    for (const job of jobs) expect(codes([await wsExecute(client, COMPLETE, { queue: 'counted', id: job.id })])).toEqual([]);
+    const queries = await Promise.all(Array.from({ length: 4 }, () => httpGraphql(gateway.graphqlUrl, tenant.token, QUEUES)));
+    expect(queries.map((r) => r.body.errors?.[0]?.extensions?.code)).toContain('RATE_LIMITED');
+    // One lease for two ids: BAD_USER_INPUT before any job is named, so it is not a settlement of held jobs.
+    const malformed = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        httpGraphql(gateway.graphqlUrl, tenant.token, COMPLETE_MANY, { queue: 'counted', ids: [jobs[0]!.id, jobs[1]!.id], lease: [jobs[0]!.lease] }),
+      ),
+    );
+    const refused = malformed.filter((r) => r.body.errors?.[0]?.extensions?.code === 'RATE_LIMITED');
+    expect(refused.length).toBeGreaterThan(0);
+    expect(refused.map((r) => r.status)).toEqual(refused.map(() => 429));
+    expect(malformed.every((r) => ['RATE_LIMITED', 'BAD_USER_INPUT'].includes(String(r.body.errors?.[0]?.extensions?.code)))).toBe(true);
     pushed.stop();
   });
 });

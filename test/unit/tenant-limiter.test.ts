@@ -36,4 +36,16 @@ describe('the tenant operation rate', () => {
     const quota = new TenantLimiter(defaults, { busy: () => false, defaultRateIsQuota: true });
     expect(admitted(quota, tenant(), 100)).toBe(20);
   });
+
+  it('counts a charged operation against the rate without ever refusing it, leaving the rest for the others', () => {
+    const limiter = new TenantLimiter(defaults, { busy: () => false, defaultRateIsQuota: false });
+    const record = tenant(3);
+    // Burst 6: four charged, two left to admit.
+    for (let n = 0; n < 4; n++) limiter.chargeOperation(record, NOW);
+    expect(admitted(limiter, record, 100)).toBe(2);
+    // Charged past an empty bucket: nothing owed afterwards, the refill is the tenant's again.
+    for (let n = 0; n < 10; n++) limiter.chargeOperation(record, NOW);
+    expect(admitted(limiter, record, 1)).toBe(0);
+    expect(Array.from({ length: 10 }, () => limiter.tryOperation(record, NOW + 1_000)).filter(Boolean).length).toBe(3);
+  });
 });
