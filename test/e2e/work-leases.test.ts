@@ -146,4 +146,24 @@ describe('lease tokens', () => {
     expect(await jobRow('shared-name', job.id)).toMatchObject({ state: 'active', retry_count: 0 });
     stop();
   });
+
+  it('the lease of a job already settled, or failed back and still waiting, is CONFLICT for every settle', async () => {
+    const PROGRESS = 'mutation($queue: String!, $id: ID!, $lease: String) { reportProgress(queue: $queue, id: $id, progress: 1, lease: $lease) { id } }';
+    const settled = await pushedJob('lease-after');
+    expect((await wsExecute(settled.socket, COMPLETE, { queue: 'lease-after', id: settled.job.id })).errors).toBeUndefined();
+    const settledLease = { queue: 'lease-after', id: settled.job.id, lease: settled.job.lease };
+    for (const query of [COMPLETE, FAIL, TOUCH, PROGRESS]) expect(codes(await http(query, settledLease))).toEqual(['CONFLICT']);
+    expect(await jobRow('lease-after', settled.job.id)).toMatchObject({ state: 'completed' });
+    settled.stop();
+
+    const { socket, job } = await pushedJob('lease-waiting');
+    await socket.dispose();
+    const deadline = Date.now() + 10_000;
+    while ((await jobRow('lease-waiting', job.id)).state === 'active' && Date.now() < deadline) await sleep(50);
+    // Failed back and no worker left to take it: it waits for its next attempt (pg-boss counts it when it starts).
+    expect(await jobRow('lease-waiting', job.id)).toMatchObject({ state: 'retry', retry_count: 0 });
+    const waitingLease = { queue: 'lease-waiting', id: job.id, lease: job.lease };
+    for (const query of [COMPLETE, FAIL, TOUCH, PROGRESS]) expect(codes(await http(query, waitingLease))).toEqual(['CONFLICT']);
+    expect(await jobRow('lease-waiting', job.id)).toMatchObject({ state: 'retry', retry_count: 0 });
+  });
 });
