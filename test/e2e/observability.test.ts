@@ -65,4 +65,21 @@ describe('observability', () => {
     expect(all).not.toContain(tenant.token);
     expect(all).not.toContain(marker);
   });
+
+  it('never logs a lease: not when it is pushed, used over HTTP, or refused as stale', async () => {
+    const worker = wsClient(gateway.wsUrl, { token: tenant.token });
+    const sub = collect<{ workAssigned: { id: string; lease: string } }>(worker, 'subscription { workAssigned(queues: ["leased-log"]) { id lease } }');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const { id } = (await gqlData<{ sendJob: { id: string } }>(gateway.graphqlUrl, tenant.token, 'mutation { sendJob(queue: "leased-log", data: {}) { id } }'))
+      .sendJob;
+    const { lease } = (await sub.waitFor((d) => d.workAssigned.id === id)).workAssigned;
+    const complete = 'mutation Settle($id: ID!, $lease: String) { completeJob(queue: "leased-log", id: $id, lease: $lease) { id } }';
+    expect((await httpGraphql(gateway.graphqlUrl, tenant.token, complete, { id, lease })).body.errors).toBeUndefined();
+    const stale = await httpGraphql(gateway.graphqlUrl, tenant.token, complete, { id, lease });
+    expect(stale.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+    expect(lines.some((line) => line.includes('"operation":"Settle"'))).toBe(true);
+    expect(lines.join('\n')).not.toContain(lease);
+    sub.stop();
+    await worker.dispose();
+  });
 });
