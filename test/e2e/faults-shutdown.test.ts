@@ -179,3 +179,14 @@ it('SIGTERM with a job held past the grace: it is put back with its retry count 
   expect(await job(sendJob.id)).toMatchObject({ state: 'completed', retry_count: 0 });
   expect(second.completed.get(sendJob.id)).toBe(1);
 }, 60_000);
+
+it('SIGTERM to `npm start` (PID 1 of a container started with it) stops the gateway, not only npm', async () => {
+  const gateway = await spawnGateway({ databaseUrl: testDatabaseUrl(), npmStart: true });
+  gateway.signal('SIGTERM');
+  const exit = await Promise.race([gateway.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 20_000))]);
+  // npm ends as its script did, or with the signal it forwarded (its own way of saying so).
+  expect(exit).not.toBe('running');
+  // npm is gone; so is the gateway it ran, which drained first.
+  expect(await readyStatus(gateway.url)).toBe(0);
+  expect(gateway.output()).not.toMatch(/"level":50/);
+}, 40_000);

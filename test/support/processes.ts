@@ -99,9 +99,11 @@ export interface SpawnGatewayOptions {
   env?: Record<string, string>;
   /** How long to wait for /ready (default 30 s). */
   readyTimeoutMs?: number;
+  /** Start it as the README does, `npm start` (the child is npm), instead of `node src/main.ts`. */
+  npmStart?: boolean;
 }
 
-/** `node src/main.ts` as a child process on a free port; resolves once `/ready` answers 200. */
+/** `node src/main.ts` (or `npm start`) as a child process on a free port; resolves once `/ready` answers 200. */
 export async function spawnGateway(options: SpawnGatewayOptions): Promise<GatewayProcess> {
   const port = options.port ?? (await freePort());
   const env: NodeJS.ProcessEnv = {
@@ -114,7 +116,13 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Gatewa
     JOBGATE_METRICS_PORT: '0',
     ...options.env,
   };
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // npm test sets npm_execpath: the npm the user ran the tests with.
+  const command = options.npmStart
+    ? process.env.npm_execpath
+      ? [process.execPath, process.env.npm_execpath, 'start']
+      : ['npm', 'start']
+    : [process.execPath, 'src/main.ts'];
+  const child = spawn(command[0]!, command.slice(1), { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
   const append = (chunk: Buffer) => {
