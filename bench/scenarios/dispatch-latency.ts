@@ -136,8 +136,8 @@ export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult
     id: 'dispatch-latency',
     title: 'dispatch latency (send → handler at an idle worker)',
     metrics: [
-      metric('p50', 'ms', round(raw.p50), round(gw.p50), 'p50 ≤ 5 ms', gw.p50 <= 5 && gwMissed === 0),
-      metric('p99', 'ms', round(raw.p99), round(gw.p99), 'p99 ≤ 25 ms', gw.p99 <= 25 && gwMissed === 0),
+      metric('p50', 'ms', round(raw.p50), round(gw.p50), 'below raw', gw.p50 < raw.p50 && gwMissed === 0),
+      metric('p99', 'ms', round(raw.p99), round(gw.p99), 'below raw', gw.p99 < raw.p99 && gwMissed === 0),
       metric('max', 'ms', round(raw.max), round(gw.max), '', null),
     ],
     details: { raw, gateway: gw, sendJobAck: ack, rawMissed, gwMissed, rawCpu, gwCpu },

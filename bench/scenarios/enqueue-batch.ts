@@ -36,6 +36,6 @@ export async function enqueueBatch(ctx: BenchContext): Promise<ScenarioResult> {
   await client.dispose();
   await deleteJobs(ctx.pool, options.rawSchema, [rawQueue]);
   await deleteJobs(ctx.pool, ctx.gatewaySchema, [`${ctx.tenantId}/${gwQueue}`]);
-  const { metrics, details, notes } = throughputMetrics(sides.raw, sides.gateway, 0.8);
+  const { metrics, details, notes } = throughputMetrics(sides.raw, sides.gateway, 0.9);
   return { id: 'enqueue-batch', title: `enqueue, batch (1,000 per call, ${lanes} in flight)`, metrics, details, notes };
 }

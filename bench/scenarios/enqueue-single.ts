@@ -34,6 +34,6 @@ export async function enqueueSingle(ctx: BenchContext): Promise<ScenarioResult> 
   await client.dispose();
   await deleteJobs(ctx.pool, options.rawSchema, [rawQueue]);
   await deleteJobs(ctx.pool, ctx.gatewaySchema, [`${ctx.tenantId}/${gwQueue}`]);
-  const { metrics, details, notes } = throughputMetrics(sides.raw, sides.gateway, 0.5);
+  const { metrics, details, notes } = throughputMetrics(sides.raw, sides.gateway, 0.8);
   return { id: 'enqueue-single', title: `enqueue, single (${IN_FLIGHT} in flight)`, metrics, details, notes };
 }
