@@ -70,7 +70,13 @@ export class Dispatcher implements DispatchPort {
     this.#logger = logger.child({ component: 'dispatcher' });
     this.#pollIntervalMs = options.pollIntervalMs ?? 5_000;
     this.#onDispatched = options.onDispatched;
-    this.#unsubscribe.push(bus.subscribeAll((event) => this.#onEvent(event)));
+    // #onEvent can act only on a queue with workers here, or on a hold.
+    this.#unsubscribe.push(
+      bus.subscribeAll(
+        (event) => this.#onEvent(event),
+        (name) => this.#slots.has(name) || this.#heldBy.size > 0,
+      ),
+    );
     this.#unsubscribe.push(bus.onResync(() => void this.resync()));
   }
 

@@ -99,8 +99,8 @@ export class EventFeed {
         const position = { tx: horizon, seq: -1n };
         if (this.#position === null) {
           this.#position = position;
-          this.#unsubscribeBus = this.#bus.subscribeAll((event) => {
-            if (event.position) this.#notified = this.#notified ? laterOf(this.#notified, event.position) : event.position;
+          this.#unsubscribeBus = this.#bus.onNotified((position) => {
+            this.#notified = this.#notified ? laterOf(this.#notified, position) : position;
             this.#wake();
           });
           const unsubscribeResync = this.#bus.onResync(() => this.#wake());

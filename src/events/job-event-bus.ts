@@ -5,10 +5,12 @@ import type { Logger } from '../logger.ts';
 import { JOB_EVENTS_CHANNEL } from '../sql/job-events.ts';
 import { listen, listeningTo, notify } from '../sql/notifications.ts';
 import { EventLog } from './event-log.ts';
-import type { EventPosition } from './event-position.ts';
-import { parseJobEvent, type RawJobEvent } from './job-event.ts';
+import { positionOf, type EventPosition } from './event-position.ts';
+import { parseJobEvent, queueOfLine, type RawJobEvent } from './job-event.ts';
 
 export type JobEventListener = (event: RawJobEvent) => void;
+/** Whether a listener wants the events of a qualified queue name (`<tenantId>/<queue>`). */
+export type QueueInterest = (name: string) => boolean;
 
 const SYNC_PREFIX = 'S\t';
 const MAX_RECONNECT_DELAY_MS = 5_000;
@@ -36,7 +38,8 @@ export class JobEventBus {
   readonly #logger: Logger;
   readonly #pool: pg.Pool;
   readonly #byTenant = new Map<string, Set<JobEventListener>>();
-  readonly #everything = new Set<JobEventListener>();
+  readonly #everything = new Map<JobEventListener, QueueInterest | undefined>();
+  readonly #notifiedListeners = new Set<(position: EventPosition) => void>();
   readonly #resyncListeners = new Set<() => void>();
   readonly #controlListeners = new Set<(message: string) => void>();
   readonly #syncWaiters = new Map<string, () => void>();
@@ -51,9 +54,9 @@ export class JobEventBus {
   readonly #log: EventLog;
   #base: string | undefined;
   /** Seq of every event delivered since `#base` (live or replayed): never delivered twice. */
-  #seen = new Set<bigint>();
+  #seen = new Set<number>();
   /** While a rebase waits for its snapshot's notifications: what has been delivered since it began. */
-  #seenSinceRebase: Set<bigint> | undefined;
+  #seenSinceRebase: Set<number> | undefined;
   /** Counts connections: a rebase begun on one does not apply to the next. */
   #epoch = 0;
   #rebaseTimer: NodeJS.Timeout | undefined;
@@ -143,7 +146,7 @@ export class JobEventBus {
     for (;;) {
       const page = await this.#log.readBetween(since, snapshot, after);
       for (const event of page) {
-        if (!this.#seen.has(event.position.seq)) {
+        if (!this.#seen.has(Number(event.position.seq))) {
           this.#deliver(event);
           replayed++;
         }
@@ -162,7 +165,7 @@ export class JobEventBus {
   async #rebase(): Promise<void> {
     if (!this.#connected || this.#seenSinceRebase || this.#seen.size === 0) return;
     const epoch = this.#epoch;
-    const since = new Set<bigint>();
+    const since = new Set<number>();
     this.#seenSinceRebase = since;
     try {
       const snapshot = await this.#log.snapshot();
@@ -226,22 +229,45 @@ export class JobEventBus {
       this.#syncWaiters.delete(token);
       return;
     }
-    // One line per state change; a statement's changes share a payload.
+    // One line per state change, in position order; a statement's changes share a payload.
+    const lines = payload.split('\n');
+    if (this.#notifiedListeners.size > 0) {
+      const last = lineFields(lines[lines.length - 1]!);
+      const position = positionOf(last[6], last[7]);
+      if (position) for (const listener of this.#notifiedListeners) listener(position);
+    }
     const at = new Date();
-    for (const line of payload.split('\n')) {
+    for (const line of lines) {
+      const name = queueOfLine(line);
+      // Nobody here wants it (a queue without workers on this instance): not parsed, only marked delivered.
+      if (name !== undefined && !this.#concerns(name)) {
+        const seq = seqOfLine(line);
+        if (seq !== undefined) this.#markSeen(seq);
+        continue;
+      }
       const event = parseJobEvent(line, at);
       if (!event) continue;
-      if (event.position && this.#seen.has(event.position.seq)) continue;
+      if (event.position && this.#seen.has(Number(event.position.seq))) continue;
       this.#deliver(event);
     }
   }
 
+  #concerns(name: string): boolean {
+    for (const interest of this.#everything.values()) if (!interest || interest(name)) return true;
+    if (this.#byTenant.size === 0) return false;
+    const slash = name.indexOf('/');
+    return slash > 0 && this.#byTenant.has(name.slice(0, slash));
+  }
+
+  /** By number: a Set of numbers is several times faster than one of bigints, and a sequence does not reach 2^53. */
+  #markSeen(seq: number): void {
+    this.#seen.add(seq);
+    this.#seenSinceRebase?.add(seq);
+  }
+
   #deliver(event: RawJobEvent): void {
-    if (event.position) {
-      this.#seen.add(event.position.seq);
-      this.#seenSinceRebase?.add(event.position.seq);
-    }
-    for (const listener of this.#everything) listener(event);
+    if (event.position) this.#markSeen(Number(event.position.seq));
+    for (const [listener, interest] of this.#everything) if (!interest || interest(event.name)) listener(event);
     const slash = event.name.indexOf('/');
     if (slash <= 0) return;
     const listeners = this.#byTenant.get(event.name.slice(0, slash));
@@ -259,10 +285,20 @@ export class JobEventBus {
     };
   }
 
-  /** Every event of every tenant: for the dispatcher, never for a client. */
-  subscribeAll(listener: JobEventListener): () => void {
-    this.#everything.add(listener);
+  /**
+   * Every event of every tenant (of the queues `interest` names, when given):
+   * for the dispatcher, never for a client. Lines of queues nobody wants are
+   * not parsed at all.
+   */
+  subscribeAll(listener: JobEventListener, interest?: QueueInterest): () => void {
+    this.#everything.set(listener, interest);
     return () => this.#everything.delete(listener);
+  }
+
+  /** The position of the newest event of each notification, before its events are delivered. */
+  onNotified(listener: (position: EventPosition) => void): () => void {
+    this.#notifiedListeners.add(listener);
+    return () => this.#notifiedListeners.delete(listener);
   }
 
   /** Gateway control messages (token revocations), from any instance or the CLI. */
@@ -306,4 +342,17 @@ export class JobEventBus {
     await this.#pool.query(notify(JOB_EVENTS_CHANNEL, SYNC_PREFIX + token));
     await arrived;
   }
+}
+
+/** A NOTIFY line's tab-separated fields (see parseJobEvent). */
+function lineFields(line: string): string[] {
+  return line.split('\t');
+}
+
+const DIGITS = /^[0-9]{1,19}$/;
+
+/** A line's seq, its last field, without parsing the rest. */
+function seqOfLine(line: string): number | undefined {
+  const seq = line.slice(line.lastIndexOf('\t') + 1);
+  return DIGITS.test(seq) ? Number(seq) : undefined;
 }

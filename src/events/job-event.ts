@@ -48,6 +48,14 @@ export function parseJobEvent(payload: string, at: Date): RawJobEvent | null {
   return jobEventOf(op, state, name, jobId, Number(retryCount ?? 0), at, op === 'P' ? progress : undefined, positionOf(tx, seq));
 }
 
+/** A NOTIFY line's qualified queue name (its third field), without parsing the rest. */
+export function queueOfLine(line: string): string | undefined {
+  const first = line.indexOf('\t');
+  const second = first < 0 ? -1 : line.indexOf('\t', first + 1);
+  const third = second < 0 ? -1 : line.indexOf('\t', second + 1);
+  return third < 0 ? undefined : line.slice(second + 1, third);
+}
+
 /**
  * The event of a trigger op and a job's fields, whether from a NOTIFY line or
  * a log row; null for an unknown op or state. `progress`: JSON text (op P).
