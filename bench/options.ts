@@ -34,7 +34,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     loopRuns: size(1, 3, 5),
     perJobLoopJobs: size(500, 5_000, 20_000),
     perJobLoopRuns: size(1, 1, 3),
-    fanoutSubscribers: size(100, 1_000, 1_000),
+    fanoutSubscribers: size(100, 1_000, 10_000),
     fanoutEvents: size(5, 20, 100),
     replayEvents: size(2_000, 100_000, 100_000),
     idleConnections: size(500, 10_000, 10_000),
