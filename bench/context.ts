@@ -12,6 +12,7 @@ export const SCENARIOS = [
   'events-fanout',
   'events-replay',
   'multi-instance',
+  'noisy-neighbour',
   'idle-connections',
   'sustained-loop',
 ] as const;
@@ -43,6 +44,10 @@ export interface BenchOptions {
   fanoutEvents: number;
   /** Logged events a resuming subscriber is behind. */
   replayEvents: number;
+  /** Jobs (so events) tenant A floods its queue with in the noisy-neighbour scenario. */
+  noisyFloodEvents: number;
+  /** Seconds tenant B runs alone, before and after A's flood. */
+  noisyIdleSeconds: number;
   idleConnections: number;
   sustainedSeconds: number;
 }

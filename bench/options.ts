@@ -37,6 +37,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     fanoutSubscribers: size(100, 1_000, 10_000),
     fanoutEvents: size(5, 20, 100),
     replayEvents: size(2_000, 100_000, 100_000),
+    noisyFloodEvents: size(10_000, 100_000, 100_000),
+    noisyIdleSeconds: size(1, 3, 5),
     idleConnections: size(500, 10_000, 10_000),
     sustainedSeconds: 90,
   };

@@ -27,6 +27,7 @@ import { fullLoopPerJob } from './scenarios/full-loop-per-job.ts';
 import { fullLoop } from './scenarios/full-loop.ts';
 import { idleConnections } from './scenarios/idle-connections.ts';
 import { multiInstance } from './scenarios/multi-instance.ts';
+import { noisyNeighbour } from './scenarios/noisy-neighbour.ts';
 import { sustainedLoop } from './scenarios/sustained-loop.ts';
 
 const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>> = {
@@ -38,6 +39,7 @@ const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>
   'events-fanout': eventsFanout,
   'events-replay': eventsReplay,
   'multi-instance': multiInstance,
+  'noisy-neighbour': noisyNeighbour,
   'sustained-loop': sustainedLoop,
   'idle-connections': idleConnections,
 };
@@ -51,6 +53,7 @@ const ORDER: ScenarioId[] = [
   'events-fanout',
   'events-replay',
   'multi-instance',
+  'noisy-neighbour',
   'sustained-loop',
   'idle-connections',
 ];
