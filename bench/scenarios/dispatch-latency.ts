@@ -5,6 +5,7 @@ import { deleteJobs } from '../database.ts';
 import { DOCS, jobData } from '../documents.ts';
 import { cpuUse, loadNote } from '../machine.ts';
 import { startRawBoss, stopRawBoss } from '../raw-boss.ts';
+import { signal as oneShot } from '../signal.ts';
 import { round, sleep, summarize } from '../stats.ts';
 import { connect, execute, subscribe } from '../ws-client.ts';
 
@@ -14,13 +15,7 @@ const SAMPLE_TIMEOUT_MS = 3_000;
 /** A few ms of jitter between samples, so the worker is idle and sends do not beat in step with anything. */
 const gap = () => sleep(4 + Math.random() * 4);
 
-/** One-shot signal: `wait()` resolves with the time `fire()` was called. */
-function signal() {
-  let fire: (at: number) => void = () => {};
-  const fired = new Promise<number>((resolve) => (fire = resolve));
-  const timeout = sleep(SAMPLE_TIMEOUT_MS).then(() => Number.NaN);
-  return { fire: (at: number) => fire(at), wait: () => Promise.race([fired, timeout]) };
-}
+const signal = () => oneShot(SAMPLE_TIMEOUT_MS);
 
 /** `send` → `work()` handler (LISTEN/NOTIFY on) vs `sendJob` → `workAssigned` at an idle worker. */
 export async function dispatchLatency(ctx: BenchContext): Promise<ScenarioResult> {
