@@ -5,6 +5,8 @@ export const DOCS = {
   sendJobs: 'mutation BenchSendJobs($queue: String!, $jobs: [JobInput!]!) { sendJobs(queue: $queue, jobs: $jobs) }',
   jobEventsAfter: 'subscription BenchJobEventsAfter($queue: String, $after: String) { jobEvents(queue: $queue, after: $after) { type jobId cursor } }',
   jobEvents: 'subscription BenchJobEvents($queue: String, $types: [JobEventType!]) { jobEvents(queue: $queue, types: $types) { type queue jobId at } }',
+  workAssigned: 'subscription BenchWork($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id } }',
+  completeJob: 'mutation BenchComplete($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }',
   viewer: 'query BenchViewer { viewer { tenant { id } } }',
 } as const;
 

@@ -11,9 +11,6 @@ const WORKERS = 4;
 const CONCURRENCY = 32;
 const LOOP_TIMEOUT_MS = 180_000;
 
-const WORK = 'subscription BenchWork($queues: [String!]!, $concurrency: Int) { workAssigned(queues: $queues, concurrency: $concurrency) { id } }';
-const COMPLETE = 'mutation BenchComplete($queue: String!, $id: ID!) { completeJob(queue: $queue, id: $id) { id } }';
-
 interface PerJobRun {
   elapsed: number;
   cpu: CpuUse;
@@ -71,12 +68,12 @@ async function gatewayLoop(ctx: BenchContext, run: number, jobs: number): Promis
   const stops = sockets.map((socket) =>
     subscribe<{ workAssigned: { id: string } }>(
       socket,
-      WORK,
+      DOCS.workAssigned,
       { queues: [queue], concurrency: CONCURRENCY },
       ({ workAssigned: { id } }) => {
         pushed.set(id, (pushed.get(id) ?? 0) + 1);
         socket.subscribe(
-          { query: COMPLETE, variables: { queue, id } },
+          { query: DOCS.completeJob, variables: { queue, id } },
           { next: (result) => result.errors?.forEach((error) => refuse(error.extensions?.code)), error: refuse, complete: () => {} },
         );
       },
