@@ -13,6 +13,7 @@ export const SCENARIOS = [
   'events-replay',
   'multi-instance',
   'noisy-neighbour',
+  'many-tenants',
   'idle-connections',
   'sustained-loop',
 ] as const;
@@ -49,6 +50,9 @@ export interface BenchOptions {
   /** Seconds tenant B runs alone, before and after A's flood. */
   noisyIdleSeconds: number;
   idleConnections: number;
+  /** Tenants of the many-tenants scenario, one worker each, and its samples per side. */
+  manyTenants: number;
+  manyTenantSamples: number;
   sustainedSeconds: number;
 }
 

@@ -40,6 +40,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     noisyFloodEvents: size(10_000, 100_000, 100_000),
     noisyIdleSeconds: size(1, 3, 5),
     idleConnections: size(500, 10_000, 10_000),
+    manyTenants: size(20, 1_000, 1_000),
+    manyTenantSamples: size(40, 1_000, 3_000),
     sustainedSeconds: 90,
   };
 }

@@ -26,6 +26,7 @@ import { eventsReplay } from './scenarios/events-replay.ts';
 import { fullLoopPerJob } from './scenarios/full-loop-per-job.ts';
 import { fullLoop } from './scenarios/full-loop.ts';
 import { idleConnections } from './scenarios/idle-connections.ts';
+import { manyTenants } from './scenarios/many-tenants.ts';
 import { multiInstance } from './scenarios/multi-instance.ts';
 import { noisyNeighbour } from './scenarios/noisy-neighbour.ts';
 import { sustainedLoop } from './scenarios/sustained-loop.ts';
@@ -40,6 +41,7 @@ const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>
   'events-replay': eventsReplay,
   'multi-instance': multiInstance,
   'noisy-neighbour': noisyNeighbour,
+  'many-tenants': manyTenants,
   'sustained-loop': sustainedLoop,
   'idle-connections': idleConnections,
 };
@@ -54,6 +56,7 @@ const ORDER: ScenarioId[] = [
   'events-replay',
   'multi-instance',
   'noisy-neighbour',
+  'many-tenants',
   'sustained-loop',
   'idle-connections',
 ];
