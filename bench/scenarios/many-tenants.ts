@@ -15,6 +15,8 @@ const WARMUP_TIMEOUT_MS = 20_000;
 const WARMUP_SAMPLES = 20;
 /** Tenants connecting at once (below the gateway's 1,000 unauthenticated connections). */
 const OPEN_PARALLEL = 50;
+/** The dispatcher's slow poll of every queue with a waiting worker: the idle window with many tenants spans one. */
+const SAFETY_POLL_MS = 5_000;
 
 /** A few ms of jitter between samples, as in dispatch-latency: the worker is idle when its job comes. */
 const gap = () => sleep(4 + Math.random() * 4);
@@ -171,7 +173,8 @@ export async function manyTenants(ctx: BenchContext): Promise<ScenarioResult> {
     });
     const warmSeconds = (performance.now() - openedAt) / 1000 - openSeconds;
     const rssAfter = ctx.gateway.rssKiB();
-    const idleMany = await idleCores(ctx, options.quick ? 500 : 1_000);
+    const idleManyMs = options.quick ? 500 : SAFETY_POLL_MS;
+    const idleMany = await idleCores(ctx, idleManyMs);
 
     ctx.log(`many tenants: ${2 * perPhase} samples over ${n} tenants, ${2 * perPhase} with 1 tenant (1 · N · N · 1)`);
     await measure(ctx, crowd, 0, WARMUP_SAMPLES, queue, waiters);
@@ -196,7 +199,7 @@ export async function manyTenants(ctx: BenchContext): Promise<ScenarioResult> {
       `${label} tenants ÷ 1 tenant: p50 ${round(p50Ratio)}×, p99 ${round(p99Ratio)}× (${crowded.latency.count} and ${alone.latency.count} samples, one send at a time, 1 · N · N · 1 phases)`,
       `tenants as created (default limits); each has 2 connections and 1 subscription, far below the per-tenant caps (1,000 / 5,000); the bench tenant's raised caps are not used`,
       `${n + 1} tenants and tokens created in ${round(createSeconds, 1)} s (the CLI's functions on one Prisma client, 5 at once); ${2 * n} connections opened in ${round(openSeconds, 1)} s, every worker's first job in ${round(warmSeconds, 1)} s more; gateway RSS +${round((rssAfter - rssBefore) / n, 1)} KiB per tenant`,
-      `idle, nothing sent: gateway ${round(idleOne.gateway, 3)} cores with 1 tenant, ${round(idleMany.gateway, 3)} with ${label}; its PostgreSQL backends ${round(idleOne.postgres, 3)} / ${round(idleMany.postgres, 3)}`,
+      `idle, nothing sent (${label} tenants: over ${idleManyMs / 1000} s${idleManyMs >= SAFETY_POLL_MS ? ', a whole safety-poll period' : ''}): gateway ${round(idleOne.gateway, 3)} cores with 1 tenant, ${round(idleMany.gateway, 3)} with ${label}; its PostgreSQL backends ${round(idleOne.postgres, 3)} / ${round(idleMany.postgres, 3)}`,
       loadNote([
         ['1 tenant', alone.cpu],
         [`${label} tenants`, crowded.cpu],
