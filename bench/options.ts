@@ -1,6 +1,6 @@
 import { SCENARIOS, type BenchOptions, type ScenarioId } from './context.ts';
 
-/** The default run stays under three minutes; --full runs longer for steadier figures; --quick checks that every scenario runs. */
+/** The default run takes about four minutes; --full runs longer for steadier figures; --quick checks that every scenario runs. */
 const DEFAULT_SCENARIOS: readonly ScenarioId[] = SCENARIOS.filter((id) => id !== 'sustained-loop');
 
 export function parseOptions(argv: readonly string[]): BenchOptions {
