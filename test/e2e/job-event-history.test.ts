@@ -70,11 +70,21 @@ async function refusal(gateway: TestGateway, tenant: TestTenant, variables: Reco
 describe('jobEventHistory', () => {
   const instances = useTwoInstances();
 
-  /** A job that was created, taken, failed once, taken again and completed; seen by a live subscription to its queue. */
+  /** A job that was created, taken, failed once, taken again and completed; seen by a live subscription. */
   async function finishedJob(queue: string): Promise<{ id: string; live: HistoryEvent[] }> {
     const { gateway, tenant, boss } = instances;
     const name = `${tenant.tenant.id}/${queue}`;
-    const sub = subscribe(gateway, tenant, { queue });
+    // All of the tenant's events: a probe in a queue of its own shows the subscription is live first.
+    const sub = subscribe(gateway, tenant, {});
+    for (let attempt = 0; ; attempt++) {
+      const probe = await sendJob(gateway, tenant.token, `${queue}-probe`);
+      try {
+        await sub.waitFor((d) => d.jobEvents.jobId === probe, 300);
+        break;
+      } catch (error) {
+        if (attempt > 20) throw error;
+      }
+    }
     const id = await sendJob(gateway, tenant.token, queue, { n: 1 }, { retryLimit: 1, retryDelay: 0 });
     await sendJob(gateway, tenant.token, queue, { n: 2 });
     const [job] = await boss.fetch(name, { batchSize: 1 });
