@@ -16,6 +16,7 @@ import {
   grantLeases,
   inlineGrant,
   liveHolds,
+  queuesWithDueJobs,
   lockLeases,
   purgeStaleLeases,
   releaseHeldLeases,
@@ -481,6 +482,13 @@ export class Leases {
     if (holds.length === 0) return [];
     const { rows } = await query<{ queue: string; id: string }>(this.#pool, liveHolds(this.#schema, holds));
     return rows;
+  }
+
+  /** Of these queues, those that may have a job to claim (a job waiting and due). */
+  async queuesWithDueJobs(names: readonly string[]): Promise<string[]> {
+    if (names.length === 0) return [];
+    const { rows } = await query<{ name: string }>(this.#pool, queuesWithDueJobs(this.#schema, names));
+    return rows.map((row) => row.name);
   }
 
   /** Drops holds whose job is no longer active in the leased attempt (settled elsewhere, expired, deleted). */

@@ -87,6 +87,16 @@ export const takeHeldLeases = (queue: string, holder: string, ids: readonly stri
   values: [queue, ids, holder],
 });
 
+/**
+ * Of these queues, those with a job waiting and due: more than pg-boss's fetch
+ * would take (it also weighs dependencies, groups and policies), never less.
+ */
+export const queuesWithDueJobs = (schema: QuotedIdentifier, names: readonly string[]): SqlPlan => ({
+  text: `SELECT q.name FROM unnest($1::text[]) AS q(name)
+         WHERE EXISTS (SELECT 1 FROM ${schema}.job j WHERE j.name = q.name AND j.state < 'active' AND j.start_after <= ${schema}.job_now())`,
+  values: [names],
+});
+
 /** Of these holds, those recorded as given whose job is active in that attempt (queue, id). */
 export const liveHolds = (schema: QuotedIdentifier, holds: readonly (LeaseGrantRow & { queue: string })[]): SqlPlan => ({
   text: `SELECT h.queue, h.id

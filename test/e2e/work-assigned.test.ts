@@ -84,6 +84,18 @@ describe('workAssigned', () => {
     sub.stop();
   });
 
+  it('pushes a job deferred past the safety poll once it is due (nothing else wakes its queue)', async () => {
+    const sub = collect<Assigned>(worker(), WORK, { queues: ['deferred'], concurrency: 1 });
+    await waitForQueue('deferred');
+    // Further off than the dispatcher's 5 s poll, so no timer of its own is set for it.
+    const due = Date.now() + 6_500;
+    const id = await send('deferred', { n: 1 }, { startAfter: new Date(due).toISOString() });
+    const pushed = await sub.waitFor((d) => d.workAssigned.id === id, 15_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(due - 50);
+    expect(pushed.workAssigned.state).toBe('ACTIVE');
+    sub.stop();
+  }, 30_000);
+
   it('refuses missing WORK scope, bad concurrency, bad names and HTTP with clear errors', async () => {
     const zero = collect<Assigned>(worker(), WORK, { queues: ['images'], concurrency: 0 });
     expect(JSON.stringify(await zero.error)).toContain('BAD_USER_INPUT');
