@@ -68,13 +68,16 @@ function watch<T>(on: Client, query: string, variables: Record<string, unknown>)
 }
 
 /** Subscribes B to jobEvents and proves the subscription is live with a job of B's own in `probeQueue`. */
-async function liveEvents(on: Client, variables: Record<string, unknown>, probeQueue: string): Promise<{ sub: Collected<EventData>; probe: string }> {
+async function liveEvents(on: Client, variables: Record<string, unknown>, probeQueue: string): Promise<{ sub: Collected<EventData>; probes: string[] }> {
   const sub = watch<EventData>(on, EVENTS, variables);
+  // Every probe sent: one that arrives after its wait is still B's own.
+  const probes: string[] = [];
   for (let attempt = 0; ; attempt++) {
     const probe = await send(attacker, probeQueue, { probe: attempt });
+    probes.push(probe);
     try {
       await sub.waitFor((d) => d.jobEvents.jobId === probe, 500);
-      return { sub, probe };
+      return { sub, probes };
     } catch (error) {
       if (attempt >= 20) throw error;
     }
@@ -153,7 +156,7 @@ describe('jobEvents', () => {
     await prefixed.sub.waitFor((d) => d.jobEvents.jobId === barrier.prefixed);
     const ids = (sub: Collected<EventData>) => sub.results.map((r) => [r.data?.jobEvents.type, r.data?.jobEvents.jobId, r.errors ?? null]);
     // Every B event so far is a CREATED of a B probe or barrier; nothing else, in particular nothing of A's.
-    const own = new Set([all.probe, emails.probe, prefixed.probe, barrier.all, barrier.emails, barrier.prefixed]);
+    const own = new Set([...all.probes, ...emails.probes, ...prefixed.probes, barrier.all, barrier.emails, barrier.prefixed]);
     for (const sub of [all.sub, emails.sub, prefixed.sub]) {
       for (const [type, jobId, errors] of ids(sub))
         expect({ type, own: own.has(jobId as string), errors }).toEqual({ type: 'CREATED', own: true, errors: null });
