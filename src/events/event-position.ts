@@ -12,9 +12,14 @@ export const LOG_START: EventPosition = { tx: -1n, seq: -1n };
 
 const DIGITS = /^[0-9]{1,19}$/;
 
+/** Whether `text` is one decimal part of a position. */
+export function isPositionPart(text: string | undefined): text is string {
+  return text !== undefined && DIGITS.test(text);
+}
+
 /** A position from its two decimal parts (a NOTIFY line's, a log row's); undefined when they are not. */
 export function positionOf(tx: string | undefined, seq: string | undefined): EventPosition | undefined {
-  if (tx === undefined || seq === undefined || !DIGITS.test(tx) || !DIGITS.test(seq)) return undefined;
+  if (!isPositionPart(tx) || !isPositionPart(seq)) return undefined;
   return { tx: BigInt(tx), seq: BigInt(seq) };
 }
 

@@ -5,8 +5,8 @@ import type { Logger } from '../logger.ts';
 import { JOB_EVENTS_CHANNEL } from '../sql/job-events.ts';
 import { listen, listeningTo, notify } from '../sql/notifications.ts';
 import { EventLog } from './event-log.ts';
-import { positionOf, type EventPosition } from './event-position.ts';
-import { parseJobEvent, queueOfLine, type RawJobEvent } from './job-event.ts';
+import type { EventPosition } from './event-position.ts';
+import { parseJobEvent, positionOfLine, queueOfLine, seqOfLine, type RawJobEvent } from './job-event.ts';
 
 export type JobEventListener = (event: RawJobEvent) => void;
 /** Whether a listener wants the events of a qualified queue name (`<tenantId>/<queue>`). */
@@ -232,8 +232,7 @@ export class JobEventBus {
     // One line per state change, in position order; a statement's changes share a payload.
     const lines = payload.split('\n');
     if (this.#notifiedListeners.size > 0) {
-      const last = lineFields(lines[lines.length - 1]!);
-      const position = positionOf(last[6], last[7]);
+      const position = positionOfLine(lines[lines.length - 1]!);
       if (position) for (const listener of this.#notifiedListeners) listener(position);
     }
     const at = new Date();
@@ -259,7 +258,7 @@ export class JobEventBus {
     return slash > 0 && this.#byTenant.has(name.slice(0, slash));
   }
 
-  /** By number: a Set of numbers is several times faster than one of bigints, and a sequence does not reach 2^53. */
+  /** By number: a Set of numbers is several times faster than one of bigints. */
   #markSeen(seq: number): void {
     this.#seen.add(seq);
     this.#seenSinceRebase?.add(seq);
@@ -342,17 +341,4 @@ export class JobEventBus {
     await this.#pool.query(notify(JOB_EVENTS_CHANNEL, SYNC_PREFIX + token));
     await arrived;
   }
-}
-
-/** A NOTIFY line's tab-separated fields (see parseJobEvent). */
-function lineFields(line: string): string[] {
-  return line.split('\t');
-}
-
-const DIGITS = /^[0-9]{1,19}$/;
-
-/** A line's seq, its last field, without parsing the rest. */
-function seqOfLine(line: string): number | undefined {
-  const seq = line.slice(line.lastIndexOf('\t') + 1);
-  return DIGITS.test(seq) ? Number(seq) : undefined;
 }

@@ -1,5 +1,5 @@
 import { JOB_STATES, type JobState } from '../tenant/job-record.ts';
-import { positionOf, type EventPosition } from './event-position.ts';
+import { isPositionPart, positionOf, type EventPosition } from './event-position.ts';
 
 export const JOB_EVENT_TYPES = ['CREATED', 'ACTIVE', 'COMPLETED', 'FAILED', 'CANCELLED', 'RETRY', 'DELETED', 'PROGRESS', 'READY', 'UPDATED'] as const;
 export type JobEventType = (typeof JOB_EVENT_TYPES)[number];
@@ -46,6 +46,18 @@ const SAME_STATE_EVENT: Record<string, JobEventType> = { R: 'READY', M: 'UPDATED
 export function parseJobEvent(payload: string, at: Date): RawJobEvent | null {
   const [op, state, name, jobId, retryCount, progress, tx, seq] = payload.split('\t');
   return jobEventOf(op, state, name, jobId, Number(retryCount ?? 0), at, op === 'P' ? progress : undefined, positionOf(tx, seq));
+}
+
+/** A NOTIFY line's position, without parsing the rest. */
+export function positionOfLine(line: string): EventPosition | undefined {
+  const fields = line.split('\t');
+  return positionOf(fields[6], fields[7]);
+}
+
+/** A NOTIFY line's seq (its last field) as a number, without parsing the rest; a sequence does not reach 2^53. */
+export function seqOfLine(line: string): number | undefined {
+  const seq = line.slice(line.lastIndexOf('\t') + 1);
+  return isPositionPart(seq) ? Number(seq) : undefined;
 }
 
 /** A NOTIFY line's qualified queue name (its third field), without parsing the rest. */
