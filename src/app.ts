@@ -25,6 +25,7 @@ import { EventCursors, loadEventCursorSecret } from './events/event-cursors.ts';
 import { EventFeed } from './events/event-feed.ts';
 import { EventLogRetention } from './events/event-log-retention.ts';
 import { JobEventBus } from './events/job-event-bus.ts';
+import { shareAbortReason } from './graphql/shared-abort-reason.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { startBoss } from './pgboss/start.ts';
 import { limitUnauthenticatedConnections } from './server/connection-gate.ts';
@@ -106,6 +107,7 @@ async function listen(server: Server, port: number, host: string): Promise<{ por
  */
 const TENANT_ALONE_DB_CONCURRENCY = 16;
 export function buildApp(config: Config, logger: Logger = createLogger(config.logLevel)): App {
+  shareAbortReason();
   let embedded: EmbeddedDatabase | undefined;
   let prisma: PrismaClient | undefined;
   let boss: PgBoss | undefined;
