@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 
 type Data = Parameters<WebSocket['send']>[0];
@@ -12,6 +13,29 @@ type Written = (error?: Error) => void;
  * a subscriber, and a single message larger than the bound still goes to a
  * client that keeps up.
  */
+const transports = new WeakMap<WebSocket, Socket>();
+const corked = new WeakSet<Socket>();
+
+/**
+ * Messages sent to `webSocket` in one turn of the event loop leave in one
+ * write of its TCP socket (corked until the turn's microtasks are done):
+ * a subscription's burst of events costs one system call, not one a message.
+ */
+export function coalesceWrites(webSocket: WebSocket, socket: Socket): void {
+  transports.set(webSocket, socket);
+}
+
+function corkForThisTurn(webSocket: WebSocket): void {
+  const socket = transports.get(webSocket);
+  if (!socket || corked.has(socket)) return;
+  corked.add(socket);
+  socket.cork();
+  process.nextTick(() => {
+    corked.delete(socket);
+    socket.uncork();
+  });
+}
+
 export function boundedWebSocket(maxBufferedBytes: number, overBuffered: (socket: WebSocket) => void): typeof WebSocket {
   return class BoundedWebSocket extends WebSocket {
     override send(data: Data, optionsOrWritten?: SendOptions | Written, written?: Written): void {
@@ -22,6 +46,7 @@ export function boundedWebSocket(maxBufferedBytes: number, overBuffered: (socket
         if (callback) process.nextTick(callback);
         return;
       }
+      corkForThisTurn(this);
       if (typeof optionsOrWritten === 'object') super.send(data, optionsOrWritten, written);
       else super.send(data, callback);
     }

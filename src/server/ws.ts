@@ -8,7 +8,7 @@ import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts'
 import { badInput, clientError, errorJson } from '../errors.ts';
 import { createContext, type ConnectionHandle } from '../graphql/context.ts';
 import type { Services } from '../services.ts';
-import { boundedWebSocket } from './bounded-websocket.ts';
+import { boundedWebSocket, coalesceWrites } from './bounded-websocket.ts';
 import { clientAddress } from './client-address.ts';
 import { markAuthenticated } from './connection-gate.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
@@ -243,7 +243,8 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
   // graphql-ws reports every socket error (a client's bad frame: invalid UTF-8, over
   // maxPayload, …) on console.error, outside the logger and its level: anyone could
   // flood stderr. ws has already closed such a socket with the fitting code (1007, 1009…).
-  server.on('connection', (socket) => {
+  server.on('connection', (socket, request) => {
+    coalesceWrites(socket, request.socket);
     socket.removeAllListeners('error');
     socket.on('error', (error) => logger.debug({ err: error }, 'websocket protocol error from a client'));
   });
