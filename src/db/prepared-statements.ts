@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Db } from 'pg-boss';
+import { queueNamesAsParameters } from './queue-name-parameters.ts';
 
 /** Anything that runs a query config: a pool, or one of its clients inside a transaction. */
 export interface Queryable {
@@ -8,6 +9,9 @@ export interface Queryable {
 
 /** Process-wide, so two caches sharing a connection never give one name to two texts. */
 let serial = 0;
+
+/** Errors that mean PostgreSQL took a name as a parameter where it needed the literal: the text runs as written instead. */
+const PARAMETER_REFUSED = new Set(['42P18', '42804', '42883', '42601']);
 
 export interface PreparedStatementOptions {
   /** Distinct texts kept prepared at once; the least recently used make room. */
@@ -58,9 +62,24 @@ export class PreparedStatements {
     return name ? { name, text, values: params } : { text, values: params };
   }
 
-  /** pg-boss's executor over `queryable`, preparing the texts that recur. */
+  /**
+   * pg-boss's executor over `queryable`, preparing the texts that recur; a
+   * queue's name written into a text becomes a parameter, so one prepared
+   * statement serves every queue.
+   */
   db(queryable: Queryable): Db {
-    return { executeSql: (text, values) => queryable.query(this.config(text, values)) };
+    return {
+      executeSql: async (text, values) => {
+        const shared = values?.length && this.enabled ? queueNamesAsParameters(text, values) : null;
+        if (!shared) return queryable.query(this.config(text, values));
+        try {
+          return await queryable.query(this.config(shared.text, shared.values));
+        } catch (error) {
+          if (!PARAMETER_REFUSED.has((error as { code?: string }).code ?? '')) throw error;
+          return queryable.query(this.config(text, values));
+        }
+      },
+    };
   }
 
   /** How many texts are prepared now (for tests and metrics). */

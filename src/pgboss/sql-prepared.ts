@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { queueNamesAsParameters } from '../db/queue-name-parameters.ts';
 
 const { escapeLiteral } = pg;
 
@@ -52,8 +53,8 @@ let serial = 0;
  * arguments), for a statement that has to travel in one simple-protocol
  * message with others: its plan is made once per connection, not on every
  * run. Each pooled connection is prepared on first use, one round trip once,
- * and holds at most a few dozen such statements: pg-boss's fetch has the
- * queue name written in, so there is one text per queue.
+ * and holds at most a few dozen such statements (a queue's name written into
+ * a text is made an argument, so queues share them).
  */
 export class SqlPrepared {
   /** Statement text → its name, in recency order; names are never reused. */
@@ -72,8 +73,10 @@ export class SqlPrepared {
    * first when needed; undefined when a value has no literal form (or the
    * statements are off).
    */
-  async execute(client: pg.PoolClient, text: string, values: readonly unknown[]): Promise<string | undefined> {
+  async execute(client: pg.PoolClient, written: string, writtenValues: readonly unknown[]): Promise<string | undefined> {
     if (!this.#enabled) return undefined;
+    // One statement for every queue: a queue's name written into the text becomes an argument.
+    const { text, values } = queueNamesAsParameters(written, writtenValues) ?? { text: written, values: writtenValues };
     const args: string[] = [];
     for (const value of values) {
       const literal = sqlLiteral(value);

@@ -1,7 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type pg from 'pg';
+import { newId } from '../../src/auth/tokens.ts';
 import { PreparedStatements } from '../../src/db/prepared-statements.ts';
+import { queueNamesAsParameters } from '../../src/db/queue-name-parameters.ts';
 import { useTestClient } from '../support/gateway.ts';
+import { useOutsideBoss } from '../support/jobs.ts';
 
 /** The statements PostgreSQL holds prepared on this connection. */
 async function preparedOn(client: pg.Client): Promise<{ name: string; statement: string }[]> {
@@ -60,5 +63,39 @@ describe('PreparedStatements (against PostgreSQL)', () => {
     await client.query("INSERT INTO prepared_probe VALUES (1, 'b')");
     expect((await db.executeSql(text, [1])).rows).toEqual([{ v: 'b' }]);
     await client.query('DROP TABLE prepared_probe');
+  });
+
+  describe('queue names written into a text', () => {
+    const boss = useOutsideBoss();
+
+    it('become parameters: one text, and one prepared statement, serves every queue', () => {
+      const tenant = newId('t');
+      const text = `INSERT INTO job (name, data) SELECT '${tenant}/a' AS name, $1 FROM queue q WHERE q.name = '${tenant}/a' OR q.name = '${tenant}/b.c/d'`;
+      expect(queueNamesAsParameters(text, ['data'])).toEqual({
+        text: 'INSERT INTO job (name, data) SELECT $2::text AS name, $1 FROM queue q WHERE q.name = $2::text OR q.name = $3::text',
+        values: ['data', `${tenant}/a`, `${tenant}/b.c/d`],
+      });
+      // Inside another literal (a function body), or not a tenant's queue: left as written.
+      expect(queueNamesAsParameters(`SELECT $1, 'DO ''${tenant}/a'' ', 'created', 'x/y'`, [1])).toBeNull();
+    });
+
+    it("inserts pg-boss's jobs into 40 queues through one prepared insert", async () => {
+      const statements = new PreparedStatements({ capacity: 8, threshold: 2 });
+      const db = statements.db(client);
+      const tenant = newId('t');
+      const queues = Array.from({ length: 40 }, (_, n) => `${tenant}/q${n}`);
+      for (const queue of queues) await boss.createQueue(queue);
+      for (const round of [1, 2]) for (const queue of queues) await boss.insert(queue, [{ data: { queue, round } }], { db });
+      const { rows } = await client.query<{ name: string; queue: string; round: number }>(
+        "SELECT name, data->>'queue' AS queue, (data->>'round')::int AS round FROM pgboss.job WHERE name LIKE $1 ORDER BY name, round",
+        [`${tenant}/%`],
+      );
+      expect(rows).toHaveLength(80);
+      for (const row of rows) expect(row.name).toBe(row.queue);
+      const inserts = (await preparedOn(client)).filter((row) => row.statement.includes('INSERT INTO') && row.statement.includes('.job'));
+      expect(inserts).toHaveLength(1);
+      expect(inserts[0]!.statement).not.toContain(tenant);
+      expect(statements.size).toBe(1);
+    });
   });
 });

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
+import { newId } from '../../src/auth/tokens.ts';
 import { SqlPrepared, sqlLiteral, UNKNOWN_PREPARED_STATEMENT } from '../../src/pgboss/sql-prepared.ts';
 import { testDatabaseUrl } from '../support/gateway.ts';
+import { outsideBoss } from '../support/jobs.ts';
 
 const TEXT = `SELECT $1 = 'x''y' AS same_text, $2::uuid[] AS ids, $3::jsonb AS output, $4::text[] AS pairs, $5::int AS n, $6::jsonb IS NULL AS none,
   $7::timestamptz AS at, $8::boolean AS flag, $9::text[] AS odd /* sql-prepared test */`;
@@ -105,6 +107,58 @@ describe('SqlPrepared (against PostgreSQL)', () => {
       expect(await new SqlPrepared().execute(client, 'SELECT $1', [Buffer.from('x')])).toBeUndefined();
     } finally {
       client.release();
+    }
+  });
+
+  it('shares one statement between queues whose names are written into the text', async () => {
+    const sqlPrepared = new SqlPrepared();
+    const client = await pool.connect();
+    try {
+      const tenant = newId('t');
+      const before = new Set(await preparedNames(client));
+      const names = new Set<string>();
+      for (let n = 0; n < 40; n++) {
+        const queue = `${tenant}/q${n}`;
+        const statement = await sqlPrepared.execute(client, `SELECT '${queue}' AS name, $1::int AS n /* sql-prepared queues */`, [n]);
+        const [row] = (await client.query<{ name: string; n: number }>(statement!)).rows;
+        expect(row).toEqual({ name: queue, n });
+        for (const name of await preparedNames(client)) if (!before.has(name)) names.add(name);
+      }
+      expect(names.size).toBe(1);
+    } finally {
+      client.release();
+    }
+  });
+
+  it("prepares pg-boss's insert once for every queue, and each job lands in its own queue", async () => {
+    const boss = outsideBoss();
+    await boss.start();
+    const sqlPrepared = new SqlPrepared();
+    const client = await pool.connect();
+    try {
+      const tenant = newId('t');
+      const ran: string[] = [];
+      for (let n = 0; n < 3; n++) {
+        const queue = `${tenant}/q${n}`;
+        await boss.createQueue(queue);
+        const db = {
+          executeSql: async (text: string, values: unknown[] = []) => {
+            const statement = await sqlPrepared.execute(client, text, values);
+            if (!statement) throw new Error(`not prepared: ${text.slice(0, 80)}`);
+            ran.push(statement.slice(0, statement.indexOf('(')));
+            return client.query(statement);
+          },
+        };
+        await boss.insert(queue, [{ data: { n } }], { db });
+      }
+      expect(new Set(ran).size).toBe(1);
+      const { rows } = await pool.query<{ name: string; n: number }>("SELECT name, (data->>'n')::int AS n FROM pgboss.job WHERE name LIKE $1 ORDER BY n", [
+        `${tenant}/%`,
+      ]);
+      expect(rows).toEqual([0, 1, 2].map((n) => ({ name: `${tenant}/q${n}`, n })));
+    } finally {
+      client.release();
+      await boss.stop({ graceful: false });
     }
   });
 });
