@@ -14,7 +14,8 @@ type Written = (error?: Error) => void;
  * client that keeps up.
  */
 const transports = new WeakMap<WebSocket, Socket>();
-const corked = new WeakSet<Socket>();
+/** Sockets corked in this turn, uncorked together once its microtasks are done. */
+let corked: Socket[] = [];
 
 /**
  * Messages sent to `webSocket` in one turn of the event loop leave in one
@@ -25,15 +26,17 @@ export function coalesceWrites(webSocket: WebSocket, socket: Socket): void {
   transports.set(webSocket, socket);
 }
 
+function uncorkAll(): void {
+  const sockets = corked;
+  corked = [];
+  for (const socket of sockets) socket.uncork();
+}
+
 function corkForThisTurn(webSocket: WebSocket): void {
   const socket = transports.get(webSocket);
-  if (!socket || corked.has(socket)) return;
-  corked.add(socket);
+  if (!socket || socket.writableCorked > 0) return;
   socket.cork();
-  process.nextTick(() => {
-    corked.delete(socket);
-    socket.uncork();
-  });
+  if (corked.push(socket) === 1) process.nextTick(uncorkAll);
 }
 
 export function boundedWebSocket(maxBufferedBytes: number, overBuffered: (socket: WebSocket) => void): typeof WebSocket {
