@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { PgBoss } from 'pg-boss';
 import type { GatewayProcess } from './gateway-process.ts';
 import type { CpuSnapshot } from './machine.ts';
+import type { PeerFigures, PeerSet } from './peers/peer.ts';
 
 export const SCENARIOS = [
   'enqueue-batch',
@@ -70,6 +71,8 @@ export interface BenchContext {
   defaultTenant: { token: string; tenantId: string };
   /** pg-boss in this process: the raw side. */
   raw: PgBoss;
+  /** Other job queues measured beside both sides, their workers in this process too. */
+  peers: PeerSet;
   /** The gateway's pg-boss schema. */
   gatewaySchema: string;
   /** A queue name unique to this run, for both sides. */
@@ -89,6 +92,8 @@ export interface Metric {
   ratio: number | null;
   target: string;
   met: boolean | null;
+  /** The same figure for the peers, where the scenario measures them. */
+  peers?: PeerFigures;
 }
 
 export interface ScenarioResult {
@@ -100,6 +105,6 @@ export interface ScenarioResult {
   notes: string[];
 }
 
-export function metric(label: string, unit: string, raw: number | null, gateway: number, target: string, met: boolean | null): Metric {
-  return { label, unit, raw, gateway, ratio: raw ? gateway / raw : null, target, met };
+export function metric(label: string, unit: string, raw: number | null, gateway: number, target: string, met: boolean | null, peers?: PeerFigures): Metric {
+  return { label, unit, raw, gateway, ratio: raw ? gateway / raw : null, target, met, ...(peers ? { peers } : {}) };
 }

@@ -6,6 +6,7 @@ import type pg from 'pg';
 import type { BenchOptions, ScenarioResult } from './context.ts';
 import { describePostgres } from './database.ts';
 import { placement } from './gateway-process.ts';
+import { PEER_IDS, type PeerSet } from './peers/peer.ts';
 
 export const RESULTS_DIR = path.resolve(import.meta.dirname, 'results');
 
@@ -20,6 +21,8 @@ export interface Environment {
   commit: string;
   /** 1, 5 and 15 minute load averages when the run began: other work on the machine skews every figure. */
   loadAverage: number[];
+  /** The peer queues measured beside, and why any was not. */
+  peers: string[];
 }
 
 function gitCommit(): string {
@@ -32,7 +35,7 @@ function gitCommit(): string {
   }
 }
 
-export async function describeEnvironment(pool: pg.Pool): Promise<Environment> {
+export async function describeEnvironment(pool: pg.Pool, peers: PeerSet): Promise<Environment> {
   const pgBoss = JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../node_modules/pg-boss/package.json'), 'utf8')) as { version: string };
   const cpus = os.cpus();
   return {
@@ -45,6 +48,7 @@ export async function describeEnvironment(pool: pg.Pool): Promise<Environment> {
     os: `${os.type()} ${os.release()}`,
     commit: gitCommit(),
     loadAverage: os.loadavg().map((load) => Number(load.toFixed(2))),
+    peers: [...peers.available.map((peer) => peer.description), ...[...peers.missing].map(([id, reason]) => `${id}: ${reason}`)],
   };
 }
 
@@ -56,15 +60,18 @@ const format = (value: number | null, unit = ''): string => {
 
 /** The results table, in Markdown (it reads well in a terminal too). */
 export function renderTable(results: readonly ScenarioResult[]): string {
-  const rows = [['scenario', 'metric', 'raw pg-boss', 'gateway', 'gateway ÷ raw', 'target', 'met']];
+  const withPeers = results.some((result) => result.metrics.some((m) => m.peers));
+  const rows = [['scenario', 'metric', 'raw pg-boss', 'gateway', 'gateway ÷ raw', ...(withPeers ? PEER_IDS : []), 'target', 'met']];
   for (const result of results) {
     result.metrics.forEach((m, index) => {
+      const peerCells = withPeers ? PEER_IDS.map((id) => (m.peers ? format(m.peers[id], m.peers[id] === null ? '' : m.unit) : '')) : [];
       rows.push([
         index === 0 ? result.title : '',
         m.label,
         format(m.raw, m.raw === null ? '' : m.unit),
         format(m.gateway, m.unit),
         m.ratio === null ? '' : `${m.ratio.toFixed(2)}×`,
+        ...peerCells,
         m.target,
         m.met === null ? '' : m.met ? 'yes' : 'NO',
       ]);
@@ -85,6 +92,7 @@ export function renderEnvironment(env: Environment, options: BenchOptions): stri
     `${env.cpu} × ${env.cpus} CPUs · ${env.memoryGiB} GiB · ${env.os} · commit ${env.commit} · load average at start ${env.loadAverage.join(' / ')}`,
     `mode: ${options.full ? '--full' : options.quick ? '--quick (a smoke test: sizes too small to compare)' : 'default'}; raw pg-boss schema "${options.rawSchema}"; gateway and PostgreSQL on this machine, clients in the bench process`,
     `gateway settings: the defaults of \`npm start\` (log level info, tenant limits, pools, timeouts); set only ${Object.keys(placement('', '', '', false)).join(', ')}; a scenario that changes one says so in its own line`,
+    `peers, beside raw pg-boss: ${env.peers.join('; ') || 'none'}`,
     `bench tenant: the default operation rate; its connection and subscription caps raised to 50,000 (the fan-out and idle scenarios open more than the default 1,000 connections of one tenant)`,
   ].join('\n');
 }

@@ -15,6 +15,8 @@ import { createBenchDatabase, type BenchDatabase } from './database.ts';
 import { spawnGateway, type GatewayProcess } from './gateway-process.ts';
 import { cpuSnapshot } from './machine.ts';
 import { parseOptions, USAGE } from './options.ts';
+import type { PeerSet } from './peers/peer.ts';
+import { startPeers } from './peers/start-peers.ts';
 import { renderProfile, summarizeProfile } from './profile-summary.ts';
 import { startRawBoss, stopRawBoss } from './raw-boss.ts';
 import { describeEnvironment, renderEnvironment, renderTable, RESULTS_DIR, writeResults } from './report.ts';
@@ -75,6 +77,7 @@ if (profileDir) mkdirSync(profileDir, { recursive: true });
 let database: BenchDatabase | undefined;
 let pool: pg.Pool | undefined;
 let raw: PgBoss | undefined;
+let peers: PeerSet | undefined;
 const gateways = new Set<GatewayProcess>();
 
 async function launch(label: string, migrate: boolean): Promise<GatewayProcess> {
@@ -92,6 +95,7 @@ async function launch(label: string, migrate: boolean): Promise<GatewayProcess> 
 async function cleanup(): Promise<void> {
   await Promise.allSettled([...gateways].map((gateway) => gateway.stop()));
   if (raw) await stopRawBoss(raw).catch(() => {});
+  await peers?.stop();
   await pool?.end().catch(() => {});
   if (database && !argv.includes('--keep-db')) await database.drop().catch((error: unknown) => log(`could not drop ${database?.name}: ${String(error)}`));
 }
@@ -127,7 +131,8 @@ async function main(): Promise<number> {
   const { token: userToken } = await issueToken(prisma, { tenantId: userTenant.id, scopes: ['PUBLISH', 'READ', 'WORK'] });
   await prisma.$disconnect();
   raw = await startRawBoss(database.url, options.rawSchema);
-  const environment = await describeEnvironment(pool);
+  peers = await startPeers(database.url, log);
+  const environment = await describeEnvironment(pool, peers);
   const runId = Date.now().toString(36);
   const ctx: BenchContext = {
     options,
@@ -139,6 +144,7 @@ async function main(): Promise<number> {
     tenantId: tenant.id,
     defaultTenant: { token: userToken, tenantId: userTenant.id },
     raw,
+    peers,
     gatewaySchema: 'pgboss',
     queueName: (base) => `bench-${base}-${runId}`,
     cpu: () =>
