@@ -1,5 +1,6 @@
 import type { BenchContext } from '../context.ts';
 import { addCpu, cpuUse, NO_CPU, type CpuUse } from '../machine.ts';
+import type { PeerId } from '../peers/peer.ts';
 import { runFor } from '../stats.ts';
 
 export interface SideRun {
@@ -13,29 +14,41 @@ export type Call = (lane: number) => Promise<number>;
 
 const empty = (): SideRun => ({ items: 0, elapsedMs: 0, callMs: [], cpu: NO_CPU });
 
+type Side = 'raw' | 'gateway' | PeerId;
+
 /**
- * Runs the raw and the gateway side in alternating slices (raw first in even
- * rounds, gateway first in odd ones) so that whatever else the machine does
- * meanwhile weighs on both alike. Each side gets `enqueueSeconds` in all,
- * after `warmupSeconds` of warm-up.
+ * Runs the raw and the gateway side, and each peer given, in alternating
+ * slices (raw first in even rounds, last in odd ones) so that whatever else
+ * the machine does meanwhile weighs on all alike. Each side gets
+ * `enqueueSeconds` in all, after `warmupSeconds` of warm-up.
  */
-export async function alternate(ctx: BenchContext, lanes: number, raw: Call, gateway: Call): Promise<{ raw: SideRun; gateway: SideRun }> {
+export async function alternate(
+  ctx: BenchContext,
+  lanes: number,
+  raw: Call,
+  gateway: Call,
+  peers: ReadonlyMap<PeerId, Call> = new Map(),
+): Promise<{ raw: SideRun; gateway: SideRun; peers: Map<PeerId, SideRun> }> {
   const { enqueueSeconds, warmupSeconds, rounds } = ctx.options;
-  await runFor(warmupSeconds * 1000, lanes, raw);
-  await runFor(warmupSeconds * 1000, lanes, gateway);
-  const sides = { raw: empty(), gateway: empty() };
+  const calls = new Map<Side, Call>([['raw', raw], ['gateway', gateway], ...peers]);
+  for (const call of calls.values()) await runFor(warmupSeconds * 1000, lanes, call);
+  const totals = new Map<Side, SideRun>([...calls.keys()].map((side) => [side, empty()]));
   const slice = (enqueueSeconds * 1000) / rounds;
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? (['raw', 'gateway'] as const) : (['gateway', 'raw'] as const);
+    const order = round % 2 === 0 ? [...calls.keys()] : [...calls.keys()].reverse();
     for (const side of order) {
       const before = ctx.cpu();
-      const run = await runFor(slice, lanes, side === 'raw' ? raw : gateway);
-      const total = sides[side];
+      const run = await runFor(slice, lanes, calls.get(side)!);
+      const total = totals.get(side)!;
       total.items += run.items;
       total.elapsedMs += run.elapsedMs;
-      total.callMs.push(...run.callMs);
+      for (const ms of run.callMs) total.callMs.push(ms); // a spread of 100k+ would overflow the stack
       total.cpu = addCpu(total.cpu, cpuUse(before, ctx.cpu()));
     }
   }
-  return sides;
+  return {
+    raw: totals.get('raw')!,
+    gateway: totals.get('gateway')!,
+    peers: new Map([...peers.keys()].map((id) => [id, totals.get(id)!])),
+  };
 }
