@@ -57,7 +57,11 @@ export async function startGraphileWorkerPeer(databaseUrl: string, log: (message
       return rows[0]?.n ?? 0;
     },
     async clear(queue) {
-      await utils.withPgClient((client) => client.query(`DELETE ${jobsOf}`, [queue]));
+      // As deleteJobs does for pg-boss: the next scenario's job fetches must not wade through this one's dead rows.
+      await utils.withPgClient(async (client) => {
+        await client.query(`DELETE ${jobsOf}`, [queue]);
+        await client.query(`VACUUM ANALYZE "${SCHEMA}"._private_jobs`);
+      });
     },
     async stop() {
       await utils.release();
