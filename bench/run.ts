@@ -15,7 +15,7 @@ import { createBenchDatabase, type BenchDatabase } from './database.ts';
 import { spawnGateway, type GatewayProcess } from './gateway-process.ts';
 import { cpuSnapshot } from './machine.ts';
 import { parseOptions, USAGE } from './options.ts';
-import type { PeerSet } from './peers/peer.ts';
+import { NO_PEERS, type PeerSet } from './peers/peer.ts';
 import { startPeers } from './peers/start-peers.ts';
 import { renderProfile, summarizeProfile } from './profile-summary.ts';
 import { startRawBoss, stopRawBoss } from './raw-boss.ts';
@@ -62,6 +62,9 @@ const ORDER: ScenarioId[] = [
   'sustained-loop',
   'idle-connections',
 ];
+
+/** The scenarios with graphile-worker and BullMQ columns: the peers start only for a run of one of them. */
+const PEER_SCENARIOS: ScenarioId[] = ['enqueue-batch', 'enqueue-single', 'dispatch-latency', 'full-loop-per-job'];
 
 const argv = process.argv.slice(2);
 if (argv.includes('--help')) {
@@ -131,7 +134,7 @@ async function main(): Promise<number> {
   const { token: userToken } = await issueToken(prisma, { tenantId: userTenant.id, scopes: ['PUBLISH', 'READ', 'WORK'] });
   await prisma.$disconnect();
   raw = await startRawBoss(database.url, options.rawSchema);
-  peers = await startPeers(database.url, log);
+  peers = PEER_SCENARIOS.some((id) => options.only.has(id)) ? await startPeers(database.url, log) : NO_PEERS;
   const environment = await describeEnvironment(pool, peers);
   const runId = Date.now().toString(36);
   const ctx: BenchContext = {

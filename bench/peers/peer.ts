@@ -29,6 +29,9 @@ export interface PeerSet {
   stop(): Promise<void>;
 }
 
+/** For a run of scenarios that measure no peer. */
+export const NO_PEERS: PeerSet = { available: [], missing: new Map(), stop: async () => {} };
+
 export const NO_PEER_FIGURES: PeerFigures = { 'graphile-worker': null, bullmq: null };
 
 /** Figures for each measured peer, null for the others. */
