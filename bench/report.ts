@@ -92,7 +92,7 @@ export function renderEnvironment(env: Environment, options: BenchOptions): stri
     `${env.cpu} × ${env.cpus} CPUs · ${env.memoryGiB} GiB · ${env.os} · commit ${env.commit} · load average at start ${env.loadAverage.join(' / ')}`,
     `mode: ${options.full ? '--full' : options.quick ? '--quick (a smoke test: sizes too small to compare)' : 'default'}; raw pg-boss schema "${options.rawSchema}"; gateway and PostgreSQL on this machine, clients in the bench process`,
     `gateway settings: the defaults of \`npm start\` (log level info, tenant limits, pools, timeouts); set only ${Object.keys(placement('', '', '', false)).join(', ')}; a scenario that changes one says so in its own line`,
-    `peers, beside raw pg-boss: ${env.peers.join('; ') || 'none'}`,
+    `peers, beside raw pg-boss: ${env.peers.join('; ') || 'none (no scenario of this run measures them)'}`,
     `bench tenant: the default operation rate; its connection and subscription caps raised to 50,000 (the fan-out and idle scenarios open more than the default 1,000 connections of one tenant)`,
   ].join('\n');
 }
