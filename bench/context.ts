@@ -15,6 +15,7 @@ export const SCENARIOS = [
   'multi-instance',
   'noisy-neighbour',
   'many-tenants',
+  'backlog',
   'idle-connections',
   'sustained-loop',
 ] as const;
@@ -54,6 +55,8 @@ export interface BenchOptions {
   /** Tenants of the many-tenants scenario, one worker each, and its samples per side. */
   manyTenants: number;
   manyTenantSamples: number;
+  /** Jobs queued in one queue per side in the backlog scenario. */
+  backlogJobs: number;
   sustainedSeconds: number;
 }
 

@@ -42,6 +42,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     idleConnections: size(500, 10_000, 10_000),
     manyTenants: size(20, 1_000, 1_000),
     manyTenantSamples: size(40, 1_000, 3_000),
+    backlogJobs: size(10_000, 200_000, 1_000_000),
     sustainedSeconds: 90,
   };
 }

@@ -20,6 +20,7 @@ import { startPeers } from './peers/start-peers.ts';
 import { renderProfile, summarizeProfile } from './profile-summary.ts';
 import { startRawBoss, stopRawBoss } from './raw-boss.ts';
 import { describeEnvironment, renderEnvironment, renderTable, RESULTS_DIR, writeResults } from './report.ts';
+import { backlog } from './scenarios/backlog.ts';
 import { dispatchLatency } from './scenarios/dispatch-latency.ts';
 import { enqueueBatch } from './scenarios/enqueue-batch.ts';
 import { enqueueSingle } from './scenarios/enqueue-single.ts';
@@ -44,6 +45,7 @@ const RUNNERS: Record<ScenarioId, (ctx: BenchContext) => Promise<ScenarioResult>
   'multi-instance': multiInstance,
   'noisy-neighbour': noisyNeighbour,
   'many-tenants': manyTenants,
+  backlog,
   'sustained-loop': sustainedLoop,
   'idle-connections': idleConnections,
 };
@@ -59,6 +61,7 @@ const ORDER: ScenarioId[] = [
   'multi-instance',
   'noisy-neighbour',
   'many-tenants',
+  'backlog',
   'sustained-loop',
   'idle-connections',
 ];
