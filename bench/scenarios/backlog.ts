@@ -13,7 +13,7 @@ const WORKERS = 10;
 const BATCH = 50;
 const INSERT_BATCH = 5_000;
 const INSERTS_IN_FLIGHT = 2;
-const PROBE_WARMUP = 20;
+const PROBE_WARMUP = 10;
 const PROBE_TIMEOUT_MS = 3_000;
 /** The first send after the fill waits behind every notification of it: a generous bound. */
 const CATCH_UP_TIMEOUT_MS = 60_000;
@@ -32,7 +32,7 @@ interface Sizes {
 
 const sizesOf = (ctx: BenchContext): Sizes =>
   ctx.options.quick
-    ? { windowSeconds: 2, warmupSeconds: 0.5, rounds: 1, samples: 40 }
+    ? { windowSeconds: 2, warmupSeconds: 0.5, rounds: 1, samples: 20 }
     : ctx.options.full
       ? { windowSeconds: 20, warmupSeconds: 2, rounds: 2, samples: 400 }
       : { windowSeconds: 5, warmupSeconds: 1, rounds: 2, samples: 100 };
