@@ -22,6 +22,8 @@ export interface DispatcherOptions {
 /** Bounds the memory of sends whose CREATED event has not arrived (it always does, unless missed). */
 const MAX_REMEMBERED_SENDS = 100_000;
 
+/** How long pauseWork waits at most for claims in flight to push their jobs. */
+const PAUSE_WAIT_MS = 5_000;
 /** Groups a chain of follow-up claims passes over at most (they travel as one fetch parameter). */
 const MAX_SKIPPED_GROUPS = 100;
 
@@ -150,9 +152,13 @@ export class Dispatcher implements DispatchPort {
   #stream<T>(request: WorkRequest, delivery: (push: (item: T) => void) => (jobs: JobRecord[]) => void): AsyncIterable<T> {
     const { queues, holder, names, concurrency } = request;
     return new Repeater<T>(async (push, stop) => {
-      const worker = new WorkSubscription(
+      const worker: WorkSubscription = new WorkSubscription(
         request,
-        delivery((item) => void push(item).catch(stop)),
+        delivery((item) => {
+          const pushed = push(item);
+          worker.lastPush = pushed.catch(() => {});
+          void pushed.catch(stop);
+        }),
       );
       worker.paused = this.#draining;
       this.#workers.add(worker);
@@ -172,18 +178,30 @@ export class Dispatcher implements DispatchPort {
     });
   }
 
-  /** Stops pushing to a connection's subscriptions (a worker shutting down cleanly); returns how many. */
-  pause(holder: string): number {
-    let paused = 0;
+  /**
+   * Stops pushing to a connection's subscriptions (a worker shutting down
+   * cleanly); returns how many. Claims in flight may still give them jobs:
+   * it resolves once those are pushed and handed to the socket, so that its
+   * answer reaches the worker after every job it will hold (or after
+   * PAUSE_WAIT_MS, should a claim or the socket hang).
+   */
+  async pause(holder: string): Promise<number> {
+    const paused = new Set<WorkSubscription>();
     for (const slot of this.#slots.values()) {
       for (const worker of slot.subscriptions) {
         if (worker.holder === holder && !worker.paused) {
           worker.paused = true;
-          paused++;
+          paused.add(worker);
         }
       }
     }
-    return paused;
+    const deadline = Date.now() + PAUSE_WAIT_MS;
+    const waited = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    while ([...paused].some((worker) => worker.reserved > 0) && Date.now() < deadline) await waited(2);
+    await Promise.race([Promise.all([...paused].map((worker) => worker.lastPush)), waited(Math.max(0, deadline - Date.now()))]);
+    // A push taken by the stream is written once its execution is done, a few microtasks on.
+    await new Promise((resolve) => setImmediate(resolve));
+    return paused.size;
   }
 
   /**

@@ -71,9 +71,12 @@ export class TenantWork {
       .map((row) => ({ ...row, queues: row.queues.flatMap((name) => this.#tenant.names.unqualify(name) ?? []) }));
   }
 
-  /** Stops pushing to this connection; what it holds stays held until settled. */
-  pause(): boolean {
+  /**
+   * Stops pushing to this connection; what it holds stays held until settled.
+   * Resolves once the jobs of claims still in flight are pushed.
+   */
+  async pause(): Promise<boolean> {
     if (this.#holder === null) throw clientError('BAD_USER_INPUT', 'pauseWork applies to the graphql-ws connection it is sent on');
-    return this.#dispatcher.pause(this.#holder) > 0;
+    return (await this.#dispatcher.pause(this.#holder)) > 0;
   }
 }

@@ -42,6 +42,8 @@ export class WorkSubscription {
   paused = false;
   /** Room promised to claims still in flight (see `QueueSlot.reserve`). */
   reserved = 0;
+  /** Settles once the stream has taken the last job pushed to it. */
+  lastPush: Promise<unknown> = Promise.resolve();
 
   constructor(request: WorkRequest, deliver: (jobs: JobRecord[]) => void) {
     this.holder = request.holder;
