@@ -39,7 +39,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     replayEvents: size(2_000, 100_000, 100_000),
     noisyFloodEvents: size(10_000, 100_000, 100_000),
     noisyIdleSeconds: size(1, 3, 5),
-    idleConnections: size(500, 10_000, 10_000),
+    idleConnections: size(500, 10_000, 50_000),
     manyTenants: size(20, 1_000, 1_000),
     manyTenantSamples: size(40, 1_000, 3_000),
     backlogJobs: size(10_000, 200_000, 1_000_000),
