@@ -17,8 +17,8 @@ import type { GatewayMetrics } from './metrics.ts';
 import { isPushSubscription } from './push-fields.ts';
 import { cursorOf, setEventId } from './sse-event-ids.ts';
 
-/** What Yoga adds to the context: the fetch Request over HTTP, the upgrade request over graphql-ws. */
-type TransportContext = Context & { request?: Request; req?: IncomingMessage };
+/** What the transports add to the context: Yoga's fetch Request and node request over HTTP, the upgraded socket over graphql-ws. */
+type TransportContext = Context & { request?: Request; req?: IncomingMessage; socket?: Socket };
 
 /** An answer no one will read: its client went away while it waited for a slot. */
 const UNREAD: ExecutionResult = {};
@@ -40,7 +40,8 @@ function closedSignal(socket: Socket): AbortSignal {
 /** Aborts once the operation's client is gone: the HTTP request ended, or the WebSocket closed. */
 function clientGone(context: TransportContext): AbortSignal | undefined {
   if (context.request) return context.request.signal;
-  return context.req?.socket ? closedSignal(context.req.socket) : undefined;
+  const socket = context.req?.socket ?? context.socket;
+  return socket ? closedSignal(socket) : undefined;
 }
 
 /** The result stream of a subscription; ending it also ends an event's wait for a slot. */

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type OperationResult } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
 import { tokenFromConnectionParams, type Viewer } from '../auth/authenticate.ts';
 import { badInput, clientError, errorJson } from '../errors.ts';
@@ -11,6 +10,7 @@ import type { Services } from '../services.ts';
 import { boundedWebSocket, coalesceWrites } from './bounded-websocket.ts';
 import { clientAddress } from './client-address.ts';
 import { markAuthenticated } from './connection-gate.ts';
+import { serveGraphqlWs } from './graphql-ws-binding.ts';
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from './http-guards.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import { chargeUnexecuted } from './operation-plugins.ts';
@@ -142,7 +142,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     metrics.connections.dec({ tenant: connection.viewer.tenant.id });
   };
 
-  const disposable = useServer<Record<string, unknown> | undefined, { viewer: Viewer; connectionId: string }>(
+  const disposable = serveGraphqlWs<Record<string, unknown> | undefined, { viewer: Viewer; connectionId: string }>(
     {
       connectionInitWaitTimeout: config.connectionInitTimeoutMs,
       // Returning false closes the socket with 4403 before `connection_ack`.
@@ -151,7 +151,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
         // As over HTTP: an address past its failed authentications is refused before any token lookup,
         // unless its token was found live in the last seconds.
         const token = tokenFromConnectionParams(ctx.connectionParams);
-        const address = clientAddress(ctx.extra.request, config.trustedProxies);
+        const address = ctx.extra.address;
         const limited = services.authenticationFailures.retryAfterSeconds(address) !== null;
         const viewer = limited ? services.authenticator.cached(token) : await services.authenticator.authenticate(token);
         if (limited && !viewer) {
@@ -168,7 +168,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           socket.close(CLOSE_TOO_MANY_CONNECTIONS, 'Too many connections for this tenant');
           return false;
         }
-        markAuthenticated(ctx.extra.request.socket);
+        markAuthenticated(ctx.extra.tcpSocket);
         const connectionId = randomUUID();
         ctx.extra.viewer = viewer;
         ctx.extra.connectionId = connectionId;
@@ -205,7 +205,7 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           },
         };
         const enveloped = yoga.getEnveloped({
-          req: ctx.extra.request,
+          socket: ctx.extra.tcpSocket,
           jobgate: createContext(services, viewer, handle, connection.outbound, `${connectionId}:${id}`),
         });
         // Envelop types its functions' results `any`.
@@ -238,16 +238,11 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
     },
     server,
     config.keepAliveMs,
+    (request) => clientAddress(request, config.trustedProxies),
+    logger,
   );
 
-  // graphql-ws reports every socket error (a client's bad frame: invalid UTF-8, over
-  // maxPayload, …) on console.error, outside the logger and its level: anyone could
-  // flood stderr. ws has already closed such a socket with the fitting code (1007, 1009…).
-  server.on('connection', (socket, request) => {
-    coalesceWrites(socket, request.socket);
-    socket.removeAllListeners('error');
-    socket.on('error', (error) => logger.debug({ err: error }, 'websocket protocol error from a client'));
-  });
+  server.on('connection', (socket, request) => coalesceWrites(socket, request.socket));
 
   return {
     server,
