@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import { GRAPHQL_TRANSPORT_WS_PROTOCOL, type OperationResult } from 'graphql-ws';
@@ -169,7 +169,8 @@ export function attachGraphqlWs(httpServer: Server, yoga: Yoga, services: Servic
           return false;
         }
         markAuthenticated(ctx.extra.tcpSocket);
-        const connectionId = randomUUID();
+        // Flat: randomUUID's string is a rope of ~20 pieces, ~400 B more kept for the connection's life.
+        const connectionId = randomBytes(16).toString('hex');
         ctx.extra.viewer = viewer;
         ctx.extra.connectionId = connectionId;
         const outbound: Outbound = {
