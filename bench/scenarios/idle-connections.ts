@@ -42,6 +42,14 @@ async function latencies(probe: () => Promise<unknown>): Promise<LatencySummary>
   return summarize(samples);
 }
 
+/** The gateway's subscriptions under way, every tenant and field (its `jobgate_subscriptions` gauge). */
+async function activeSubscriptions(gateway: GatewayProcess): Promise<number> {
+  const text = await (await fetch(gateway.metricsUrl)).text();
+  let total = 0;
+  for (const match of text.matchAll(/^jobgate_subscriptions\{[^}]*\} (\S+)$/gm)) total += Number(match[1]);
+  return total;
+}
+
 async function ready(gateway: GatewayProcess): Promise<void> {
   const response = await fetch(`${gateway.url}/ready`);
   await response.arrayBuffer();
@@ -124,6 +132,8 @@ export async function idleConnections(ctx: BenchContext): Promise<ScenarioResult
         },
       );
     }
+    // The warm-up's subscription besides: admitted by the gateway, then a moment for their streams to start.
+    await waitFor(async () => (await activeSubscriptions(gateway)) >= subscribed.length + 1, 120_000, 250);
     await sleep(3_000);
     const rssSubscribed = gateway.rssKiB();
     const perSubscriptionKiB = (rssSubscribed - rssSockets) / Math.max(1, subscribed.length);
