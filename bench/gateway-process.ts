@@ -28,7 +28,8 @@ export interface GatewaySpawnOptions {
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-async function freePort(): Promise<number> {
+/** A TCP port free on the loopback address now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
